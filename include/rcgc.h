@@ -1,0 +1,352 @@
+/*
+ * rcgc: reference counting with immediate release, plus CPython's generational
+ * cycle collector, as an embeddable C11 library.
+ *
+ * What you need for normal use:
+ *   - describe each kind of object with an rcgc_type (its payload size and a
+ *     traverse function that visits every reference-holding field);
+ *   - make a heap with rcgc_heap_new(NULL), objects with rcgc_new();
+ *   - store references with rcgc_set(), drop the ones you own with rcgc_decref().
+ * Objects die the moment their count reaches zero; cycles are found by the
+ * collector, automatically (thresholds 700, 10, 10) or with rcgc_collect().
+ *
+ * Reference ownership, the rules every function below follows:
+ *   - rcgc_new(), rcgc_new_sized(), rcgc_weakref_new() and rcgc_weakref_get()
+ *     return a NEW reference: the caller owns it and must drop it with
+ *     rcgc_decref() (or hand it to someone who will).
+ *   - Every other function that takes an object BORROWS it: the caller keeps
+ *     its reference; the function takes its own if it needs one (rcgc_set()).
+ *   - Callbacks (introspection visitors, weak-reference callbacks, collection
+ *     callbacks) receive borrowed references valid for the duration of the call.
+ *   - A field visited by a type's traverse function OWNS the reference it holds
+ *     (or is NULL). The collector clears such fields to break cycles: it sets
+ *     the field to NULL and then releases the reference.
+ *
+ * Threading: a heap and its objects are used by one thread at a time. Different
+ * heaps are independent and may be used by different threads at the same time.
+ * Objects of one heap must never be stored into objects of another.
+ *
+ * All state lives in an rcgc_heap; the library has no global mutable state.
+ */
+#ifndef RCGC_H
+#define RCGC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this header: major * 10000 + minor * 100 + patch. */
+#define RCGC_VERSION_MAJOR 0
+#define RCGC_VERSION_MINOR 1
+#define RCGC_VERSION_PATCH 0
+#define RCGC_VERSION (RCGC_VERSION_MAJOR * 10000 + RCGC_VERSION_MINOR * 100 + RCGC_VERSION_PATCH)
+
+#if defined(_WIN32) && defined(RCGC_SHARED)
+#  ifdef RCGC_BUILDING
+#    define RCGC_API __declspec(dllexport)
+#  else
+#    define RCGC_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define RCGC_API __attribute__((visibility("default")))
+#else
+#  define RCGC_API
+#endif
+
+/* The version of the library actually linked (same encoding as RCGC_VERSION). */
+RCGC_API int rcgc_version(void);
+
+/* ------------------------------------------------------------------------- */
+/* Types                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* A heap: the allocator, the generations and every setting. Opaque. */
+typedef struct rcgc_heap rcgc_heap;
+
+/* Called by a traverse function once for every reference-holding field of an
+   object, with the field's address. The field holds an rcgc object or NULL. */
+typedef void (*rcgc_visit_fn)(void **slot, void *arg);
+
+/* Describes a kind of object. It must stay valid (and unchanged) as long as any
+   heap has objects of this type; usually it is a static const. */
+typedef struct rcgc_type {
+    const char *name;   /* shown in debug output and introspection */
+    size_t size;        /* payload bytes of an object made with rcgc_new */
+    /* Calls visit(&field, arg) for every field of obj that holds a reference
+       (a void * field, possibly NULL). It must not do anything else: no
+       allocation, no reference-count changes, no calls into rcgc.
+       NULL traverse: the object holds no references and is never tracked. */
+    void (*traverse)(void *obj, rcgc_visit_fn visit, void *arg);
+    /* Optional finalizer (PEP 442): runs at most once in the object's life,
+       before it dies, with the object intact. It may do anything, including
+       storing a new reference to obj somewhere, which resurrects it. */
+    void (*finalize)(void *obj);
+    /* Optional: releases what is not an rcgc object (buffers, files). Runs just
+       before the memory is freed, after the reference fields were released. It
+       must not call into rcgc with obj. */
+    void (*destroy)(void *obj);
+} rcgc_type;
+
+/* Memory source for a heap. rcgc asks for regions (pages of objects, and the
+   heap's own tables) and gives each one back with the size it asked for.
+   alloc returns memory aligned to `align` (a power of two, at most 64 KiB) or
+   NULL on failure; rcgc then fails the request cleanly. */
+typedef struct rcgc_memory {
+    void *(*alloc)(void *ctx, size_t size, size_t align);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} rcgc_memory;
+
+/* Heap settings. A zeroed rcgc_config means "all defaults", so set only the
+   fields you need: `rcgc_config c = {0}; c.debug_stream = f;`. */
+typedef struct rcgc_config {
+    rcgc_memory memory;     /* alloc == NULL: the system (mmap, or malloc) */
+    FILE *debug_stream;     /* where debug flags print; NULL: stderr */
+} rcgc_config;
+
+/* Per-generation statistics, as gc.get_stats(). */
+typedef struct rcgc_gen_stats {
+    size_t collections;     /* collections of this generation */
+    size_t collected;       /* unreachable objects found by them */
+    size_t uncollectable;   /* always 0 in rcgc: there are no legacy finalizers */
+} rcgc_gen_stats;
+
+/* ------------------------------------------------------------------------- */
+/* Heaps and objects                                                         */
+/* ------------------------------------------------------------------------- */
+
+/* Creates a heap. NULL config: defaults. Returns NULL when memory is short. */
+RCGC_API rcgc_heap *rcgc_heap_new(const rcgc_config *config);
+
+/* Releases every object of the heap, running each one's destroy (not its
+   finalizer, and no weak-reference callbacks), and all of the heap's memory.
+   Pointers to the heap's objects are invalid afterwards. NULL: no-op. */
+RCGC_API void rcgc_heap_free(rcgc_heap *heap);
+
+/* A new object of `type` with type->size payload bytes, all zero, reference
+   count 1. Containers (type->traverse != NULL) are tracked, in generation 0.
+   May run an automatic collection first (see rcgc_set_threshold). Returns NULL
+   when memory is short (the heap stays usable) or when type is NULL. */
+RCGC_API void *rcgc_new(rcgc_heap *heap, const rcgc_type *type);
+
+/* As rcgc_new, with payload_bytes instead of type->size. */
+RCGC_API void *rcgc_new_sized(rcgc_heap *heap, const rcgc_type *type, size_t payload_bytes);
+
+/* The heap an object belongs to. */
+RCGC_API rcgc_heap *rcgc_heap_of(const void *obj);
+
+/* The type an object was made with. */
+RCGC_API const rcgc_type *rcgc_type_of(const void *obj);
+
+/* The payload size the object was made with. */
+RCGC_API size_t rcgc_size_of(const void *obj);
+
+/* Releases the object: called by rcgc_decref when the count reaches 0. */
+RCGC_API void rcgc__dealloc(void *obj);
+
+/* Private: the 16-byte header in front of every object's payload. Declared here
+   only so that the reference-count fast paths below can be inline. */
+typedef struct rcgc__head {
+    uint32_t refcnt;        /* strong references */
+    uint32_t info;          /* type index and flags */
+    uint32_t next, prev;    /* generation list links (compressed references) */
+} rcgc__head;
+
+#define RCGC__HEAD(obj) ((rcgc__head *)(obj) - 1)
+
+/* The count an immortal object reports (see rcgc_make_immortal). */
+#define RCGC_IMMORTAL_REFCOUNT ((size_t)0xFFFFFFFFu)
+
+/* Takes a new reference to obj (not NULL). An increment, no call.
+   A count is 32 bits: an object can hold up to 2^32 - 1 references (the
+   debug build checks it). */
+static inline void rcgc_incref(void *obj)
+{
+    RCGC__HEAD(obj)->refcnt++;
+}
+
+/* Drops a reference to obj (not NULL). At zero the object dies at once: its
+   finalizer runs (if it has one and it has not run), weak references to it are
+   cleared and their callbacks run, the references it holds are released, its
+   destroy runs and its memory is freed. Deep structures are released without
+   recursion on the C stack. */
+static inline void rcgc_decref(void *obj)
+{
+    if (--RCGC__HEAD(obj)->refcnt == 0)
+        rcgc__dealloc(obj);
+}
+
+/* rcgc_incref / rcgc_decref that accept NULL. */
+static inline void rcgc_xincref(void *obj) { if (obj) rcgc_incref(obj); }
+static inline void rcgc_xdecref(void *obj) { if (obj) rcgc_decref(obj); }
+
+/* The object's reference count, as sys.getrefcount() minus its argument's
+   temporary reference. RCGC_IMMORTAL_REFCOUNT for an immortal object. */
+RCGC_API size_t rcgc_refcount(const void *obj);
+
+/* Stores value (may be NULL) into *slot, taking a reference to it, and then
+   releases the reference *slot held before (if any). The order makes
+   rcgc_set(&x->f, x->f) safe, and the old object is released only once the
+   slot no longer refers to it. */
+RCGC_API void rcgc_set(void **slot, void *value);
+
+/* Empties *slot and then releases what it held: rcgc_set(slot, NULL). */
+RCGC_API void rcgc_clear(void **slot);
+
+/* Makes obj immortal: reference-count operations no longer matter, it is never
+   freed (until rcgc_heap_free), and it is untracked (a count that means nothing
+   cannot take part in gc_refs). The references it holds stay. */
+RCGC_API void rcgc_make_immortal(void *obj);
+
+/* Whether rcgc_make_immortal was called on obj. */
+RCGC_API bool rcgc_is_immortal(const void *obj);
+
+/* ------------------------------------------------------------------------- */
+/* The collector (CPython 3.11's gc module)                                  */
+/* ------------------------------------------------------------------------- */
+
+/* Automatic collection on / off (gc.enable, gc.disable, gc.isenabled). A new
+   heap starts enabled. rcgc_collect works either way. */
+RCGC_API void rcgc_enable(rcgc_heap *h);
+RCGC_API void rcgc_disable(rcgc_heap *h);
+RCGC_API bool rcgc_isenabled(const rcgc_heap *h);
+
+/* Collects generations 0..generation (gc.collect). Returns the number of
+   unreachable objects found (not counting resurrected ones), 0 when called
+   while a collection is already running (from a finalizer or callback), and
+   -1 when generation is not 0, 1 or 2. */
+RCGC_API ptrdiff_t rcgc_collect(rcgc_heap *h, int generation);
+
+/* Thresholds (gc.set_threshold / gc.get_threshold), default 700, 10, 10.
+   An automatic collection runs inside the allocation of a container that makes
+   generation 0's count exceed t0 (when enabled and t0 != 0): it collects the
+   oldest generation whose count exceeds its threshold, where generation 2 is
+   also held back until the objects that reached it since the last full
+   collection are at least a quarter of those that survived it. */
+RCGC_API void rcgc_set_threshold(rcgc_heap *h, size_t t0, size_t t1, size_t t2);
+RCGC_API void rcgc_get_threshold(const rcgc_heap *h, size_t out[3]);
+
+/* gc.get_count(): out[0] is container allocations minus deallocations since the
+   last collection (never below 0); out[1] and out[2] count collections of the
+   next younger generation since the last collection of that generation. */
+RCGC_API void rcgc_get_count(const rcgc_heap *h, size_t out[3]);
+
+/* Tracking: whether the collector examines an object. Containers are tracked
+   at creation; untrack one that can never be part of a cycle to save work.
+   rcgc_track appends to generation 0; both are no-ops when there is nothing to
+   do (already tracked / untracked, no traverse, immortal). */
+RCGC_API void rcgc_track(void *obj);
+RCGC_API void rcgc_untrack(void *obj);
+RCGC_API bool rcgc_is_tracked(const void *obj);
+
+/* gc.freeze(): moves every tracked object into a permanent generation that no
+   collection examines, and sets all counts to 0. rcgc_unfreeze moves them back
+   into generation 2. rcgc_get_freeze_count: objects in the permanent generation. */
+RCGC_API void rcgc_freeze(rcgc_heap *h);
+RCGC_API void rcgc_unfreeze(rcgc_heap *h);
+RCGC_API size_t rcgc_get_freeze_count(const rcgc_heap *h);
+
+/* gc.get_stats(). */
+RCGC_API void rcgc_get_stats(const rcgc_heap *h, rcgc_gen_stats out[3]);
+
+/* ------------------------------------------------------------------------- */
+/* Introspection                                                             */
+/* ------------------------------------------------------------------------- */
+
+/* Calls fn(obj, arg) for every tracked object of `generation` (0..2), or of all
+   three with -1, in generation-list order (gc.get_objects). Frozen objects are
+   not included. Returns the number of objects, 0 for any other generation.
+   fn must not create or free objects. */
+RCGC_API size_t rcgc_get_objects(rcgc_heap *h, int generation, void (*fn)(void *obj, void *arg), void *arg);
+
+/* Calls fn(ref, arg) for every non-NULL reference obj holds, in traverse order
+   (gc.get_referents). */
+RCGC_API void rcgc_get_referents(void *obj, void (*fn)(void *obj, void *arg), void *arg);
+
+/* Calls fn(x, arg) once for every tracked object x in generations 0..2 that
+   holds a reference to obj (gc.get_referrers). Returns how many there were. */
+RCGC_API size_t rcgc_get_referrers(rcgc_heap *h, const void *obj, void (*fn)(void *obj, void *arg), void *arg);
+
+/* ------------------------------------------------------------------------- */
+/* Finalizers, weak references, gc.garbage, callbacks, debug flags           */
+/* ------------------------------------------------------------------------- */
+
+/* Called when a weak reference's referent is about to die; the weak reference
+   is alive during the call and already returns NULL from rcgc_weakref_get. */
+typedef void (*rcgc_weakref_callback)(void *weakref, void *data);
+
+/* A new weak-reference object to obj (refcount 1). It is an rcgc object of the
+   heap's weakref type: it can be stored in slots, is tracked, and counts in a
+   collection's result when it is garbage. cb may be NULL; data is passed to it
+   untouched (rcgc does not own it). Returns NULL when memory is short. */
+RCGC_API void *rcgc_weakref_new(void *obj, rcgc_weakref_callback cb, void *data);
+
+/* A new strong reference to the referent, or NULL once it is dead. */
+RCGC_API void *rcgc_weakref_get(void *weakref);
+
+/* Whether obj is a weak-reference object. */
+RCGC_API bool rcgc_is_weakref(const void *obj);
+
+/* Whether obj's finalizer has run (gc.is_finalized). */
+RCGC_API bool rcgc_is_finalized(const void *obj);
+
+/* gc.garbage: objects kept by RCGC_DEBUG_SAVEALL. The list holds a reference
+   to each; rcgc_garbage_get returns a borrowed one (NULL past the end);
+   rcgc_garbage_clear releases them all. */
+RCGC_API size_t rcgc_garbage_size(const rcgc_heap *h);
+RCGC_API void *rcgc_garbage_get(const rcgc_heap *h, size_t i);
+RCGC_API void rcgc_garbage_clear(rcgc_heap *h);
+
+/* Debug flags, as CPython's. */
+#define RCGC_DEBUG_STATS         1u  /* print statistics during collection */
+#define RCGC_DEBUG_COLLECTABLE   2u  /* print collectable objects found */
+#define RCGC_DEBUG_UNCOLLECTABLE 4u  /* print uncollectable objects found */
+#define RCGC_DEBUG_SAVEALL      32u  /* keep unreachable objects in gc.garbage */
+#define RCGC_DEBUG_LEAK (RCGC_DEBUG_COLLECTABLE | RCGC_DEBUG_UNCOLLECTABLE | RCGC_DEBUG_SAVEALL)
+
+/* Sets / reads the debug flags. Messages go to rcgc_config.debug_stream. */
+RCGC_API void rcgc_set_debug(rcgc_heap *h, unsigned flags);
+RCGC_API unsigned rcgc_get_debug(const rcgc_heap *h);
+
+/* Collection callbacks (gc.callbacks). */
+typedef enum rcgc_phase { RCGC_PHASE_START, RCGC_PHASE_STOP } rcgc_phase;
+
+typedef struct rcgc_gc_info {
+    int generation;         /* the oldest generation collected */
+    size_t collected;       /* at STOP: unreachable objects found (0 at START) */
+    size_t uncollectable;   /* at STOP: always 0 in rcgc */
+} rcgc_gc_info;
+
+typedef void (*rcgc_gc_callback)(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data);
+
+/* Adds a callback, called with START before and STOP after every collection,
+   in the order they were added. Returns 0, or -1 when memory is short. */
+RCGC_API int rcgc_callback_add(rcgc_heap *h, rcgc_gc_callback fn, void *data);
+
+/* Removes the first callback added with this fn and data. 0, or -1 if none. */
+RCGC_API int rcgc_callback_remove(rcgc_heap *h, rcgc_gc_callback fn, void *data);
+
+/* ------------------------------------------------------------------------- */
+/* Memory statistics                                                         */
+/* ------------------------------------------------------------------------- */
+
+typedef struct rcgc_memory_stats {
+    size_t objects;         /* live objects, tracked or not */
+    size_t object_bytes;    /* bytes of their blocks (header + rounded payload) */
+    size_t pages;           /* small-object pages in use */
+    size_t large_objects;   /* objects allocated on their own */
+    size_t system_bytes;    /* memory held from the system (rcgc_memory.alloc) */
+} rcgc_memory_stats;
+
+RCGC_API void rcgc_get_memory_stats(const rcgc_heap *h, rcgc_memory_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
