@@ -143,7 +143,9 @@ RCGC_API rcgc_heap *rcgc_heap_of(const void *obj);
 /* The type an object was made with. */
 RCGC_API const rcgc_type *rcgc_type_of(const void *obj);
 
-/* The payload size the object was made with. */
+/* The usable payload bytes of obj: at least the size it was made with (sizes
+   are rounded up to the allocator's size classes), all of them zeroed at
+   creation and free for the object's use. */
 RCGC_API size_t rcgc_size_of(const void *obj);
 
 /* Releases the object: called by rcgc_decref when the count reaches 0. */

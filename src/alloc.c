@@ -1,0 +1,486 @@
+/*
+ * The allocator: size-classed pages owned by the heap, large objects on their
+ * own, and the region table behind compressed references.
+ *
+ * Memory comes from the heap's memory source (rcgc_memory) in three shapes,
+ * each a "region" with an index in the region table:
+ *   - chunks of 1 MiB, split into 16 pages of 64 KiB; a page serves one size
+ *     class (32 classes, blocks of 16 to 8192 bytes including the header);
+ *   - one region per large object (block over 8192 bytes), rounded to 64 KiB
+ *     (pages never touched cost address space, not memory);
+ *   - the heap structure itself (region 0), so list heads have references.
+ * All three are 64 KiB aligned and start with a page header, so page_of() is a
+ * mask and ref_of() a subtraction.
+ *
+ * A page hands out blocks from its free list, then from its never-used tail
+ * (bump), so a new page costs nothing per block until used. Each size class
+ * keeps a list of its pages that have free blocks; the first one serves
+ * allocations (the fast path is a pop from its free list). A page that fills
+ * up leaves the list; it comes back when a block is freed. A page that becomes
+ * empty goes back to the heap's free pages, unless it is the one its class
+ * allocates from; a chunk whose pages are all free goes back to the system.
+ *
+ * Invariants:
+ *   - a free block has info == 0 (type index 0) and its next/prev words hold
+ *     the raw pointer to the next free block of its page;
+ *   - page->used counts blocks handed out and not freed; a page is in its bin's
+ *     list exactly when it is not full;
+ *   - the memory source is called only here; a failure leaves every structure
+ *     as it was.
+ */
+#define _DEFAULT_SOURCE
+#include "internal.h"
+
+#include <stdlib.h>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#define HAVE_MMAP 1
+#endif
+
+/* ---- The default memory source -------------------------------------------- */
+
+/* Requests of 64 KiB or more (pages, large objects, the heap: always multiples
+   of 64 KiB) are mapped from the kernel, so that freeing them returns the
+   memory; smaller ones (tables) come from malloc. The size given back to free
+   tells the two apart. */
+static void *system_alloc(void *ctx, size_t size, size_t align)
+{
+    (void)ctx;
+#ifdef HAVE_MMAP
+    if (size >= PAGE_SIZE) {
+        size_t span = size + align;
+        char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        char *aligned = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+        if (aligned > p)
+            munmap(p, (size_t)(aligned - p));
+        size_t tail = (size_t)((p + span) - (aligned + size));
+        if (tail)
+            munmap(aligned + size, tail);
+        return aligned;
+    }
+    return malloc(size);
+#else
+    return aligned_alloc(align < sizeof(void *) ? sizeof(void *) : align, (size + align - 1) & ~(align - 1));
+#endif
+}
+
+static void system_free(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+#ifdef HAVE_MMAP
+    if (size >= PAGE_SIZE) {
+        munmap(p, size);
+        return;
+    }
+#else
+    (void)size;
+#endif
+    free(p);
+}
+
+void *rcgc__sys_alloc(rcgc_heap *h, size_t size, size_t align)
+{
+    void *p = h->mem.alloc(h->mem.ctx, size, align);
+    if (p)
+        h->system_bytes += size;
+    return p;
+}
+
+void rcgc__sys_free(rcgc_heap *h, void *p, size_t size)
+{
+    h->system_bytes -= size;
+    h->mem.free(h->mem.ctx, p, size);
+}
+
+int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *n = rcgc__sys_alloc(h, ncap * elem, 16);
+    if (!n)
+        return -1;
+    if (*cap) {
+        memcpy(n, *array, *cap * elem);
+        rcgc__sys_free(h, *array, *cap * elem);
+    }
+    *array = n;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- Size classes --------------------------------------------------------- */
+
+/* Classes 0-7: 16..128 bytes in steps of 16; then four classes per power of
+   two up to 8192 (160, 192, 224, 256, 320, ...). */
+static const uint16_t class_size[NUM_CLASSES] = {
+    16, 32, 48, 64, 80, 96, 112, 128,
+    160, 192, 224, 256, 320, 384, 448, 512,
+    640, 768, 896, 1024, 1280, 1536, 1792, 2048,
+    2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+};
+
+static inline unsigned size_class(size_t size)
+{
+    if (size <= 128)
+        return (unsigned)((size + 15) >> 4) - 1;
+    unsigned p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
+    unsigned k = (unsigned)((size - ((size_t)1 << p) + ((size_t)1 << (p - 2)) - 1) >> (p - 2));
+    return 8 + (p - 7) * 4 + k - 1;
+}
+
+/* ---- Regions --------------------------------------------------------------- */
+
+/* Gives `base` a region index, in *out. A free index is chained through its
+   table entry, tagged in bit 0 (real bases are 64 KiB aligned). Returns 0, or
+   -1 when the table is full or cannot grow. */
+static int region_add(rcgc_heap *h, char *base, uint32_t *out)
+{
+    uint32_t r;
+    if (h->region_free) {
+        r = h->region_free;
+        h->region_free = (uint32_t)((uintptr_t)h->region_base[r] >> 1);
+    } else {
+        if (h->region_top >= MAX_REGIONS)
+            return -1;
+        size_t cap = h->region_cap;
+        void *bases = h->region_base;
+        if (rcgc__grow(h, &bases, &cap, (size_t)h->region_top + 1, sizeof(char *)) != 0)
+            return -1;
+        h->region_base = bases;
+        h->region_cap = (uint32_t)cap;
+        r = h->region_top++;
+    }
+    h->region_base[r] = base;
+    *out = r;
+    return 0;
+}
+
+static void region_remove(rcgc_heap *h, uint32_t r)
+{
+    h->region_base[r] = (char *)(((uintptr_t)h->region_free << 1) | 1u);
+    h->region_free = r;
+}
+
+static inline bool region_in_use(const char *base)
+{
+    return ((uintptr_t)base & 1u) == 0;
+}
+
+/* ---- Pages ----------------------------------------------------------------- */
+
+static void page_list_push(page_t **list, page_t *p)
+{
+    p->prev = NULL;
+    p->next = *list;
+    if (*list)
+        (*list)->prev = p;
+    *list = p;
+}
+
+static void page_list_remove(page_t **list, page_t *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        *list = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+}
+
+/* Gets a fresh 1 MiB chunk, puts its pages on the free-page list. */
+static int chunk_new(rcgc_heap *h)
+{
+    char *base = rcgc__sys_alloc(h, CHUNK_SIZE, PAGE_SIZE);
+    if (!base)
+        return -1;
+    uint32_t r;
+    if (region_add(h, base, &r) != 0) {
+        rcgc__sys_free(h, base, CHUNK_SIZE);
+        return -1;
+    }
+    for (int i = CHUNK_PAGES - 1; i >= 0; i--) {
+        page_t *p = (page_t *)(base + (size_t)i * PAGE_SIZE);
+        memset(p, 0, sizeof *p);
+        p->heap = h;
+        p->kind = PAGE_FREE;
+        p->ref_base = (r << 16) | (uint32_t)((size_t)i * PAGE_SIZE >> 4);
+        page_list_push(&h->free_pages, p);
+    }
+    return 0;
+}
+
+static void chunk_release(rcgc_heap *h, page_t *first)
+{
+    for (int i = 0; i < CHUNK_PAGES; i++)
+        page_list_remove(&h->free_pages, (page_t *)((char *)first + (size_t)i * PAGE_SIZE));
+    region_remove(h, first->ref_base >> 16);
+    rcgc__sys_free(h, first, CHUNK_SIZE);
+}
+
+static page_t *page_new(rcgc_heap *h, unsigned sc)
+{
+    if (!h->free_pages && chunk_new(h) != 0)
+        return NULL;
+    page_t *p = h->free_pages;
+    page_list_remove(&h->free_pages, p);
+    p->kind = PAGE_SMALL;
+    p->sclass = (uint8_t)sc;
+    p->block_size = class_size[sc];
+    p->free = NULL;
+    p->bump = (char *)p + PAGE_HEADER;
+    p->end = (char *)p + PAGE_HEADER + (PAGE_SIZE - PAGE_HEADER) / p->block_size * p->block_size;
+    p->used = 0;
+    p->full = 0;
+    chunk_of(p)->chunk_used++;
+    h->live_pages++;
+    return p;
+}
+
+static void page_release(rcgc_heap *h, page_t *p)
+{
+    page_list_remove(&h->bins[p->sclass].pages, p);
+    p->kind = PAGE_FREE;
+    h->live_pages--;
+    page_list_push(&h->free_pages, p);
+    page_t *first = chunk_of(p);
+    if (--first->chunk_used == 0)
+        chunk_release(h, first);
+}
+
+/* ---- Blocks ---------------------------------------------------------------- */
+
+static inline char *free_next(const char *b)
+{
+    char *n;
+    memcpy(&n, b + 8, sizeof n);
+    return n;
+}
+
+static inline void set_free_next(char *b, char *n)
+{
+    memcpy(b + 8, &n, sizeof n);
+}
+
+static head_t *small_alloc_slow(rcgc_heap *h, unsigned sc)
+{
+    bin_t *bin = &h->bins[sc];
+    page_t *p = bin->pages;
+    /* The first page is full: take it out of the list and use the next one. */
+    while (p && !p->free && p->bump + p->block_size > p->end) {
+        page_list_remove(&bin->pages, p);
+        p->full = 1;
+        p = bin->pages;
+    }
+    if (!p) {
+        p = page_new(h, sc);
+        if (!p)
+            return NULL;
+        page_list_push(&bin->pages, p);
+    }
+    char *b = p->free;
+    if (b)
+        p->free = free_next(b);
+    else {
+        b = p->bump;
+        p->bump += p->block_size;
+    }
+    p->used++;
+    return (head_t *)b;
+}
+
+static head_t *large_alloc(rcgc_heap *h, size_t bytes)
+{
+    if (bytes > SIZE_MAX - PAGE_HEADER - PAGE_SIZE)
+        return NULL;
+    size_t size = (PAGE_HEADER + bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    char *base = rcgc__sys_alloc(h, size, PAGE_SIZE);
+    if (!base)
+        return NULL;
+    uint32_t r;
+    if (region_add(h, base, &r) != 0) {
+        rcgc__sys_free(h, base, size);
+        return NULL;
+    }
+    page_t *p = (page_t *)base;
+    memset(p, 0, sizeof *p);
+    p->heap = h;
+    p->kind = PAGE_LARGE;
+    p->ref_base = r << 16;
+    p->bump = base + size;                      /* the region's end: its size */
+    p->end = base + PAGE_HEADER + bytes;        /* the block's end: its payload size */
+    p->used = 1;
+    page_list_push(&h->large, p);
+    h->live_large++;
+    return (head_t *)(base + PAGE_HEADER);
+}
+
+static size_t large_region_size(const page_t *p)
+{
+    return (size_t)(p->bump - (const char *)p);
+}
+
+head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
+{
+    head_t *x;
+    if (bytes <= SMALL_MAX) {
+        unsigned sc = size_class(bytes < 16 ? 16 : bytes);
+        page_t *p = h->bins[sc].pages;
+        char *b;
+        if (p && (b = p->free) != NULL) {
+            p->free = free_next(b);
+            p->used++;
+            x = (head_t *)b;
+        } else if (p && p->bump + p->block_size <= p->end) {
+            x = (head_t *)p->bump;
+            p->bump += p->block_size;
+            p->used++;
+        } else {
+            x = small_alloc_slow(h, sc);
+            if (!x)
+                return NULL;
+        }
+        h->live_bytes += class_size[sc];
+    } else {
+        x = large_alloc(h, bytes);
+        if (!x)
+            return NULL;
+        h->live_bytes += large_region_size(page_of(x)) - PAGE_HEADER;
+    }
+    h->live_objects++;
+    return x;
+}
+
+void rcgc__block_free(rcgc_heap *h, head_t *x)
+{
+    page_t *p = page_of(x);
+    h->live_objects--;
+    if (p->kind == PAGE_LARGE) {
+        size_t size = large_region_size(p);
+        h->live_bytes -= size - PAGE_HEADER;
+        h->live_large--;
+        page_list_remove(&h->large, p);
+        region_remove(h, p->ref_base >> 16);
+        rcgc__sys_free(h, p, size);
+        return;
+    }
+    char *b = (char *)x;
+    x->refcnt = 0;
+    x->info = 0;
+    set_free_next(b, p->free);
+    p->free = b;
+    h->live_bytes -= p->block_size;
+    bin_t *bin = &h->bins[p->sclass];
+    if (p->full) {
+        /* Back in the list, behind the page being allocated from. */
+        p->full = 0;
+        page_t *cur = bin->pages;
+        if (!cur)
+            page_list_push(&bin->pages, p);
+        else {
+            p->prev = cur;
+            p->next = cur->next;
+            if (cur->next)
+                cur->next->prev = p;
+            cur->next = p;
+        }
+    }
+    if (--p->used == 0 && bin->pages != p)
+        page_release(h, p);
+}
+
+size_t rcgc__block_payload(const head_t *x)
+{
+    const page_t *p = page_of(x);
+    if (p->kind == PAGE_LARGE)
+        return (size_t)(p->end - (const char *)p) - PAGE_HEADER - sizeof(head_t);
+    return p->block_size - sizeof(head_t);
+}
+
+/* ---- Walking every block --------------------------------------------------- */
+
+static void each_in_page(rcgc_heap *h, page_t *p, void (*fn)(rcgc_heap *, head_t *, void *), void *arg)
+{
+    for (char *b = (char *)p + PAGE_HEADER; b < p->bump; b += p->block_size) {
+        head_t *x = (head_t *)b;
+        if (x->info != 0)
+            fn(h, x, arg);
+    }
+}
+
+void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg)
+{
+    for (unsigned r = 1; r < h->region_top; r++) {
+        char *base = h->region_base[r];
+        if (!region_in_use(base))
+            continue;
+        page_t *first = (page_t *)base;
+        if (first->kind == PAGE_LARGE) {
+            fn(h, (head_t *)(base + PAGE_HEADER), arg);
+            continue;
+        }
+        for (int i = 0; i < CHUNK_PAGES; i++) {
+            page_t *p = (page_t *)(base + (size_t)i * PAGE_SIZE);
+            if (p->kind == PAGE_SMALL)
+                each_in_page(h, p, fn, arg);
+        }
+    }
+}
+
+/* ---- The heap's own memory ------------------------------------------------- */
+
+#define HEAP_REGION_SIZE (((sizeof(rcgc_heap) + PAGE_SIZE - 1) / PAGE_SIZE) * PAGE_SIZE)
+
+_Static_assert(sizeof(rcgc_heap) < PAGE_SIZE, "list heads must lie in the heap's first page");
+
+rcgc_heap *rcgc__heap_alloc(const rcgc_config *config)
+{
+    rcgc_memory mem = { system_alloc, system_free, NULL };
+    if (config && config->memory.alloc)
+        mem = config->memory;
+    rcgc_heap *h = mem.alloc(mem.ctx, HEAP_REGION_SIZE, PAGE_SIZE);
+    if (!h)
+        return NULL;
+    memset(h, 0, sizeof *h);
+    h->mem = mem;
+    h->system_bytes = HEAP_REGION_SIZE;
+    h->page.heap = h;
+    h->page.kind = PAGE_HEAP;
+    h->page.ref_base = 0;
+    uint32_t r;
+    if (region_add(h, (char *)h, &r) != 0) {
+        mem.free(mem.ctx, h, HEAP_REGION_SIZE);
+        return NULL;
+    }
+    return h;
+}
+
+void rcgc__heap_release_memory(rcgc_heap *h)
+{
+    for (unsigned r = 1; r < h->region_top; r++) {
+        char *base = h->region_base[r];
+        if (!region_in_use(base))
+            continue;
+        const page_t *first = (const page_t *)base;
+        rcgc__sys_free(h, base, first->kind == PAGE_LARGE ? large_region_size(first) : CHUNK_SIZE);
+    }
+    if (h->region_cap)
+        rcgc__sys_free(h, h->region_base, h->region_cap * sizeof(char *));
+    rcgc_memory mem = h->mem;
+    mem.free(mem.ctx, h, HEAP_REGION_SIZE);
+}
+
+void rcgc_get_memory_stats(const rcgc_heap *h, rcgc_memory_stats *out)
+{
+    out->objects = h->live_objects;
+    out->object_bytes = h->live_bytes;
+    out->pages = h->live_pages;
+    out->large_objects = h->live_large;
+    out->system_bytes = h->system_bytes;
+}

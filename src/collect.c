@@ -1,0 +1,368 @@
+/*
+ * The cycle collector: CPython 3.11's generational algorithm (Modules/gcmodule.c)
+ * on rcgc's 16-byte headers. Read collect_main() first.
+ *
+ * Generations are circular lists threaded through the headers (next/prev, as
+ * compressed references). New containers are appended to generation 0. A
+ * collection of generation g:
+ *   1. merges the younger generations into g (appending, so a full collection
+ *      scans gen2, then gen0, then gen1, as CPython does);
+ *   2. finds the unreachable objects (deduce_unreachable), the article's
+ *      algorithm: copy each count into gc_refs (update_refs), subtract the
+ *      references that come from inside the examined set (subtract_refs), then
+ *      keep every object with gc_refs > 0 and everything reachable from it,
+ *      moving the rest to the `unreachable` list (move_unreachable);
+ *   3. moves the survivors into the next generation (promotion);
+ *   4. clears weak references to the unreachable objects and calls their
+ *      callbacks (weakref.c), runs finalizers, and repeats step 2 on the
+ *      unreachable set to find what they resurrected, which survives;
+ *   5. clears the references held by the rest, in list order, so that the
+ *      cycles fall apart by reference counting.
+ * gc_refs lives in `prev` while an object is being examined; F_COLLECTING marks
+ * the examined set and F_UNREACHABLE the tentatively unreachable objects.
+ *
+ * Invariants between collections: every tracked object is in exactly one of
+ * gen[0..2] or permanent, with F_COLLECTING and F_UNREACHABLE clear and
+ * a valid `prev`. During step 2, the examined list is singly linked (prev is
+ * gc_refs) except for its head's prev, which stays the tail.
+ *
+ * No step allocates memory, so a collection always completes.
+ */
+#include "internal.h"
+
+/* ---- Finding unreachable objects ------------------------------------------- */
+
+/* gc_refs = refcount, and mark the set being examined. */
+static void update_refs(rcgc_heap *h, head_t *young)
+{
+    uint32_t end = ref_of(young);
+    for (uint32_t r = young->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        x->prev = x->refcnt;
+        x->info |= F_COLLECTING;
+        r = x->next;
+    }
+}
+
+static void visit_decref(void **slot, void *arg)
+{
+    (void)arg;
+    void *v = *slot;
+    if (v) {
+        head_t *x = head_of(v);
+        if (x->info & F_COLLECTING)
+            x->prev--;
+    }
+}
+
+/* Subtract the references that come from inside the examined set. */
+static void subtract_refs(rcgc_heap *h, head_t *young)
+{
+    uint32_t end = ref_of(young);
+    for (uint32_t r = young->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        type_of_head(h, x)->traverse(obj_of(x), visit_decref, NULL);
+        r = x->next;
+    }
+}
+
+typedef struct reach_ctx {
+    rcgc_heap *h;
+    head_t *young;
+} reach_ctx;
+
+/* As CPython's visit_reachable: an examined object referenced from a
+   reachable one is reachable. If it was already parked in `unreachable`, it
+   goes back to the tail of `young` to be scanned again. */
+static void visit_reachable(void **slot, void *arg)
+{
+    void *v = *slot;
+    if (!v)
+        return;
+    head_t *x = head_of(v);
+    if (!(x->info & F_COLLECTING))
+        return;
+    if (x->info & F_UNREACHABLE) {
+        reach_ctx *c = arg;
+        list_remove(c->h, x);
+        x->info &= ~(uint32_t)F_UNREACHABLE;
+        list_append(c->h, x, c->young);
+        x->prev = 1;
+    } else if (x->prev == 0) {
+        x->prev = 1;
+    }
+}
+
+/* Moves every object of young that is not reachable from an object with
+   gc_refs > 0 into unreachable (which must be empty), keeping list order.
+   Reachable objects keep their place, get their prev link back and lose
+   F_COLLECTING. Returns the number of objects left in young. */
+static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable)
+{
+    reach_ctx c = { h, young };
+    head_t *prev = young;
+    uint32_t prev_ref = ref_of(young), end = prev_ref;
+    size_t kept = 0;
+    for (uint32_t r = young->next; r != end; r = prev->next) {
+        head_t *x = ref_ptr(h, r);
+        if (x->prev) {
+            /* visit_reachable may append to young, changing x->next. */
+            type_of_head(h, x)->traverse(obj_of(x), visit_reachable, &c);
+            x->prev = prev_ref;
+            x->info &= ~(uint32_t)F_COLLECTING;
+            prev = x;
+            prev_ref = r;
+            kept++;
+        } else {
+            prev->next = x->next;
+            /* Append to unreachable; it is an ordinary doubly linked list. */
+            head_t *last = ref_ptr(h, unreachable->prev);
+            x->prev = unreachable->prev;
+            x->next = ref_of(unreachable);
+            last->next = r;
+            unreachable->prev = r;
+            x->info |= F_UNREACHABLE;
+        }
+    }
+    young->prev = prev_ref;
+    return kept;
+}
+
+/* Splits young into what is reachable from outside it (stays in young) and
+   the rest (moved to unreachable, which must be empty). Returns the number of
+   objects left in young. */
+static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable)
+{
+    update_refs(h, young);
+    subtract_refs(h, young);
+    return move_unreachable(h, young, unreachable);
+}
+
+/* ---- Handling the unreachable set ------------------------------------------ */
+
+/* Runs every finalizer of the set once (PEP 442), head first. Finalizers may
+   free objects of the set, which then leave the lists. Returns whether any ran. */
+static bool finalize_garbage(rcgc_heap *h, head_t *collectable)
+{
+    bool ran = false;
+    while (!list_is_empty(collectable)) {
+        head_t *x = list_first(h, collectable);
+        list_move(h, x, &h->seen);
+        const rcgc_type *t = type_of_head(h, x);
+        if (t->finalize && !(x->info & F_FINALIZED)) {
+            x->info |= F_FINALIZED;
+            void *obj = obj_of(x);
+            rcgc_incref(obj);
+            t->finalize(obj);
+            rcgc_decref(obj);
+            ran = true;
+        }
+    }
+    list_merge(h, &h->seen, collectable);
+    return ran;
+}
+
+static void clear_flags(rcgc_heap *h, head_t *l, uint32_t flags)
+{
+    uint32_t end = ref_of(l);
+    for (uint32_t r = l->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        x->info &= ~flags;
+        r = x->next;
+    }
+}
+
+/* What finalizers and callbacks made reachable again survives (moved to old);
+   the rest goes to still_unreachable. */
+static void handle_resurrected(rcgc_heap *h, head_t *unreachable, head_t *still, head_t *old)
+{
+    clear_flags(h, unreachable, F_COLLECTING);
+    deduce_unreachable(h, unreachable, still);
+    clear_flags(h, still, F_UNREACHABLE);
+    list_merge(h, unreachable, old);
+}
+
+/* Breaks the cycles: clears the references of each object in list order.
+   Objects that are still alive afterwards move to old. */
+static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
+{
+    while (!list_is_empty(collectable)) {
+        head_t *x = list_first(h, collectable);
+        void *obj = obj_of(x);
+        if (h->debug & RCGC_DEBUG_SAVEALL) {
+            if (rcgc__grow(h, (void **)&h->garbage, &h->garbage_cap, h->garbage_len + 1, sizeof *h->garbage) == 0) {
+                rcgc_incref(obj);
+                h->garbage[h->garbage_len++] = obj;
+            }
+        } else {
+            rcgc_incref(obj);
+            type_of_head(h, x)->traverse(obj, rcgc__release_refs, NULL);
+            rcgc_decref(obj);
+        }
+        if (list_first(h, collectable) == x) {
+            x->info &= ~(uint32_t)F_COLLECTING;
+            list_move(h, x, old);
+        }
+    }
+}
+
+static void flags_after_move(rcgc_heap *h, head_t *unreachable)
+{
+    uint32_t end = ref_of(unreachable);
+    for (uint32_t r = unreachable->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        x->info &= ~(uint32_t)F_UNREACHABLE;
+        if (h->debug & RCGC_DEBUG_COLLECTABLE)
+            rcgc__debug_object(h, "collectable", x);
+        r = x->next;
+    }
+}
+
+/* ---- One collection --------------------------------------------------------- */
+
+/* Collects generations 0..generation; returns the number of unreachable
+   objects found (n + m in CPython's terms; n, the legacy-finalizer objects, is
+   always 0 here). */
+static size_t collect_main(rcgc_heap *h, int generation)
+{
+    double t0 = 0;
+    if (h->debug & RCGC_DEBUG_STATS) {
+        rcgc__debug_start(h, generation);
+        t0 = rcgc__now();
+    }
+    if (generation + 1 < NUM_GENERATIONS)
+        h->gen[generation + 1].count++;
+    for (int i = 0; i <= generation; i++)
+        h->gen[i].count = 0;
+    for (int i = 0; i < generation; i++)
+        list_merge(h, &h->gen[i].head, &h->gen[generation].head);
+
+    head_t *young = &h->gen[generation].head;
+    head_t *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1].head : young;
+    head_t *unreachable = &h->unreachable;
+    size_t survivors = deduce_unreachable(h, young, unreachable);
+
+    if (young != old) {
+        if (generation == 1)
+            h->long_lived_pending += survivors;
+        list_merge(h, young, old);
+    } else {
+        h->long_lived_pending = 0;
+        h->long_lived_total = survivors;
+    }
+
+    flags_after_move(h, unreachable);
+    size_t m = 0;
+    bool user_code = false;
+    if (h->wr_count)
+        m += rcgc__handle_weakrefs(h, unreachable, old, &user_code);
+    if (finalize_garbage(h, unreachable))
+        user_code = true;
+
+    /* Without finalizers or callbacks nothing can have changed, and the second
+       analysis would find the same set in the same order. */
+    head_t *final = unreachable;
+    if (user_code) {
+        handle_resurrected(h, unreachable, &h->still_unreachable, old);
+        final = &h->still_unreachable;
+    }
+    m += list_size(h, final);
+    delete_garbage(h, final, old);
+
+    if (h->debug & RCGC_DEBUG_STATS)
+        rcgc__debug_done(h, m, 0, rcgc__now() - t0);
+    h->stats[generation].collections++;
+    h->stats[generation].collected += m;
+    return m;
+}
+
+static void invoke_callbacks(rcgc_heap *h, rcgc_phase phase, int generation, size_t collected)
+{
+    rcgc_gc_info info = { generation, collected, 0 };
+    for (size_t i = 0; i < h->callback_len; i++)
+        h->callbacks[i].fn(h, phase, &info, h->callbacks[i].data);
+}
+
+static size_t collect_with_callback(rcgc_heap *h, int generation)
+{
+    invoke_callbacks(h, RCGC_PHASE_START, generation, 0);
+    size_t n = collect_main(h, generation);
+    invoke_callbacks(h, RCGC_PHASE_STOP, generation, n);
+    return n;
+}
+
+/* The automatic collection: the oldest generation whose count exceeds its
+   threshold, with generation 2 held back by the long-lived rule. Called with
+   h->collecting set. */
+void rcgc__collect_generations(rcgc_heap *h)
+{
+    for (int i = NUM_GENERATIONS - 1; i >= 0; i--) {
+        if (h->gen[i].count > h->gen[i].threshold) {
+            if (i == NUM_GENERATIONS - 1 && h->long_lived_pending < h->long_lived_total / 4)
+                continue;
+            collect_with_callback(h, i);
+            break;
+        }
+    }
+}
+
+ptrdiff_t rcgc_collect(rcgc_heap *h, int generation)
+{
+    if (generation < 0 || generation >= NUM_GENERATIONS)
+        return -1;
+    if (h->collecting)
+        return 0;
+    h->collecting = 1;
+    size_t n = collect_with_callback(h, generation);
+    h->collecting = 0;
+    return (ptrdiff_t)n;
+}
+
+/* ---- Settings ---------------------------------------------------------------- */
+
+void rcgc_enable(rcgc_heap *h) { h->enabled = 1; }
+void rcgc_disable(rcgc_heap *h) { h->enabled = 0; }
+bool rcgc_isenabled(const rcgc_heap *h) { return h->enabled != 0; }
+
+void rcgc_set_threshold(rcgc_heap *h, size_t t0, size_t t1, size_t t2)
+{
+    h->gen[0].threshold = t0;
+    h->gen[1].threshold = t1;
+    h->gen[2].threshold = t2;
+}
+
+void rcgc_get_threshold(const rcgc_heap *h, size_t out[3])
+{
+    for (int i = 0; i < NUM_GENERATIONS; i++)
+        out[i] = h->gen[i].threshold;
+}
+
+void rcgc_get_count(const rcgc_heap *h, size_t out[3])
+{
+    for (int i = 0; i < NUM_GENERATIONS; i++)
+        out[i] = h->gen[i].count;
+}
+
+void rcgc_get_stats(const rcgc_heap *h, rcgc_gen_stats out[3])
+{
+    for (int i = 0; i < NUM_GENERATIONS; i++)
+        out[i] = h->stats[i];
+}
+
+void rcgc_freeze(rcgc_heap *h)
+{
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        list_merge(h, &h->gen[i].head, &h->permanent);
+        h->gen[i].count = 0;
+    }
+}
+
+void rcgc_unfreeze(rcgc_heap *h)
+{
+    list_merge(h, &h->permanent, &h->gen[NUM_GENERATIONS - 1].head);
+}
+
+size_t rcgc_get_freeze_count(const rcgc_heap *h)
+{
+    return list_size(h, &h->permanent);
+}

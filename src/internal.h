@@ -1,0 +1,320 @@
+/*
+ * rcgc internals shared by the source files: the object header, compressed
+ * references, pages, the heap structure and the generation-list operations.
+ *
+ * Object layout. Every object is a 16-byte header followed by its payload:
+ *
+ *     +----------+----------+----------+----------+-------------------+
+ *     | refcnt   | info     | next     | prev     | payload ...       |
+ *     +----------+----------+----------+----------+-------------------+
+ *       u32        u32        u32        u32        16-byte aligned
+ *
+ *   refcnt  the reference count (RCGC_IMMORTAL_BASE and up for immortal objects)
+ *   info    bits 0-7 flags (F_*), bits 8-31 the index of the object's type in
+ *           its heap's type table (0: the block is free)
+ *   next    generation-list successor as a compressed reference; 0 means the
+ *           object is not tracked
+ *   prev    generation-list predecessor; during a collection, for the objects
+ *           being examined, it holds gc_refs instead (as CPython's _gc_prev)
+ *
+ * CPython spends 32 bytes on the same information (two list pointers, a 64-bit
+ * count, a type pointer). rcgc gets it into 16 by replacing pointers with 32-bit
+ * numbers: a compressed reference is (region << 16) | (offset / 16), where a
+ * region is one piece of memory obtained from the system (a 1 MiB chunk of
+ * pages, one large object, or the heap structure itself, which holds the list
+ * heads) and offset is the distance from its start. The heap's region table
+ * turns a reference back into an address with one indexed load. Every page is
+ * 64 KiB aligned and starts with a page header that knows its heap and its own
+ * compressed reference, so an address becomes a reference without a search.
+ *
+ * Flags are in info rather than in pointer bits:
+ *   F_FINALIZED    the finalizer has run (permanent, as _PyGC_PREV_MASK_FINALIZED)
+ *   F_COLLECTING   in the set being examined by a collection (PREV_MASK_COLLECTING)
+ *   F_UNREACHABLE  tentatively unreachable in move_unreachable (NEXT_MASK_UNREACHABLE)
+ *   F_WEAKREFS     the heap's weak-reference table has a list for this object
+ *   F_IMMORTAL     rcgc_make_immortal was called
+ *   F_PENDING      the count reached 0: the object waits in the release queue
+ */
+#ifndef RCGC_INTERNAL_H
+#define RCGC_INTERNAL_H
+
+#include "rcgc.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define RCGC_INTERNAL __attribute__((visibility("hidden")))
+
+typedef rcgc__head head_t;
+
+enum {
+    F_FINALIZED = 0x01,
+    F_COLLECTING = 0x02,
+    F_UNREACHABLE = 0x04,
+    F_WEAKREFS = 0x08,
+    F_IMMORTAL = 0x10,
+    F_PENDING = 0x20,
+    F_FLAGS = 0xFF,
+    TYPE_SHIFT = 8
+};
+
+/* The index of the weak-reference type in every heap's type table. */
+#define WEAKREF_TYPE_INDEX 1u
+
+/* Count given to immortal objects: far from 0 in both directions, so plain
+   increments and decrements never bring it to zero in practice. */
+#define RCGC_IMMORTAL_BASE 0x80000000u
+
+#define NUM_GENERATIONS 3
+
+/* ---- Pages and regions ---------------------------------------------------- */
+
+#define PAGE_SHIFT 16
+#define PAGE_SIZE ((size_t)1 << PAGE_SHIFT)             /* 64 KiB, also the alignment */
+#define CHUNK_PAGES 16
+#define CHUNK_SIZE (PAGE_SIZE * CHUNK_PAGES)            /* 1 MiB region of small pages */
+#define PAGE_HEADER 64                                  /* first block offset in a page */
+#define MAX_REGIONS 65536u
+#define SMALL_MAX 8192                                  /* largest small block (with header) */
+#define NUM_CLASSES 32
+
+enum page_kind { PAGE_FREE, PAGE_SMALL, PAGE_LARGE, PAGE_HEAP };
+
+typedef struct page page_t;
+struct page {
+    rcgc_heap *heap;
+    char *free;             /* free blocks, linked through the block's next/prev words */
+    char *bump;             /* first block never handed out */
+    char *end;              /* end of the block area */
+    uint32_t ref_base;      /* compressed reference of the page's first byte */
+    uint32_t used;          /* live blocks */
+    uint32_t block_size;    /* small: the size class's block size; large: region size */
+    uint8_t kind;           /* enum page_kind */
+    uint8_t sclass;         /* size class of a small page */
+    uint8_t full;           /* small page taken out of its bin's list: no free block */
+    uint8_t chunk_used;     /* in a chunk's first page: pages of the chunk in use */
+    page_t *next, *prev;    /* bin list, free-page list or large-object list */
+};
+
+_Static_assert(sizeof(page_t) <= PAGE_HEADER, "page header must fit in PAGE_HEADER bytes");
+
+static inline page_t *page_of(const void *p)
+{
+    return (page_t *)((uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1));
+}
+
+/* The first page of a small or free page's chunk (its offset is in ref_base). */
+static inline page_t *chunk_of(page_t *p)
+{
+    return (page_t *)((char *)p - (size_t)(p->ref_base & 0xFFFFu) * 16);
+}
+
+/* ---- The heap ------------------------------------------------------------- */
+
+typedef struct bin {
+    page_t *pages;          /* pages with free blocks; the first is allocated from */
+} bin_t;
+
+typedef struct type_entry {
+    const rcgc_type *type;
+    uint32_t index;
+} type_entry;
+
+typedef struct weakref weakref;
+typedef struct wr_entry {
+    void *obj;              /* referent (payload address); NULL: empty slot */
+    weakref *first;         /* newest weak reference to it */
+} wr_entry;
+
+typedef struct callback_entry {
+    rcgc_gc_callback fn;
+    void *data;
+} callback_entry;
+
+typedef struct gen_list {
+    _Alignas(16) head_t head;   /* list sentinel: circular, doubly linked */
+    size_t threshold;
+    size_t count;
+} gen_list;
+
+struct rcgc_heap {
+    page_t page;                    /* makes page_of() and references work for the list heads */
+    _Alignas(16) gen_list gen[NUM_GENERATIONS];
+    _Alignas(16) head_t permanent;  /* frozen objects */
+    /* Lists used during one collection. */
+    _Alignas(16) head_t unreachable;
+    _Alignas(16) head_t still_unreachable;
+    _Alignas(16) head_t wrcb_to_call;
+    _Alignas(16) head_t seen;
+
+    rcgc_memory mem;
+    FILE *debug_stream;
+
+    /* Region table: base address of each region (see alloc.c). */
+    char **region_base;
+    uint32_t region_cap;
+    uint32_t region_free;           /* head of the free-index chain, 0: none */
+    uint32_t region_top;            /* indices below are or were in use */
+
+    bin_t bins[NUM_CLASSES];
+    page_t *free_pages;             /* unused pages of chunks that have pages in use */
+    page_t *large;                  /* large-object pages */
+
+    /* Type table: index -> type, and a pointer-keyed hash to find the index. */
+    const rcgc_type **types;
+    uint32_t type_count, type_cap;
+    type_entry *type_hash;
+    uint32_t type_hash_cap;
+    const rcgc_type *last_type;     /* one-entry cache for rcgc_new */
+    uint32_t last_info;
+
+    /* Weak references: referent -> newest weakref, open addressing. */
+    wr_entry *wr_table;
+    size_t wr_cap, wr_count;
+
+    /* Release queue (see object.c): objects whose count reached 0. */
+    head_t *release_stack;
+    head_t *release_batch, *release_batch_tail;
+    int releasing;
+
+    /* Collector state. */
+    int enabled;
+    int collecting;
+    unsigned debug;
+    size_t long_lived_total;
+    size_t long_lived_pending;
+    rcgc_gen_stats stats[NUM_GENERATIONS];
+
+    void **garbage;
+    size_t garbage_len, garbage_cap;
+    callback_entry *callbacks;
+    size_t callback_len, callback_cap;
+
+    /* Memory statistics. */
+    size_t live_objects, live_bytes, live_pages, live_large, system_bytes;
+};
+
+/* ---- Compressed references ------------------------------------------------ */
+
+static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
+{
+    return (head_t *)(h->region_base[ref >> 16] + ((size_t)(ref & 0xFFFFu) << 4));
+}
+
+static inline uint32_t ref_of(const head_t *x)
+{
+    const page_t *p = page_of(x);
+    return p->ref_base + (uint32_t)(((const char *)x - (const char *)p) >> 4);
+}
+
+static inline head_t *head_of(const void *obj) { return (head_t *)obj - 1; }
+static inline void *obj_of(const head_t *x) { return (void *)(x + 1); }
+static inline rcgc_heap *heap_of(const void *obj) { return page_of(obj)->heap; }
+
+static inline const rcgc_type *type_of_head(const rcgc_heap *h, const head_t *x)
+{
+    return h->types[x->info >> TYPE_SHIFT];
+}
+
+static inline bool is_container(const rcgc_heap *h, const head_t *x)
+{
+    return type_of_head(h, x)->traverse != NULL;
+}
+
+/* ---- Generation lists (circular, doubly linked, sentinel heads) ----------- */
+
+static inline void list_init(head_t *l)
+{
+    uint32_t r = ref_of(l);
+    l->next = l->prev = r;
+}
+
+static inline bool list_is_empty(const head_t *l) { return l->next == ref_of(l); }
+
+static inline head_t *list_first(const rcgc_heap *h, const head_t *l) { return ref_ptr(h, l->next); }
+
+static inline void list_append(const rcgc_heap *h, head_t *x, head_t *l)
+{
+    uint32_t xr = ref_of(x), lr = ref_of(l);
+    head_t *last = ref_ptr(h, l->prev);
+    x->prev = l->prev;
+    x->next = lr;
+    last->next = xr;
+    l->prev = xr;
+}
+
+static inline void list_remove(const rcgc_heap *h, head_t *x)
+{
+    head_t *prev = ref_ptr(h, x->prev), *next = ref_ptr(h, x->next);
+    prev->next = x->next;
+    next->prev = x->prev;
+    x->next = 0;
+}
+
+static inline void list_move(const rcgc_heap *h, head_t *x, head_t *l)
+{
+    list_remove(h, x);
+    list_append(h, x, l);
+}
+
+/* Appends every element of from to to, leaving from empty. */
+static inline void list_merge(const rcgc_heap *h, head_t *from, head_t *to)
+{
+    if (list_is_empty(from))
+        return;
+    head_t *to_last = ref_ptr(h, to->prev);
+    head_t *first = ref_ptr(h, from->next), *last = ref_ptr(h, from->prev);
+    to_last->next = from->next;
+    first->prev = to->prev;
+    last->next = ref_of(to);
+    to->prev = from->prev;
+    list_init(from);
+}
+
+static inline size_t list_size(const rcgc_heap *h, const head_t *l)
+{
+    size_t n = 0;
+    uint32_t end = ref_of(l);
+    for (uint32_t r = l->next; r != end; r = ref_ptr(h, r)->next)
+        n++;
+    return n;
+}
+
+/* ---- Cross-file internal functions ---------------------------------------- */
+
+/* alloc.c */
+RCGC_INTERNAL void *rcgc__sys_alloc(rcgc_heap *h, size_t size, size_t align);
+RCGC_INTERNAL void rcgc__sys_free(rcgc_heap *h, void *p, size_t size);
+RCGC_INTERNAL head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes);
+RCGC_INTERNAL void rcgc__block_free(rcgc_heap *h, head_t *x);
+RCGC_INTERNAL rcgc_heap *rcgc__heap_alloc(const rcgc_config *config);
+RCGC_INTERNAL void rcgc__heap_release_memory(rcgc_heap *h);
+RCGC_INTERNAL size_t rcgc__block_payload(const head_t *x);
+/* Calls fn for every live block of the heap (free blocks are skipped). */
+RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
+
+/* object.c */
+RCGC_INTERNAL void rcgc__release_refs(void **slot, void *arg);
+
+/* collect.c */
+RCGC_INTERNAL void rcgc__collect_generations(rcgc_heap *h);
+
+/* weakref.c */
+RCGC_INTERNAL extern const rcgc_type rcgc__weakref_type;
+RCGC_INTERNAL void rcgc__clear_weakrefs_and_call(rcgc_heap *h, head_t *x);
+RCGC_INTERNAL size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, bool *called);
+RCGC_INTERNAL void rcgc__weakref_unlink(rcgc_heap *h, void *wr);
+RCGC_INTERNAL void rcgc__weakref_table_free(rcgc_heap *h);
+
+/* debug.c */
+RCGC_INTERNAL void rcgc__debug_start(rcgc_heap *h, int generation);
+RCGC_INTERNAL void rcgc__debug_object(rcgc_heap *h, const char *what, head_t *x);
+RCGC_INTERNAL void rcgc__debug_done(rcgc_heap *h, size_t unreachable, size_t uncollectable, double seconds);
+RCGC_INTERNAL double rcgc__now(void);
+
+/* Generic growable-array helper on the heap's memory source: makes room for at
+   least `need` elements of `elem` bytes. Returns 0, or -1 when memory is short
+   (the array is unchanged). */
+RCGC_INTERNAL int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem);
+
+#endif

@@ -1,0 +1,382 @@
+/*
+ * Objects and reference counts: creation, release at zero, tracking, and the
+ * heap's lifecycle.
+ *
+ * Release at zero without recursion. When a count reaches 0, rcgc__dealloc
+ * releases the object: finalizer (at most once, PEP 442; it may resurrect the
+ * object), weak-reference callbacks, the references it holds, destroy, memory.
+ * Releasing a reference can bring another count to 0. Instead of recursing, a
+ * release that happens while the heap is already releasing only untracks the
+ * object, marks it F_PENDING and appends it to the current batch; when the
+ * object being released is done, its batch is put in front of the release
+ * stack, and the next object comes from the stack. The order is therefore the
+ * depth-first order a recursive release would have (a chain 1->2->3 is
+ * finalized 1, 2, 3), and the C stack stays flat for any depth: the queue is
+ * threaded through the dying objects' own list words.
+ *
+ * Invariants:
+ *   - an object in the release queue has a count of 0, is untracked, has
+ *     F_PENDING, and its next/prev words hold the raw queue link;
+ *   - a weak reference never hands out a new reference to an F_PENDING object;
+ *   - gen[0].count goes up at the allocation of every container and down (never
+ *     below 0) when one is freed, as CPython's _PyObject_GC_Link/GC_Del.
+ */
+#include "internal.h"
+
+int rcgc_version(void)
+{
+    return RCGC_VERSION;
+}
+
+/* ---- The type table -------------------------------------------------------- */
+
+static uint32_t type_hash_slot(const rcgc_type *t, uint32_t cap)
+{
+    uint64_t k = (uint64_t)(uintptr_t)t * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(k >> 32) & (cap - 1);
+}
+
+static int type_hash_insert(type_entry *tab, uint32_t cap, const rcgc_type *t, uint32_t index)
+{
+    uint32_t i = type_hash_slot(t, cap);
+    while (tab[i].type)
+        i = (i + 1) & (cap - 1);
+    tab[i].type = t;
+    tab[i].index = index;
+    return 0;
+}
+
+/* Registers t in the heap (an index in info words). Returns its index or 0
+   when memory is short. */
+static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
+{
+    if (h->type_count >= (1u << (32 - TYPE_SHIFT)) - 1)
+        return 0;
+    size_t cap = h->type_cap;
+    void *types = h->types;
+    if (rcgc__grow(h, &types, &cap, (size_t)h->type_count + 1, sizeof *h->types) != 0)
+        return 0;
+    h->types = types;
+    h->type_cap = (uint32_t)cap;
+    if ((h->type_count + 1) * 2 > h->type_hash_cap) {
+        uint32_t ncap = h->type_hash_cap ? h->type_hash_cap * 2 : 16;
+        type_entry *tab = rcgc__sys_alloc(h, ncap * sizeof *tab, 16);
+        if (!tab)
+            return 0;
+        memset(tab, 0, ncap * sizeof *tab);
+        for (uint32_t i = 0; i < h->type_hash_cap; i++)
+            if (h->type_hash[i].type)
+                type_hash_insert(tab, ncap, h->type_hash[i].type, h->type_hash[i].index);
+        if (h->type_hash)
+            rcgc__sys_free(h, h->type_hash, h->type_hash_cap * sizeof *tab);
+        h->type_hash = tab;
+        h->type_hash_cap = ncap;
+    }
+    uint32_t index = h->type_count++;
+    h->types[index] = t;
+    if (index)
+        type_hash_insert(h->type_hash, h->type_hash_cap, t, index);
+    return index;
+}
+
+static uint32_t type_index(rcgc_heap *h, const rcgc_type *t)
+{
+    if (t == h->last_type)
+        return h->last_info >> TYPE_SHIFT;
+    uint32_t i = type_hash_slot(t, h->type_hash_cap);
+    for (;;) {
+        const rcgc_type *k = h->type_hash[i].type;
+        if (k == t) {
+            h->last_type = t;
+            h->last_info = h->type_hash[i].index << TYPE_SHIFT;
+            return h->type_hash[i].index;
+        }
+        if (!k)
+            break;
+        i = (i + 1) & (h->type_hash_cap - 1);
+    }
+    uint32_t index = type_register(h, t);
+    if (index) {
+        h->last_type = t;
+        h->last_info = index << TYPE_SHIFT;
+    }
+    return index;
+}
+
+/* ---- Heaps ----------------------------------------------------------------- */
+
+/* Type index 0 marks free blocks; it is never given to an object. */
+static const rcgc_type free_block_type = { "free block", 0, NULL, NULL, NULL };
+
+rcgc_heap *rcgc_heap_new(const rcgc_config *config)
+{
+    rcgc_heap *h = rcgc__heap_alloc(config);
+    if (!h)
+        return NULL;
+    h->debug_stream = config && config->debug_stream ? config->debug_stream : stderr;
+    for (int i = 0; i < NUM_GENERATIONS; i++)
+        list_init(&h->gen[i].head);
+    list_init(&h->permanent);
+    list_init(&h->unreachable);
+    list_init(&h->still_unreachable);
+    list_init(&h->wrcb_to_call);
+    list_init(&h->seen);
+    h->gen[0].threshold = 700;
+    h->gen[1].threshold = 10;
+    h->gen[2].threshold = 10;
+    h->enabled = 1;
+    type_register(h, &free_block_type);
+    type_register(h, &rcgc__weakref_type);
+    if (h->type_count != 2) {
+        rcgc_heap_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static void destroy_block(rcgc_heap *h, head_t *x, void *arg)
+{
+    (void)arg;
+    const rcgc_type *t = type_of_head(h, x);
+    if (t->destroy)
+        t->destroy(obj_of(x));
+}
+
+void rcgc_heap_free(rcgc_heap *h)
+{
+    if (!h)
+        return;
+    rcgc__each_block(h, destroy_block, NULL);
+    rcgc__weakref_table_free(h);
+    if (h->types)
+        rcgc__sys_free(h, h->types, h->type_cap * sizeof *h->types);
+    if (h->type_hash)
+        rcgc__sys_free(h, h->type_hash, h->type_hash_cap * sizeof *h->type_hash);
+    if (h->garbage)
+        rcgc__sys_free(h, h->garbage, h->garbage_cap * sizeof *h->garbage);
+    if (h->callbacks)
+        rcgc__sys_free(h, h->callbacks, h->callback_cap * sizeof *h->callbacks);
+    rcgc__heap_release_memory(h);
+}
+
+/* ---- Creating objects ------------------------------------------------------ */
+
+void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
+{
+    if (!h || !type || payload_bytes > SIZE_MAX / 2)
+        return NULL;
+    uint32_t index = type_index(h, type);
+    if (!index)
+        return NULL;
+    head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
+    if (!x)
+        return NULL;
+    if (type->traverse) {
+        /* As _PyObject_GC_Link: count the allocation, then maybe collect. The
+           new block is not initialised or tracked yet, so it is not examined. */
+        gen_list *g0 = &h->gen[0];
+        g0->count++;
+        if (g0->count > g0->threshold && h->enabled && g0->threshold && !h->collecting) {
+            x->info = 0;
+            h->collecting = 1;
+            rcgc__collect_generations(h);
+            h->collecting = 0;
+        }
+    }
+    x->refcnt = 1;
+    x->info = index << TYPE_SHIFT;
+    x->next = x->prev = 0;
+    memset(obj_of(x), 0, rcgc__block_payload(x));
+    if (type->traverse)
+        list_append(h, x, &h->gen[0].head);
+    return obj_of(x);
+}
+
+void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
+{
+    return rcgc_new_sized(h, type, type ? type->size : 0);
+}
+
+rcgc_heap *rcgc_heap_of(const void *obj)
+{
+    return heap_of(obj);
+}
+
+const rcgc_type *rcgc_type_of(const void *obj)
+{
+    const head_t *x = head_of(obj);
+    return type_of_head(heap_of(obj), x);
+}
+
+size_t rcgc_size_of(const void *obj)
+{
+    return rcgc__block_payload(head_of(obj));
+}
+
+/* ---- Reference counts ------------------------------------------------------ */
+
+size_t rcgc_refcount(const void *obj)
+{
+    const head_t *x = head_of(obj);
+    if (x->info & F_IMMORTAL)
+        return RCGC_IMMORTAL_REFCOUNT;
+    return x->refcnt;
+}
+
+void rcgc_set(void **slot, void *value)
+{
+    void *old = *slot;
+    if (value)
+        rcgc_incref(value);
+    *slot = value;
+    if (old)
+        rcgc_decref(old);
+}
+
+void rcgc_clear(void **slot)
+{
+    void *old = *slot;
+    if (old) {
+        *slot = NULL;
+        rcgc_decref(old);
+    }
+}
+
+void rcgc_make_immortal(void *obj)
+{
+    head_t *x = head_of(obj);
+    rcgc_heap *h = heap_of(obj);
+    if (x->info & F_IMMORTAL)
+        return;
+    if (x->next)
+        list_remove(h, x);
+    x->info |= F_IMMORTAL;
+    x->refcnt = RCGC_IMMORTAL_BASE;
+}
+
+bool rcgc_is_immortal(const void *obj)
+{
+    return (head_of(obj)->info & F_IMMORTAL) != 0;
+}
+
+/* ---- Release at zero ------------------------------------------------------- */
+
+static inline void queue_set(head_t *x, head_t *link)
+{
+    memcpy(&x->next, &link, sizeof link);
+}
+
+static inline head_t *queue_get(const head_t *x)
+{
+    head_t *link;
+    memcpy(&link, &x->next, sizeof link);
+    return link;
+}
+
+void rcgc__release_refs(void **slot, void *arg)
+{
+    (void)arg;
+    void *v = *slot;
+    if (v) {
+        *slot = NULL;
+        rcgc_decref(v);
+    }
+}
+
+/* Releases one object whose count is 0 and which is no longer tracked. */
+static void release_one(rcgc_heap *h, head_t *x)
+{
+    const rcgc_type *t = type_of_head(h, x);
+    void *obj = obj_of(x);
+    if (x->info & F_IMMORTAL) {
+        x->refcnt = RCGC_IMMORTAL_BASE;
+        return;
+    }
+    if (t->finalize && !(x->info & F_FINALIZED)) {
+        /* As subtype_dealloc: the object is tracked again while its finalizer
+           runs, with a temporary reference; anything left means resurrection. */
+        x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
+        if (t->traverse)
+            list_append(h, x, &h->gen[0].head);
+        x->refcnt = 1;
+        t->finalize(obj);
+        if (--x->refcnt != 0)
+            return;
+        if (x->next)
+            list_remove(h, x);
+        x->info |= F_PENDING;
+    }
+    if (x->info & F_WEAKREFS)
+        rcgc__clear_weakrefs_and_call(h, x);
+    if (t->traverse) {
+        t->traverse(obj, rcgc__release_refs, NULL);
+        if (h->gen[0].count > 0)
+            h->gen[0].count--;
+    }
+    if ((x->info >> TYPE_SHIFT) == WEAKREF_TYPE_INDEX)
+        rcgc__weakref_unlink(h, obj);
+    if (t->destroy)
+        t->destroy(obj);
+    rcgc__block_free(h, x);
+}
+
+void rcgc__dealloc(void *obj)
+{
+    head_t *x = head_of(obj);
+    rcgc_heap *h = heap_of(obj);
+    if (x->next)
+        list_remove(h, x);
+    x->info |= F_PENDING;
+    queue_set(x, NULL);
+    if (h->releasing) {
+        if (h->release_batch_tail)
+            queue_set(h->release_batch_tail, x);
+        else
+            h->release_batch = x;
+        h->release_batch_tail = x;
+        return;
+    }
+    h->releasing = 1;
+    for (;;) {
+        h->release_batch = h->release_batch_tail = NULL;
+        release_one(h, x);
+        if (h->release_batch) {
+            queue_set(h->release_batch_tail, h->release_stack);
+            h->release_stack = h->release_batch;
+        }
+        x = h->release_stack;
+        if (!x)
+            break;
+        h->release_stack = queue_get(x);
+    }
+    h->releasing = 0;
+}
+
+/* ---- Tracking -------------------------------------------------------------- */
+
+void rcgc_track(void *obj)
+{
+    head_t *x = head_of(obj);
+    rcgc_heap *h = heap_of(obj);
+    if (x->next || (x->info & (F_IMMORTAL | F_PENDING)) || !is_container(h, x))
+        return;
+    list_append(h, x, &h->gen[0].head);
+}
+
+void rcgc_untrack(void *obj)
+{
+    head_t *x = head_of(obj);
+    if (x->next && !(x->info & F_PENDING))
+        list_remove(heap_of(obj), x);
+}
+
+bool rcgc_is_tracked(const void *obj)
+{
+    const head_t *x = head_of(obj);
+    return x->next != 0 && !(x->info & F_PENDING);
+}
+
+bool rcgc_is_finalized(const void *obj)
+{
+    return (head_of(obj)->info & F_FINALIZED) != 0;
+}
