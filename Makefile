@@ -27,4 +27,4 @@ debug:
 	$(MAKE) test BUILD=build-debug CMAKE_FLAGS="-DRCGC_DEBUG=ON -DCMAKE_BUILD_TYPE=Debug"
 
 clean:
-	rm -rf build build-asan build-debug
+	rm -rf build build-asan build-debug build-clang
