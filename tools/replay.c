@@ -1,0 +1,504 @@
+/*
+ * The trace replayer (see replay.h): trace objects and their rcgc types, the
+ * name maps, the check and the execution of each operation, and the loop that
+ * reads a whole trace.
+ */
+#include "replay.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* Trace objects                                                             */
+/* ------------------------------------------------------------------------- */
+
+static void traverse_object(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    struct replay_object *o = obj;
+    uint32_t i;
+
+    for (i = 0; i < o->nslots; i++)
+        visit(&o->slots[i], arg);
+}
+
+/* Appends a new reference to obj to the saved list. 0, or -1 when memory is short. */
+static int save(struct replay *rp, void *obj)
+{
+    if (rp->nsaved == rp->saved_capacity) {
+        size_t capacity = rp->saved_capacity ? rp->saved_capacity * 2 : 16;
+        void **saved;
+        if (capacity > SIZE_MAX / sizeof *saved)
+            return -1;
+        saved = realloc(rp->saved, capacity * sizeof *saved);
+        if (saved == NULL)
+            return -1;
+        rp->saved = saved;
+        rp->saved_capacity = capacity;
+    }
+    rcgc_incref(obj);
+    rp->saved[rp->nsaved++] = obj;
+    return 0;
+}
+
+static void finalize_print(void *obj)
+{
+    struct replay_object *o = obj;
+
+    fprintf(o->replay->out, "fin %" PRIu32 "\n", o->id);
+}
+
+/* Prints, then resurrects the object by saving it. Without memory to save it,
+   the object dies and the step that caused it reports "out of memory". */
+static void finalize_resurrect(void *obj)
+{
+    struct replay_object *o = obj;
+
+    finalize_print(obj);
+    if (save(o->replay, obj) != 0)
+        o->replay->out_of_memory = true;
+}
+
+/* One type per finalizer kind: an object without a finalizer has none. */
+static const rcgc_type object_types[] = {
+    [TRACE_FIN_NONE] = { "trace object", 0, traverse_object, NULL, NULL },
+    [TRACE_FIN_PRINT] = { "trace object (fin)", 0, traverse_object, finalize_print, NULL },
+    [TRACE_FIN_RESURRECT] = { "trace object (resurrect)", 0, traverse_object, finalize_resurrect, NULL },
+};
+
+static void weak_callback(void *weakref, void *data)
+{
+    struct replay_weak *w = data;
+
+    (void)weakref;
+    fprintf(w->replay->out, "cb %" PRIu32 "\n", w->id);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Names                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* Spreads sequential names over the table (a 32-bit finalizer mix). */
+static size_t hash(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+/* The entry of name, or NULL if the trace never used it. */
+static struct replay_name *names_find(const struct replay_names *m, uint32_t name)
+{
+    size_t mask = m->capacity - 1;
+    size_t i;
+
+    if (m->capacity == 0)
+        return NULL;
+    for (i = hash(name) & mask;; i = (i + 1) & mask) {
+        if (m->entries[i].name == name)
+            return &m->entries[i];
+        if (m->entries[i].name == 0)
+            return NULL;
+    }
+}
+
+/* Puts an entry (name not in the table, capacity left) without growing. */
+static void names_put(struct replay_names *m, uint32_t name, void *value)
+{
+    size_t mask = m->capacity - 1;
+    size_t i = hash(name) & mask;
+
+    while (m->entries[i].name != 0)
+        i = (i + 1) & mask;
+    m->entries[i].name = name;
+    m->entries[i].value = value;
+    m->count++;
+}
+
+/* Adds name (not in the table yet). 0, or -1 when memory is short. */
+static int names_add(struct replay_names *m, uint32_t name, void *value)
+{
+    if ((m->count + 1) * 4 > m->capacity * 3) {
+        struct replay_names bigger = { NULL, m->capacity ? m->capacity * 2 : 64, 0 };
+        size_t i;
+        if (bigger.capacity > SIZE_MAX / 2 / sizeof *bigger.entries)
+            return -1;
+        bigger.entries = calloc(bigger.capacity, sizeof *bigger.entries);
+        if (bigger.entries == NULL)
+            return -1;
+        for (i = 0; i < m->capacity; i++) {
+            if (m->entries[i].name != 0)
+                names_put(&bigger, m->entries[i].name, m->entries[i].value);
+        }
+        free(m->entries);
+        *m = bigger;
+    }
+    names_put(m, name, value);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Checking an operation against what the trace holds                        */
+/* ------------------------------------------------------------------------- */
+
+static int fail(struct replay *rp, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(rp->message, sizeof rp->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int out_of_memory(struct replay *rp)
+{
+    return fail(rp, "out of memory");
+}
+
+/* Fails unless the trace never used name in m. */
+static int check_new(struct replay *rp, const struct trace_op *op, const struct replay_names *m,
+                     const char *what, uint32_t name)
+{
+    if (names_find(m, name) != NULL)
+        return fail(rp, "%s: %s %" PRIu32 " must be new in this trace", op->tokens[0], what, name);
+    return 0;
+}
+
+/* The object the trace holds under id, or NULL with the error set. */
+static struct replay_object *held_object(struct replay *rp, const struct trace_op *op, uint32_t id)
+{
+    struct replay_name *e = names_find(&rp->objects, id);
+
+    if (e == NULL)
+        fail(rp, "%s: unknown object %" PRIu32, op->tokens[0], id);
+    else if (e->value == NULL)
+        fail(rp, "%s: object %" PRIu32 " was dropped", op->tokens[0], id);
+    return e != NULL ? e->value : NULL;
+}
+
+/* The weak reference the trace holds under w, or NULL with the error set. */
+static struct replay_weak *held_weak(struct replay *rp, const struct trace_op *op, uint32_t w)
+{
+    struct replay_name *e = names_find(&rp->weakrefs, w);
+
+    if (e == NULL)
+        fail(rp, "%s: unknown weak reference %" PRIu32, op->tokens[0], w);
+    else if (e->value == NULL)
+        fail(rp, "%s: weak reference %" PRIu32 " was released", op->tokens[0], w);
+    return e != NULL ? e->value : NULL;
+}
+
+/* The slot I of A, or NULL with the error set. */
+static void **held_slot(struct replay *rp, const struct trace_op *op)
+{
+    struct replay_object *a = held_object(rp, op, op->id);
+
+    if (a == NULL)
+        return NULL;
+    if (op->slot >= a->nslots) {
+        if (a->nslots == 0)
+            fail(rp, "%s: object %" PRIu32 " has no slots", op->tokens[0], a->id);
+        else
+            fail(rp, "%s: slot %" PRIu32 " out of range for object %" PRIu32 " (slots 0..%" PRIu32 ")",
+                 op->tokens[0], op->slot, a->id, a->nslots - 1);
+        return NULL;
+    }
+    return &a->slots[op->slot];
+}
+
+/* Whether every name and slot op uses is one the trace holds. */
+static int check(struct replay *rp, const struct trace_op *op)
+{
+    switch (op->kind) {
+    case TRACE_NEW:
+        return check_new(rp, op, &rp->objects, "ID", op->id);
+    case TRACE_SET:
+        return held_slot(rp, op) != NULL && held_object(rp, op, op->target) != NULL ? 0 : -1;
+    case TRACE_CLEAR:
+        return held_slot(rp, op) != NULL ? 0 : -1;
+    case TRACE_DROP:
+        return held_object(rp, op, op->id) != NULL ? 0 : -1;
+    case TRACE_WEAK:
+        if (check_new(rp, op, &rp->weakrefs, "W", op->weak) != 0)
+            return -1;
+        return held_object(rp, op, op->id) != NULL ? 0 : -1;
+    case TRACE_UNWEAK:
+    case TRACE_DEREF:
+        return held_weak(rp, op, op->weak) != NULL ? 0 : -1;
+    case TRACE_COLLECT:
+    case TRACE_UNSAVE:
+    case TRACE_GC:
+    case TRACE_THRESHOLD:
+    case TRACE_COUNT:
+    case TRACE_FREEZE:
+    case TRACE_UNFREEZE:
+        break;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Running an operation (its names are checked)                              */
+/* ------------------------------------------------------------------------- */
+
+static int run_new(struct replay *rp, const struct trace_op *op)
+{
+    size_t bytes = offsetof(struct replay_object, slots) + op->nslots * sizeof(void *);
+    struct replay_object *o = rcgc_new_sized(rp->heap, &object_types[op->finalizer], bytes);
+
+    if (o == NULL)
+        return out_of_memory(rp);
+    o->replay = rp;
+    o->id = op->id;
+    o->nslots = op->nslots;
+    o->finalizer = op->finalizer;
+    if (names_add(&rp->objects, op->id, o) != 0)
+        return out_of_memory(rp);
+    return 0;
+}
+
+static int run_drop(struct replay *rp, const struct trace_op *op)
+{
+    struct replay_name *e = names_find(&rp->objects, op->id);
+    void *obj = e->value;
+
+    e->value = NULL;
+    rcgc_decref(obj);
+    return 0;
+}
+
+static int run_weak(struct replay *rp, const struct trace_op *op)
+{
+    struct replay_object *referent = names_find(&rp->objects, op->id)->value;
+    struct replay_weak *w = malloc(sizeof *w);
+
+    if (w == NULL)
+        return out_of_memory(rp);
+    w->replay = rp;
+    w->id = op->weak;
+    w->ref = NULL;
+    if (names_add(&rp->weakrefs, op->weak, w) != 0) {
+        free(w);
+        return out_of_memory(rp);
+    }
+    w->ref = rcgc_weakref_new(referent, op->callback ? weak_callback : NULL, w);
+    if (w->ref == NULL)
+        return out_of_memory(rp);
+    return 0;
+}
+
+/* The weak-reference object dies with the trace's reference, so its callback
+   can no longer run and w can be freed. */
+static int run_unweak(struct replay *rp, const struct trace_op *op)
+{
+    struct replay_name *e = names_find(&rp->weakrefs, op->weak);
+    struct replay_weak *w = e->value;
+
+    e->value = NULL;
+    rcgc_decref(w->ref);
+    free(w);
+    return 0;
+}
+
+static int run_deref(struct replay *rp, const struct trace_op *op)
+{
+    struct replay_weak *w = names_find(&rp->weakrefs, op->weak)->value;
+    struct replay_object *referent = rcgc_weakref_get(w->ref);
+
+    if (referent == NULL) {
+        fprintf(rp->out, "deref %" PRIu32 " none\n", w->id);
+    } else {
+        fprintf(rp->out, "deref %" PRIu32 " %" PRIu32 "\n", w->id, referent->id);
+        rcgc_decref(referent);
+    }
+    return 0;
+}
+
+/* Like CPython's list.clear(): the list is emptied first and its references
+   released last to first, so an object that a finalizer saves meanwhile stays
+   saved. */
+static int run_unsave(struct replay *rp)
+{
+    void **saved = rp->saved;
+    size_t i = rp->nsaved;
+
+    rp->saved = NULL;
+    rp->nsaved = 0;
+    rp->saved_capacity = 0;
+    while (i-- > 0)
+        rcgc_decref(saved[i]);
+    free(saved);
+    return 0;
+}
+
+static int run_threshold(struct replay *rp, const struct trace_op *op)
+{
+    size_t t[3];
+    size_t i;
+
+    rcgc_get_threshold(rp->heap, t);
+    for (i = 0; i < op->nthresholds; i++)
+        t[i] = op->thresholds[i];
+    rcgc_set_threshold(rp->heap, t[0], t[1], t[2]);
+    return 0;
+}
+
+static int run(struct replay *rp, const struct trace_op *op)
+{
+    size_t count[3];
+    ptrdiff_t n;
+
+    switch (op->kind) {
+    case TRACE_NEW:
+        return run_new(rp, op);
+    case TRACE_SET:
+        rcgc_set(held_slot(rp, op), held_object(rp, op, op->target));
+        break;
+    case TRACE_CLEAR:
+        rcgc_clear(held_slot(rp, op));
+        break;
+    case TRACE_DROP:
+        return run_drop(rp, op);
+    case TRACE_WEAK:
+        return run_weak(rp, op);
+    case TRACE_UNWEAK:
+        return run_unweak(rp, op);
+    case TRACE_DEREF:
+        return run_deref(rp, op);
+    case TRACE_COLLECT:
+        n = rcgc_collect(rp->heap, op->generation);
+        fprintf(rp->out, "collect %d %td\n", op->generation, n);
+        break;
+    case TRACE_UNSAVE:
+        return run_unsave(rp);
+    case TRACE_GC:
+        if (op->enable)
+            rcgc_enable(rp->heap);
+        else
+            rcgc_disable(rp->heap);
+        break;
+    case TRACE_THRESHOLD:
+        return run_threshold(rp, op);
+    case TRACE_COUNT:
+        rcgc_get_count(rp->heap, count);
+        fprintf(rp->out, "count %zu %zu %zu\n", count[0], count[1], count[2]);
+        break;
+    case TRACE_FREEZE:
+        rcgc_freeze(rp->heap);
+        break;
+    case TRACE_UNFREEZE:
+        rcgc_unfreeze(rp->heap);
+        break;
+    }
+    return 0;
+}
+
+static void echo(FILE *out, const struct trace_op *op)
+{
+    size_t i;
+
+    fputc('>', out);
+    for (i = 0; i < op->ntokens; i++) {
+        fputc(' ', out);
+        fputs(op->tokens[i], out);
+    }
+    fputc('\n', out);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The replay                                                                */
+/* ------------------------------------------------------------------------- */
+
+int replay_init(struct replay *rp, FILE *out, const struct replay_options *options)
+{
+    memset(rp, 0, sizeof *rp);
+    rp->out = out;
+    if (options != NULL)
+        rp->options = *options;
+    rp->heap = rcgc_heap_new(rp->options.heap_config);
+    if (rp->heap == NULL)
+        return -1;
+    rcgc_disable(rp->heap);
+    return 0;
+}
+
+int replay_step(struct replay *rp, const struct trace_op *op)
+{
+    if (check(rp, op) != 0)
+        return -1;
+    if (rp->options.echo)
+        echo(rp->out, op);
+    if (run(rp, op) != 0)
+        return -1;
+    if (rp->out_of_memory)
+        return out_of_memory(rp);
+    return 0;
+}
+
+void replay_finish(struct replay *rp)
+{
+    size_t i;
+
+    rcgc_heap_free(rp->heap);
+    rp->heap = NULL;
+    for (i = 0; i < rp->weakrefs.capacity; i++)
+        free(rp->weakrefs.entries[i].value);
+    free(rp->weakrefs.entries);
+    free(rp->objects.entries);
+    free(rp->saved);
+    memset(rp, 0, sizeof *rp);
+}
+
+/* The message for a line the reader rejected. */
+static void reject_line(struct replay *rp, enum trace_read r)
+{
+    if (r == TRACE_READ_NUL)
+        fail(rp, "NUL byte in line");
+    else if (r == TRACE_READ_TOO_LONG)
+        fail(rp, "line longer than %d bytes", TRACE_MAX_LINE);
+    else
+        fail(rp, "read error");
+}
+
+int replay_run(FILE *in, FILE *out, FILE *err, const struct replay_options *options)
+{
+    struct trace_reader reader;
+    struct replay rp;
+    struct trace_op op;
+    int status = 0;
+
+    if (replay_init(&rp, out, options) != 0) {
+        fprintf(err, "trace:0: out of memory\n");
+        replay_finish(&rp);
+        return 2;
+    }
+    trace_reader_init(&reader, in);
+    for (;;) {
+        enum trace_read r = trace_read_line(&reader);
+        int parsed;
+
+        if (r == TRACE_READ_EOF)
+            break;
+        if (r != TRACE_READ_LINE) {
+            reject_line(&rp, r);
+            status = 2;
+            break;
+        }
+        parsed = trace_parse(reader.text, &op, rp.message, sizeof rp.message);
+        if (parsed < 0 || (parsed > 0 && replay_step(&rp, &op) != 0)) {
+            status = 2;
+            break;
+        }
+    }
+    if (status != 0) {
+        fflush(out);
+        fprintf(err, "trace:%llu: %s\n", reader.line, rp.message);
+    }
+    replay_finish(&rp);
+    return status;
+}

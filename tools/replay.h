@@ -1,0 +1,87 @@
+/*
+ * The trace replayer behind `rcgc replay` (shared/reference/trace-format.md):
+ * runs parsed operations (trace.h) on an rcgc heap and prints their events.
+ * All of its state is a struct replay, and one operation is one call of
+ * replay_step(), so that options watching each operation or collection can be
+ * added around it. replay_run() is the whole command as a function that never
+ * exits the process and frees everything on every path (fuzzers call it).
+ */
+#ifndef RCGC_TOOLS_REPLAY_H
+#define RCGC_TOOLS_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rcgc.h"
+#include "trace.h"
+
+struct replay;
+
+struct replay_options {
+    bool echo;                      /* print each operation as "> " and its tokens first */
+    const rcgc_config *heap_config; /* for rcgc_heap_new (NULL: defaults), e.g. a
+                                       memory source that fails on purpose */
+};
+
+/* The payload of an object made by `new`. */
+struct replay_object {
+    struct replay *replay;          /* where the finalizer prints and saves */
+    uint32_t id;                    /* its name in the trace */
+    uint32_t nslots;                /* K */
+    enum trace_finalizer finalizer;
+    void *slots[];                  /* K owned references, visited by traverse */
+};
+
+/* A weak reference the trace made, also the data of its callback. */
+struct replay_weak {
+    struct replay *replay;
+    uint32_t id;                    /* W */
+    void *ref;                      /* the weak-reference object (the trace's reference) */
+};
+
+/* A map from names to pointers: open addressing, name 0 marks a free entry. */
+struct replay_name {
+    uint32_t name;
+    void *value;
+};
+
+struct replay_names {
+    struct replay_name *entries;
+    size_t capacity;                /* 0 or a power of two */
+    size_t count;                   /* names used, released ones included */
+};
+
+struct replay {
+    rcgc_heap *heap;
+    FILE *out;                      /* events (and the echo) */
+    struct replay_options options;
+    struct replay_names objects;    /* ID -> struct replay_object *, NULL once dropped */
+    struct replay_names weakrefs;   /* W -> struct replay_weak *, NULL once released */
+    void **saved;                   /* references stored by resurrecting finalizers */
+    size_t nsaved;
+    size_t saved_capacity;
+    bool out_of_memory;             /* a finalizer could not save its object */
+    char message[TRACE_MESSAGE_SIZE]; /* what went wrong, when a call returns -1 */
+};
+
+/* Makes the heap, with automatic collection off. 0, or -1 when memory is short. */
+int replay_init(struct replay *rp, FILE *out, const struct replay_options *options);
+
+/* Runs one operation: checks the names and slot it uses against what the
+   trace holds, echoes it, then runs it. Returns 0, or -1 with rp->message set
+   (a name the trace does not hold, or "out of memory"); after -1 the replay
+   must stop, with replay_finish(). */
+int replay_step(struct replay *rp, const struct trace_op *op);
+
+/* Frees the heap (printing nothing: no finalizer or callback runs) and
+   everything the replay allocated. */
+void replay_finish(struct replay *rp);
+
+/* Replays the trace read from in: events to out; on a malformed line or a
+   name the trace does not hold, "trace:LINE: what is wrong" to err. Returns
+   the exit status: 0 when the whole trace ran, 2 otherwise. */
+int replay_run(FILE *in, FILE *out, FILE *err, const struct replay_options *options);
+
+#endif
