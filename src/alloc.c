@@ -3,7 +3,7 @@
  * own, and the region table behind compressed references.
  *
  * Memory comes from the heap's memory source (rcgc_memory) in three shapes,
- * each a "region" with an index in the region table:
+ * each made of "regions" (64 KiB) with an index in the region table:
  *   - chunks of 1 MiB, split into 16 pages of 64 KiB; a page serves one size
  *     class (32 classes, blocks of 16 to 8192 bytes including the header);
  *   - one region per large object (block over 8192 bytes), rounded to 64 KiB
@@ -194,23 +194,29 @@ static void page_list_remove(page_t **list, page_t *p)
     p->next = p->prev = NULL;
 }
 
-/* Gets a fresh 1 MiB chunk, puts its pages on the free-page list. */
+/* Gets a fresh 1 MiB chunk, gives each page a region, puts them on the
+   free-page list. */
 static int chunk_new(rcgc_heap *h)
 {
     char *base = rcgc__sys_alloc(h, CHUNK_SIZE, PAGE_SIZE);
     if (!base)
         return -1;
-    uint32_t r;
-    if (region_add(h, base, &r) != 0) {
-        rcgc__sys_free(h, base, CHUNK_SIZE);
-        return -1;
+    uint32_t r[CHUNK_PAGES];
+    for (int i = 0; i < CHUNK_PAGES; i++) {
+        if (region_add(h, base + (size_t)i * PAGE_SIZE, &r[i]) != 0) {
+            while (i-- > 0)
+                region_remove(h, r[i]);
+            rcgc__sys_free(h, base, CHUNK_SIZE);
+            return -1;
+        }
     }
     for (int i = CHUNK_PAGES - 1; i >= 0; i--) {
         page_t *p = (page_t *)(base + (size_t)i * PAGE_SIZE);
         memset(p, 0, sizeof *p);
         p->heap = h;
         p->kind = PAGE_FREE;
-        p->ref_base = (r << 16) | (uint32_t)((size_t)i * PAGE_SIZE >> 4);
+        p->chunk_index = (uint8_t)i;
+        p->ref_base = r[i] << REGION_SHIFT;
         page_list_push(&h->free_pages, p);
     }
     return 0;
@@ -218,9 +224,11 @@ static int chunk_new(rcgc_heap *h)
 
 static void chunk_release(rcgc_heap *h, page_t *first)
 {
-    for (int i = 0; i < CHUNK_PAGES; i++)
-        page_list_remove(&h->free_pages, (page_t *)((char *)first + (size_t)i * PAGE_SIZE));
-    region_remove(h, first->ref_base >> 16);
+    for (int i = 0; i < CHUNK_PAGES; i++) {
+        page_t *p = (page_t *)((char *)first + (size_t)i * PAGE_SIZE);
+        page_list_remove(&h->free_pages, p);
+        region_remove(h, p->ref_base >> REGION_SHIFT);
+    }
     rcgc__sys_free(h, first, CHUNK_SIZE);
 }
 
@@ -312,7 +320,7 @@ static head_t *large_alloc(rcgc_heap *h, size_t bytes)
     memset(p, 0, sizeof *p);
     p->heap = h;
     p->kind = PAGE_LARGE;
-    p->ref_base = r << 16;
+    p->ref_base = r << REGION_SHIFT;
     p->bump = base + size;                      /* the region's end: its size */
     p->end = base + PAGE_HEADER + bytes;        /* the block's end: its payload size */
     p->used = 1;
@@ -366,7 +374,7 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
         h->live_bytes -= size - PAGE_HEADER;
         h->live_large--;
         page_list_remove(&h->large, p);
-        region_remove(h, p->ref_base >> 16);
+        region_remove(h, p->ref_base >> REGION_SHIFT);
         rcgc__sys_free(h, p, size);
         return;
     }
@@ -420,16 +428,11 @@ void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *ar
         char *base = h->region_base[r];
         if (!region_in_use(base))
             continue;
-        page_t *first = (page_t *)base;
-        if (first->kind == PAGE_LARGE) {
+        page_t *p = (page_t *)base;
+        if (p->kind == PAGE_LARGE)
             fn(h, (head_t *)(base + PAGE_HEADER), arg);
-            continue;
-        }
-        for (int i = 0; i < CHUNK_PAGES; i++) {
-            page_t *p = (page_t *)(base + (size_t)i * PAGE_SIZE);
-            if (p->kind == PAGE_SMALL)
-                each_in_page(h, p, fn, arg);
-        }
+        else if (p->kind == PAGE_SMALL)
+            each_in_page(h, p, fn, arg);
     }
 }
 
@@ -463,12 +466,24 @@ rcgc_heap *rcgc__heap_alloc(const rcgc_config *config)
 
 void rcgc__heap_release_memory(rcgc_heap *h)
 {
+    /* First the large objects, and forget the pages that are not the first of
+       their chunk; then the chunks, whose first pages are all that is left. */
     for (unsigned r = 1; r < h->region_top; r++) {
         char *base = h->region_base[r];
         if (!region_in_use(base))
             continue;
-        const page_t *first = (const page_t *)base;
-        rcgc__sys_free(h, base, first->kind == PAGE_LARGE ? large_region_size(first) : CHUNK_SIZE);
+        const page_t *p = (const page_t *)base;
+        if (p->kind == PAGE_LARGE) {
+            region_remove(h, r);
+            rcgc__sys_free(h, base, large_region_size(p));
+        } else if (p->chunk_index != 0) {
+            region_remove(h, r);
+        }
+    }
+    for (unsigned r = 1; r < h->region_top; r++) {
+        char *base = h->region_base[r];
+        if (region_in_use(base))
+            rcgc__sys_free(h, base, CHUNK_SIZE);
     }
     if (h->region_cap)
         rcgc__sys_free(h, h->region_base, h->region_cap * sizeof(char *));

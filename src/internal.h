@@ -19,13 +19,14 @@
  *
  * CPython spends 32 bytes on the same information (two list pointers, a 64-bit
  * count, a type pointer). rcgc gets it into 16 by replacing pointers with 32-bit
- * numbers: a compressed reference is (region << 16) | (offset / 16), where a
- * region is one piece of memory obtained from the system (a 1 MiB chunk of
- * pages, one large object, or the heap structure itself, which holds the list
- * heads) and offset is the distance from its start. The heap's region table
- * turns a reference back into an address with one indexed load. Every page is
- * 64 KiB aligned and starts with a page header that knows its heap and its own
- * compressed reference, so an address becomes a reference without a search.
+ * numbers: a compressed reference is (region << 12) | (offset / 16), where a
+ * region is a 64 KiB page (of a chunk of small-object pages), one large object
+ * (whose header lies in its first 64 KiB), or the heap structure itself, which
+ * holds the list heads; offset is the distance from the region's start. The
+ * heap's region table turns a reference back into an address with one indexed
+ * load. Every page is 64 KiB aligned and starts with a page header that knows
+ * its heap and its own compressed reference, so an address becomes a reference
+ * without a search. 2^20 regions: 64 GiB of pages, or a million large objects.
  *
  * Flags are in info rather than in pointer bits:
  *   F_FINALIZED    the finalizer has run (permanent, as _PyGC_PREV_MASK_FINALIZED)
@@ -74,7 +75,8 @@ enum {
 #define CHUNK_PAGES 16
 #define CHUNK_SIZE (PAGE_SIZE * CHUNK_PAGES)            /* 1 MiB region of small pages */
 #define PAGE_HEADER 64                                  /* first block offset in a page */
-#define MAX_REGIONS 65536u
+#define REGION_SHIFT 12                                 /* granules per region: 64 KiB / 16 */
+#define MAX_REGIONS (1u << 20)
 #define SMALL_MAX 8192                                  /* largest small block (with header) */
 #define NUM_CLASSES 32
 
@@ -88,10 +90,11 @@ struct page {
     char *end;              /* end of the block area */
     uint32_t ref_base;      /* compressed reference of the page's first byte */
     uint32_t used;          /* live blocks */
-    uint32_t block_size;    /* small: the size class's block size; large: region size */
+    uint16_t block_size;    /* small page: its size class's block size */
     uint8_t kind;           /* enum page_kind */
     uint8_t sclass;         /* size class of a small page */
     uint8_t full;           /* small page taken out of its bin's list: no free block */
+    uint8_t chunk_index;    /* small or free page: its place in its chunk */
     uint8_t chunk_used;     /* in a chunk's first page: pages of the chunk in use */
     page_t *next, *prev;    /* bin list, free-page list or large-object list */
 };
@@ -103,10 +106,10 @@ static inline page_t *page_of(const void *p)
     return (page_t *)((uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1));
 }
 
-/* The first page of a small or free page's chunk (its offset is in ref_base). */
+/* The first page of a small or free page's chunk. */
 static inline page_t *chunk_of(page_t *p)
 {
-    return (page_t *)((char *)p - (size_t)(p->ref_base & 0xFFFFu) * 16);
+    return (page_t *)((char *)p - (size_t)p->chunk_index * PAGE_SIZE);
 }
 
 /* ---- The heap ------------------------------------------------------------- */
@@ -198,7 +201,7 @@ struct rcgc_heap {
 
 static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
 {
-    return (head_t *)(h->region_base[ref >> 16] + ((size_t)(ref & 0xFFFFu) << 4));
+    return (head_t *)(h->region_base[ref >> REGION_SHIFT] + ((size_t)(ref & ((1u << REGION_SHIFT) - 1)) << 4));
 }
 
 static inline uint32_t ref_of(const head_t *x)

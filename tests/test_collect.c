@@ -1,0 +1,1698 @@
+/*
+ * The collector (issue 3): counts, promotion and statistics after each kind of
+ * collection (S28-S31), callbacks (S32), the automatic trigger inside the
+ * allocation of the 701st container and with threshold 100 (S45), the choice
+ * of generation and the long-lived rule for generation 2 (compared, allocation
+ * by allocation, with a port of scripts/gc_trigger_model.py), threshold 0 and
+ * rcgc_disable (S46, S47, S57), count0 clamped at 0 (S48), bad generations
+ * (S49), freeze (S33-S35), generations (S38-S40), graph shapes (S01, S04-S10),
+ * a 1,000,000-object cycle, and re-entrancy from a collection callback.
+ *
+ * Expected values come from CPython 3.11's rules and results in
+ * ../shared/reference/cpython-gc.md (sections 1, 3.2, 4.2, 4.3), never from
+ * running rcgc.
+ */
+#include "rcgc.h"
+#include "check.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------- */
+/* Types and helpers                                                         */
+/* ------------------------------------------------------------------------- */
+
+/* A __slots__-like node: four reference fields, plus a destroy counter that
+   is not a reference. One rcgc object, as a __slots__ instance is one GC
+   object in CPython (cpython-gc.md 3.1). */
+typedef struct node {
+    void *a, *b, *c, *d;
+    size_t *destroyed;
+} node;
+
+static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->a, arg);
+    visit(&n->b, arg);
+    visit(&n->c, arg);
+    visit(&n->d, arg);
+}
+
+static void node_destroy(void *obj)
+{
+    node *n = obj;
+    if (n->destroyed)
+        (*n->destroyed)++;
+}
+
+static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
+
+static node *new_node(rcgc_heap *h, size_t *destroyed)
+{
+    node *n = rcgc_new(h, &node_type);
+    CHECK(n != NULL);
+    if (n)
+        n->destroyed = destroyed;
+    return n;
+}
+
+/* A heap with automatic collection off, as every scenario of
+   gc_scenarios.py starts (gc.disable(); gc.collect()). */
+static rcgc_heap *fresh_heap(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (h)
+        rcgc_disable(h);
+    return h;
+}
+
+/* Links the nodes into a ring n[0] -> n[1] -> ... -> n[k-1] -> n[0] through
+   field a, and drops the caller's references: the ring is garbage. */
+static void drop_ring(node **n, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        rcgc_set(&n[i]->a, n[(i + 1) % k]);
+    for (size_t i = 0; i < k; i++)
+        rcgc_decref(n[i]);
+}
+
+static void get_count(const rcgc_heap *h, size_t out[3])
+{
+    out[0] = out[1] = out[2] = (size_t)-1;
+    rcgc_get_count(h, out);
+}
+
+#define CHECK_COUNTS(h, c0, c1, c2) do { \
+    size_t cc_[3]; get_count((h), cc_); \
+    CHECK_EQ(cc_[0], (c0)); CHECK_EQ(cc_[1], (c1)); CHECK_EQ(cc_[2], (c2)); \
+    } while (0)
+
+typedef struct find_state {
+    const void *target;
+    size_t hits;
+    size_t calls;
+} find_state;
+
+static void find_fn(void *obj, void *arg)
+{
+    find_state *s = arg;
+    s->calls++;
+    if (obj == s->target)
+        s->hits++;
+}
+
+static size_t occurrences(rcgc_heap *h, int generation, const void *obj)
+{
+    find_state s = { obj, 0, 0 };
+    size_t n = rcgc_get_objects(h, generation, find_fn, &s);
+    CHECK_EQ(n, s.calls);
+    return s.hits;
+}
+
+static size_t gen_size(rcgc_heap *h, int generation)
+{
+    find_state s = { NULL, 0, 0 };
+    size_t n = rcgc_get_objects(h, generation, find_fn, &s);
+    CHECK_EQ(n, s.calls);
+    return n;
+}
+
+/* Which generation obj is in: 0..2, or -1 when get_objects does not list it.
+   Also checks that it is listed at most once overall. */
+static int where(rcgc_heap *h, const void *obj)
+{
+    int found = -1, times = 0;
+    for (int g = 0; g < 3; g++) {
+        size_t k = occurrences(h, g, obj);
+        if (k) { found = g; times += (int)k; }
+    }
+    CHECK(times <= 1);
+    CHECK_EQ(occurrences(h, -1, obj), times);
+    return found;
+}
+
+static size_t live_objects(const rcgc_heap *h)
+{
+    rcgc_memory_stats ms;
+    memset(&ms, 0xff, sizeof ms);
+    rcgc_get_memory_stats(h, &ms);
+    return ms.objects;
+}
+
+static void get_stats(const rcgc_heap *h, rcgc_gen_stats st[3])
+{
+    memset(st, 0xff, 3 * sizeof *st);
+    rcgc_get_stats(h, st);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Collection callback that records what it sees. */
+typedef struct recorder {
+    rcgc_heap *h;
+    size_t starts, stops;
+    size_t per_gen[3];          /* START calls per generation */
+    int last_gen;
+    size_t last_collected;      /* info->collected at the last STOP */
+    size_t alloc_index;         /* set by the test before each allocation */
+    /* at the first START */
+    size_t first_index;
+    int first_gen;
+    size_t first_count[3];
+    size_t first_gen0_size;
+    size_t first_gen1_size;
+    /* inconsistencies */
+    size_t bad_start_info;      /* START with collected or uncollectable != 0 */
+    size_t bad_stop_info;       /* STOP with uncollectable != 0 or another generation */
+    size_t unbalanced;          /* START while a START is open, or STOP without START */
+    int open;
+} recorder;
+
+static void recorder_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
+{
+    recorder *r = data;
+    CHECK(h == r->h);
+    if (phase == RCGC_PHASE_START) {
+        if (r->open) r->unbalanced++;
+        r->open = 1;
+        if (info->collected != 0 || info->uncollectable != 0) r->bad_start_info++;
+        if (info->generation >= 0 && info->generation < 3) r->per_gen[info->generation]++;
+        r->last_gen = info->generation;
+        if (r->starts == 0) {
+            r->first_index = r->alloc_index;
+            r->first_gen = info->generation;
+            rcgc_get_count(h, r->first_count);
+            r->first_gen0_size = rcgc_get_objects(h, 0, find_fn, &(find_state){ NULL, 0, 0 });
+            r->first_gen1_size = rcgc_get_objects(h, 1, find_fn, &(find_state){ NULL, 0, 0 });
+        }
+        r->starts++;
+    } else {
+        if (!r->open) r->unbalanced++;
+        r->open = 0;
+        if (info->uncollectable != 0 || info->generation != r->last_gen) r->bad_stop_info++;
+        r->last_collected = info->collected;
+        r->stops++;
+    }
+}
+
+static void recorder_init(recorder *r, rcgc_heap *h)
+{
+    memset(r, 0, sizeof *r);
+    r->h = h;
+    r->last_gen = -1;
+    r->first_gen = -1;
+}
+
+static void recorder_checks(const recorder *r)
+{
+    CHECK_EQ(r->starts, r->stops);
+    CHECK_EQ(r->bad_start_info, 0);
+    CHECK_EQ(r->bad_stop_info, 0);
+    CHECK_EQ(r->unbalanced, 0);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Defaults, counts, promotion, statistics                                   */
+/* ------------------------------------------------------------------------- */
+
+/* S50 / 4.2: thresholds 700, 10, 10; enabled; counts 0; stats 0. */
+static void test_defaults(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    size_t t[3] = { 1, 1, 1 };
+    rcgc_get_threshold(h, t);
+    CHECK_EQ(t[0], 700);
+    CHECK_EQ(t[1], 10);
+    CHECK_EQ(t[2], 10);
+    CHECK(rcgc_isenabled(h));
+    CHECK_COUNTS(h, 0, 0, 0);
+    rcgc_gen_stats st[3];
+    get_stats(h, st);
+    for (int g = 0; g < 3; g++) {
+        CHECK_EQ(st[g].collections, 0);
+        CHECK_EQ(st[g].collected, 0);
+        CHECK_EQ(st[g].uncollectable, 0);
+    }
+    CHECK_EQ(rcgc_get_freeze_count(h), 0);
+    CHECK_EQ(gen_size(h, -1), 0);
+
+    rcgc_set_threshold(h, 5, 3, 2);
+    rcgc_get_threshold(h, t);
+    CHECK_EQ(t[0], 5);
+    CHECK_EQ(t[1], 3);
+    CHECK_EQ(t[2], 2);
+    rcgc_disable(h);
+    CHECK(!rcgc_isenabled(h));
+    rcgc_enable(h);
+    CHECK(rcgc_isenabled(h));
+    rcgc_heap_free(h);
+}
+
+/* S28 and 4.2: count0 is container allocations minus deallocations; on a
+   fresh heap (no interpreter noise) one container gives (1, 0, 0). */
+static void test_count0_allocations_minus_deallocations(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    CHECK_COUNTS(h, 0, 0, 0);
+    node *keep[100];
+    keep[0] = new_node(h, NULL);
+    CHECK_COUNTS(h, 1, 0, 0);
+    for (int i = 1; i < 100; i++)
+        keep[i] = new_node(h, NULL);
+    CHECK_COUNTS(h, 100, 0, 0);
+    for (int i = 0; i < 40; i++)
+        rcgc_decref(keep[i]);
+    CHECK_COUNTS(h, 60, 0, 0);
+    /* untracking does not change the count (it counts allocations) */
+    rcgc_untrack(keep[50]);
+    CHECK_COUNTS(h, 60, 0, 0);
+    /* ... but freeing an untracked container does (PyObject_GC_Del) */
+    rcgc_decref(keep[50]);
+    CHECK_COUNTS(h, 59, 0, 0);
+    rcgc_track(keep[51]);                  /* already tracked: no-op */
+    CHECK_COUNTS(h, 59, 0, 0);
+    for (int i = 40; i < 100; i++)
+        if (i != 50) rcgc_decref(keep[i]);
+    CHECK_COUNTS(h, 0, 0, 0);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S29, S30, S31, 4.2: after collect(0) (0,1,0) and the survivor is in
+   generation 1; after collect(1) (0,0,1), generation 2; after collect(2)
+   (0,0,0), generation 2. Only the collected generation's stats change. */
+static void test_counts_promotion_stats(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    rcgc_gen_stats before[3], after[3];
+    node *x = new_node(h, NULL);
+    if (!x) { rcgc_heap_free(h); return; }
+    rcgc_set(&x->a, x);                    /* l = []; l.append(l) */
+    CHECK(rcgc_is_tracked(x));
+    CHECK_EQ(where(h, x), 0);
+    CHECK_COUNTS(h, 1, 0, 0);
+
+    get_stats(h, before);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    get_stats(h, after);
+    CHECK_COUNTS(h, 0, 1, 0);
+    CHECK_EQ(where(h, x), 1);
+    CHECK_EQ(after[0].collections - before[0].collections, 1);
+    CHECK_EQ(after[1].collections - before[1].collections, 0);
+    CHECK_EQ(after[2].collections - before[2].collections, 0);
+
+    get_stats(h, before);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    get_stats(h, after);
+    CHECK_COUNTS(h, 0, 0, 1);
+    CHECK_EQ(where(h, x), 2);
+    CHECK_EQ(after[0].collections - before[0].collections, 0);
+    CHECK_EQ(after[1].collections - before[1].collections, 1);
+    CHECK_EQ(after[2].collections - before[2].collections, 0);
+
+    get_stats(h, before);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    get_stats(h, after);
+    CHECK_COUNTS(h, 0, 0, 0);
+    CHECK_EQ(where(h, x), 2);
+    CHECK_EQ(after[0].collections - before[0].collections, 0);
+    CHECK_EQ(after[1].collections - before[1].collections, 0);
+    CHECK_EQ(after[2].collections - before[2].collections, 1);
+
+    /* counts 1 and 2 count collections of the younger generation */
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_COUNTS(h, 0, 3, 0);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_COUNTS(h, 0, 0, 1);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_COUNTS(h, 0, 1, 1);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_COUNTS(h, 0, 0, 2);
+    CHECK_EQ(where(h, x), 2);              /* an old object stays old */
+
+    /* a new object after all this: generation 0 again */
+    node *y = new_node(h, NULL);
+    CHECK_COUNTS(h, 1, 0, 2);
+    CHECK_EQ(where(h, y), 0);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_COUNTS(h, 0, 1, 2);
+    CHECK_EQ(where(h, y), 1);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_COUNTS(h, 0, 0, 0);
+    CHECK_EQ(where(h, y), 2);
+
+    get_stats(h, after);
+    CHECK_EQ(after[0].collections, 6);
+    CHECK_EQ(after[1].collections, 3);
+    CHECK_EQ(after[2].collections, 2);
+    for (int g = 0; g < 3; g++) {
+        CHECK_EQ(after[g].collected, 0);
+        CHECK_EQ(after[g].uncollectable, 0);
+    }
+    rcgc_decref(y);
+    rcgc_decref(x);
+    rcgc_heap_free(h);
+}
+
+/* 1.9: collected is added to the collected generation's stats only. */
+static void test_stats_collected_per_generation(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    rcgc_gen_stats st[3];
+    size_t destroyed = 0;
+    node *r[3];
+
+    /* a 3-ring in generation 0 */
+    for (int i = 0; i < 3; i++) r[i] = new_node(h, &destroyed);
+    drop_ring(r, 3);
+    CHECK_EQ(rcgc_collect(h, 0), 3);
+    CHECK_EQ(destroyed, 3);
+    get_stats(h, st);
+    CHECK_EQ(st[0].collected, 3);
+    CHECK_EQ(st[1].collected, 0);
+    CHECK_EQ(st[2].collected, 0);
+
+    /* a 2-cycle promoted to generation 1 and then dropped */
+    node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(where(h, a), 1);
+    rcgc_decref(a);
+    CHECK_EQ(rcgc_collect(h, 0), 0);       /* generation 1 is not examined */
+    CHECK_EQ(rcgc_collect(h, 1), 2);
+    get_stats(h, st);
+    CHECK_EQ(st[0].collected, 3);
+    CHECK_EQ(st[1].collected, 2);
+    CHECK_EQ(st[2].collected, 0);
+
+    /* a 4-ring in generation 2 */
+    node *q[4];
+    for (int i = 0; i < 4; i++) q[i] = new_node(h, &destroyed);
+    rcgc_incref(q[0]);
+    drop_ring(q, 4);                       /* still held through q[0] */
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(where(h, q[0]), 2);
+    rcgc_decref(q[0]);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 4);
+    get_stats(h, st);
+    CHECK_EQ(st[0].collected, 3);
+    CHECK_EQ(st[1].collected, 2);
+    CHECK_EQ(st[2].collected, 4);
+    for (int g = 0; g < 3; g++)
+        CHECK_EQ(st[g].uncollectable, 0);
+    CHECK_EQ(destroyed, 9);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S32 / 1.10: callbacks in the order added, START then STOP; info carries
+   the generation, 0 counts at START, the result at STOP. */
+typedef struct call_log {
+    char text[512];
+} call_log;
+
+typedef struct tagged_cb {
+    call_log *log;
+    int tag;
+} tagged_cb;
+
+static void tagged_callback(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
+{
+    (void)h;
+    tagged_cb *t = data;
+    char item[64];
+    snprintf(item, sizeof item, "(%d,%s,%d,%zu,%zu)", t->tag,
+             phase == RCGC_PHASE_START ? "start" : "stop",
+             info->generation, info->collected, info->uncollectable);
+    strncat(t->log->text, item, sizeof t->log->text - strlen(t->log->text) - 1);
+}
+
+static void test_callbacks(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    call_log log = { "" };
+    tagged_cb one = { &log, 1 }, two = { &log, 2 }, three = { &log, 3 };
+    CHECK_EQ(rcgc_callback_add(h, tagged_callback, &one), 0);
+    CHECK_EQ(rcgc_callback_add(h, tagged_callback, &two), 0);
+
+    node *r[2];
+    for (int i = 0; i < 2; i++) r[i] = new_node(h, NULL);
+    drop_ring(r, 2);
+    CHECK_EQ(rcgc_collect(h, 1), 2);
+    CHECK_STR(log.text, "(1,start,1,0,0)(2,start,1,0,0)(1,stop,1,2,0)(2,stop,1,2,0)");
+
+    log.text[0] = 0;
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_STR(log.text, "(1,start,0,0,0)(2,start,0,0,0)(1,stop,0,0,0)(2,stop,0,0,0)");
+
+    /* removing: by fn and data; a second removal finds nothing */
+    CHECK_EQ(rcgc_callback_remove(h, tagged_callback, &one), 0);
+    CHECK_EQ(rcgc_callback_remove(h, tagged_callback, &one), -1);
+    CHECK_EQ(rcgc_callback_remove(h, tagged_callback, &three), -1);
+    CHECK_EQ(rcgc_callback_add(h, tagged_callback, &three), 0);
+    log.text[0] = 0;
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_STR(log.text, "(2,start,2,0,0)(3,start,2,0,0)(2,stop,2,0,0)(3,stop,2,0,0)");
+
+    /* the same callback twice: called twice; remove takes the first */
+    CHECK_EQ(rcgc_callback_add(h, tagged_callback, &two), 0);
+    log.text[0] = 0;
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_STR(log.text, "(2,start,0,0,0)(3,start,0,0,0)(2,start,0,0,0)"
+                        "(2,stop,0,0,0)(3,stop,0,0,0)(2,stop,0,0,0)");
+    CHECK_EQ(rcgc_callback_remove(h, tagged_callback, &two), 0);
+    log.text[0] = 0;
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_STR(log.text, "(3,start,0,0,0)(2,start,0,0,0)(3,stop,0,0,0)(2,stop,0,0,0)");
+    CHECK_EQ(rcgc_callback_remove(h, tagged_callback, &two), 0);
+    CHECK_EQ(rcgc_callback_remove(h, tagged_callback, &three), 0);
+    log.text[0] = 0;
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_STR(log.text, "");
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The automatic trigger                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* 1.2: count0 goes up at every container allocation; when it exceeds
+   threshold 0 (700) the collection runs inside that allocation: the 701st.
+   The new object is not part of it: generation 0 held 700 objects at START,
+   count0 was 701, and afterwards the new object is alone in generation 0 and
+   counts are (0, 1, 0). */
+static void test_trigger_inside_701st_allocation(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    node *keep[703];
+    for (size_t i = 1; i <= 700; i++) {
+        r.alloc_index = i;
+        keep[i] = new_node(h, NULL);
+    }
+    CHECK_EQ(r.starts, 0);
+    CHECK_COUNTS(h, 700, 0, 0);
+    CHECK_EQ(gen_size(h, 0), 700);
+
+    r.alloc_index = 701;
+    keep[701] = new_node(h, NULL);
+    CHECK_EQ(r.starts, 1);
+    CHECK_EQ(r.stops, 1);
+    CHECK_EQ(r.first_index, 701);
+    CHECK_EQ(r.first_gen, 0);
+    CHECK_EQ(r.first_count[0], 701);
+    CHECK_EQ(r.first_count[1], 0);
+    CHECK_EQ(r.first_count[2], 0);
+    CHECK_EQ(r.first_gen0_size, 700);
+    CHECK_EQ(r.first_gen1_size, 0);
+    CHECK_EQ(r.last_collected, 0);
+    CHECK_COUNTS(h, 0, 1, 0);
+    CHECK_EQ(gen_size(h, 0), 1);
+    CHECK_EQ(gen_size(h, 1), 700);
+    CHECK_EQ(where(h, keep[701]), 0);
+    CHECK_EQ(where(h, keep[700]), 1);
+    CHECK_EQ(where(h, keep[1]), 1);
+
+    r.alloc_index = 702;
+    keep[702] = new_node(h, NULL);
+    CHECK_EQ(r.starts, 1);
+    CHECK_COUNTS(h, 1, 1, 0);
+    rcgc_gen_stats st[3];
+    get_stats(h, st);
+    CHECK_EQ(st[0].collections, 1);
+    CHECK_EQ(st[1].collections, 0);
+    CHECK_EQ(st[2].collections, 0);
+    recorder_checks(&r);
+    for (size_t i = 1; i <= 702; i++)
+        rcgc_decref(keep[i]);
+    rcgc_heap_free(h);
+}
+
+/* S45 analogue: threshold (100, 10, 10). The rule count0 > t0 makes the
+   first automatic collection a generation-0 collection inside the
+   allocation of container #101, with 100 kept. (CPython's S45 fires at
+   list #100 because its get_count() tuple made count0 start at 1.) */
+static void test_trigger_threshold_100(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    rcgc_set_threshold(h, 100, 10, 10);
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    node *keep[300];
+    size_t made = 0;
+    for (size_t i = 1; i <= 300 && r.starts == 0; i++) {
+        r.alloc_index = i;
+        keep[made++] = new_node(h, NULL);
+    }
+    CHECK_EQ(r.starts, 1);
+    CHECK_EQ(r.first_index, 101);
+    CHECK_EQ(r.first_gen, 0);
+    CHECK_EQ(r.first_gen0_size, 100);
+    CHECK_EQ(made, 101);
+    recorder_checks(&r);
+    for (size_t i = 0; i < made; i++)
+        rcgc_decref(keep[i]);
+    rcgc_heap_free(h);
+}
+
+/* 4.3: 1,000,000 containers created and immediately dropped run no
+   automatic collection (count0 goes +1, -1). */
+static void test_create_and_drop_runs_no_collection(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    node *base = new_node(h, NULL);        /* count0 1 */
+    for (int i = 0; i < 1000000; i++) {
+        node *t = rcgc_new(h, &node_type);
+        if (!t) { CHECK(t != NULL); break; }
+        rcgc_decref(t);
+    }
+    CHECK_EQ(r.starts, 0);
+    CHECK_COUNTS(h, 1, 0, 0);
+    rcgc_decref(base);
+    CHECK_COUNTS(h, 0, 0, 0);
+    rcgc_heap_free(h);
+}
+
+/* A port of scripts/gc_trigger_model.py (cpython-gc.md 1.2, 1.3, 4.3): count0
+   per container allocation; when count0 > t0, collect the oldest generation
+   whose count exceeds its threshold, generation 2 only if long_lived_pending
+   >= long_lived_total / 4; survivors move up; a generation-1 collection adds
+   its survivors to pending; a full collection sets total to its survivors and
+   pending to 0. All objects are kept, so all survive. One difference from the
+   Python script: the object being allocated joins generation 0 after the
+   collection (it is not tracked yet when the collection runs, 1.2), which
+   the script only approximates. */
+typedef struct sched_model {
+    size_t t[3];
+    size_t count[3];
+    size_t size[3];
+    size_t pending, total;
+    size_t per_gen[3];
+    size_t refused;     /* times generation 2 exceeded its threshold but was held back */
+    int gate;           /* the long-lived rule (0 only to show that it matters) */
+} sched_model;
+
+static void model_init(sched_model *m, size_t t0, size_t t1, size_t t2, size_t baseline, int gate)
+{
+    memset(m, 0, sizeof *m);
+    m->t[0] = t0; m->t[1] = t1; m->t[2] = t2;
+    m->size[2] = baseline;
+    m->total = baseline;
+    m->gate = gate;
+}
+
+/* One container allocation; returns the generation collected inside it, or -1. */
+static int model_alloc(sched_model *m)
+{
+    int fired = -1;
+    m->count[0]++;
+    if (m->t[0] != 0 && m->count[0] > m->t[0]) {
+        for (int g = 2; g >= 0; g--) {
+            if (m->count[g] <= m->t[g])
+                continue;
+            if (g == 2 && m->gate && m->pending < m->total / 4) {
+                m->refused++;
+                continue;
+            }
+            fired = g;
+            m->per_gen[g]++;
+            if (g < 2)
+                m->count[g + 1]++;
+            size_t young = 0;
+            for (int i = 0; i <= g; i++) {
+                m->count[i] = 0;
+                young += m->size[i];
+                m->size[i] = 0;
+            }
+            if (g == 2) {
+                m->size[2] = young;
+                m->pending = 0;
+                m->total = young;
+            } else {
+                if (g == 1)
+                    m->pending += young;
+                m->size[g + 1] += young;
+            }
+            break;
+        }
+    }
+    m->size[0]++;
+    return fired;
+}
+
+static void model_run(sched_model *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        model_alloc(m);
+}
+
+/* The port reproduces CPython 3.11.7's measurement (4.3): 1,000,000 kept
+   lists with thresholds 700/10/10 and a baseline long_lived_total of 11942
+   gave gen0 1300, gen1 118, gen2 8 collections; 3.13.0 with 2000/10/10 and
+   baseline 7867 gave 455, 41, 3. This validates the oracle used below. */
+static void test_model_matches_cpython_measurements(void)
+{
+    sched_model m;
+    model_init(&m, 700, 10, 10, 11942, 1);
+    model_run(&m, 1000000);
+    CHECK_EQ(m.per_gen[0], 1300);
+    CHECK_EQ(m.per_gen[1], 118);
+    CHECK_EQ(m.per_gen[2], 8);
+    CHECK_EQ(m.per_gen[0] + m.per_gen[1] + m.per_gen[2], 1000000 / 701);
+    model_init(&m, 2000, 10, 10, 7867, 1);
+    model_run(&m, 1000000);
+    CHECK_EQ(m.per_gen[0], 455);
+    CHECK_EQ(m.per_gen[1], 41);
+    CHECK_EQ(m.per_gen[2], 3);
+}
+
+typedef struct sched_probe {
+    size_t fired;       /* STARTs during the current allocation */
+    int gen;            /* generation of the last START */
+} sched_probe;
+
+static void probe_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
+{
+    (void)h;
+    sched_probe *p = data;
+    if (phase == RCGC_PHASE_START) {
+        p->fired++;
+        p->gen = info->generation;
+    }
+}
+
+/* Allocates n kept containers on a heap with thresholds t and `baseline`
+   objects already through a full collection, and compares rcgc with the
+   model after every allocation: the collection fired inside it (if any),
+   its generation, and the three counts; at the end the per-generation
+   collection numbers, the stats and the generation sizes. */
+static void check_schedule(size_t t0, size_t t1, size_t t2, size_t baseline, size_t n,
+                           sched_model *out)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    node **keep = malloc((baseline + n) * sizeof *keep);
+    CHECK(keep != NULL);
+    if (!keep) { rcgc_heap_free(h); return; }
+    size_t made = 0;
+    for (size_t i = 0; i < baseline; i++) {
+        keep[made] = rcgc_new(h, &node_type);
+        if (keep[made]) made++;
+    }
+    CHECK_EQ(made, baseline);
+    CHECK_EQ(rcgc_collect(h, 2), 0);       /* long_lived_total = baseline */
+    CHECK_COUNTS(h, 0, 0, 0);
+
+    sched_model m;
+    model_init(&m, t0, t1, t2, baseline, 1);
+    sched_probe p = { 0, -1 };
+    CHECK_EQ(rcgc_callback_add(h, probe_cb, &p), 0);
+    rcgc_set_threshold(h, t0, t1, t2);
+    rcgc_enable(h);
+
+    size_t mismatches = 0, first_bad = 0;
+    int exp_first = 0, got_first = 0;
+    size_t got_count_first[3] = { 0, 0, 0 }, exp_count_first[3] = { 0, 0, 0 };
+    size_t count2_peak = 0;
+    for (size_t k = 1; k <= n; k++) {
+        int expected = model_alloc(&m);
+        p.fired = 0;
+        p.gen = -1;
+        keep[made] = rcgc_new(h, &node_type);
+        if (!keep[made]) { CHECK(keep[made] != NULL); break; }
+        made++;
+        size_t c[3];
+        rcgc_get_count(h, c);
+        if (c[2] > count2_peak) count2_peak = c[2];
+        int got = p.fired == 0 ? -1 : (p.fired == 1 ? p.gen : 100 + (int)p.fired);
+        if (got != expected || c[0] != m.count[0] || c[1] != m.count[1] || c[2] != m.count[2]) {
+            if (mismatches++ == 0) {
+                first_bad = k;
+                exp_first = expected;
+                got_first = got;
+                memcpy(got_count_first, c, sizeof c);
+                memcpy(exp_count_first, m.count, sizeof c);
+            }
+        }
+    }
+    if (mismatches)
+        fprintf(stderr, "thresholds (%zu,%zu,%zu) baseline %zu: %zu allocations differ from the "
+                "model; first at allocation %zu: collected generation %d (expected %d; -1 none), "
+                "counts (%zu,%zu,%zu) (expected (%zu,%zu,%zu))\n",
+                t0, t1, t2, baseline, mismatches, first_bad, got_first, exp_first,
+                got_count_first[0], got_count_first[1], got_count_first[2],
+                exp_count_first[0], exp_count_first[1], exp_count_first[2]);
+    CHECK_EQ(mismatches, 0);
+
+    rcgc_gen_stats st[3];
+    get_stats(h, st);
+    CHECK_EQ(st[0].collections, m.per_gen[0]);
+    CHECK_EQ(st[1].collections, m.per_gen[1]);
+    CHECK_EQ(st[2].collections, m.per_gen[2] + 1);   /* + the baseline collection */
+    for (int g = 0; g < 3; g++) {
+        CHECK_EQ(st[g].collected, 0);
+        CHECK_EQ(gen_size(h, g), m.size[g]);
+    }
+    if (m.refused)                         /* count2 went past t2 while held back */
+        CHECK(count2_peak > t2);
+
+    rcgc_disable(h);
+    for (size_t i = 0; i < made; i++)
+        rcgc_decref(keep[i]);
+    free(keep);
+    CHECK_EQ(live_objects(h), 0);
+    CHECK_COUNTS(h, 0, m.count[1], m.count[2]);
+    rcgc_heap_free(h);
+    if (out) *out = m;
+}
+
+/* The default thresholds with 1,000,000 kept containers (the 4.3 run, from
+   an empty heap: baseline 0). */
+static void test_schedule_default_1m(void)
+{
+    sched_model m;
+    double t = now_seconds();
+    check_schedule(700, 10, 10, 0, 1000000, &m);
+    printf("1,000,000 kept containers, 700/10/10: %zu/%zu/%zu collections (model), %.3f s\n",
+           m.per_gen[0], m.per_gen[1], m.per_gen[2], now_seconds() - t);
+    CHECK_EQ(m.per_gen[0] + m.per_gen[1] + m.per_gen[2], 1000000 / 701);
+}
+
+/* Choice of generation with small thresholds, where generations 1 and 2
+   fire often and the gate refuses generation 2 many times. (3, 2, 1) is a
+   configuration where counting the new object in the collection changes the
+   schedule. */
+static void test_schedule_small_thresholds(void)
+{
+    sched_model m;
+    check_schedule(1, 1, 1, 0, 3000, &m);
+    CHECK(m.per_gen[1] > 0 && m.per_gen[2] > 0);
+    check_schedule(3, 2, 1, 0, 100000, &m);
+    CHECK(m.refused > 0);
+    check_schedule(5, 1, 1, 0, 20000, &m);
+    check_schedule(100, 10, 10, 0, 50000, &m);
+    check_schedule(10, 2, 2, 0, 10000, &m);
+    check_schedule(2, 0, 0, 0, 2000, &m);
+}
+
+/* Hand-derived start of the (1, 1, 1) schedule: count0 > 1 at every second
+   allocation; gen 1 once count1 > 1; gen 2 once count2 > 1 (total 0: no
+   gate). Allocations 2, 4: gen 0; 6: gen 1; 8, 10: gen 0; 12: gen 1;
+   14: gen 2. */
+static void test_schedule_hand_derived(void)
+{
+    sched_model m;
+    model_init(&m, 1, 1, 1, 0, 1);
+    int expected[15] = { -1, -1, 0, -1, 0, -1, 1, -1, 0, -1, 0, -1, 1, -1, 2 };
+    for (int k = 1; k <= 14; k++)
+        CHECK_EQ(model_alloc(&m), expected[k]);
+
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_set_threshold(h, 1, 1, 1);
+    sched_probe p = { 0, -1 };
+    CHECK_EQ(rcgc_callback_add(h, probe_cb, &p), 0);
+    node *keep[15];
+    for (int k = 1; k <= 14; k++) {
+        p.fired = 0;
+        p.gen = -1;
+        keep[k] = new_node(h, NULL);
+        CHECK_EQ(p.fired, expected[k] >= 0 ? 1 : 0);
+        CHECK_EQ(p.gen, expected[k]);
+    }
+    CHECK_COUNTS(h, 0, 0, 0);
+    CHECK_EQ(gen_size(h, 2), 13);          /* the 14th is not part of its collection */
+    CHECK_EQ(gen_size(h, 0), 1);
+    for (int k = 1; k <= 14; k++)
+        rcgc_decref(keep[k]);
+    rcgc_heap_free(h);
+}
+
+/* The long-lived rule (1.3): 10,000 objects survive a full collection
+   (long_lived_total 10000); with thresholds (10, 1, 1) generation 2 goes past
+   its threshold after a few generation-1 collections, but a full collection
+   is refused until the objects promoted by generation-1 collections reach
+   10000 / 4 = 2500. Without the rule it would fire at allocation 77. */
+static void test_long_lived_rule(void)
+{
+    sched_model gated, ungated;
+    model_init(&ungated, 10, 1, 1, 10000, 0);
+    size_t first_ungated = 0;
+    for (size_t k = 1; k <= 5000 && !first_ungated; k++)
+        if (model_alloc(&ungated) == 2) first_ungated = k;
+    CHECK_EQ(first_ungated, 77);
+
+    model_init(&gated, 10, 1, 1, 10000, 1);
+    size_t first_gated = 0;
+    for (size_t k = 1; k <= 5000 && !first_gated; k++)
+        if (model_alloc(&gated) == 2) first_gated = k;
+    CHECK(first_gated > 2500);             /* the 2500 promoted objects first */
+    CHECK(gated.refused > 0);
+
+    /* rcgc against the model, allocation by allocation */
+    sched_model m;
+    check_schedule(10, 1, 1, 10000, 20000, &m);
+    CHECK(m.refused > 0);
+    CHECK(m.per_gen[2] >= 2);
+
+    /* and the explicit moment: no full collection before first_gated */
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    size_t total = 10000 + first_gated;
+    node **keep = malloc(total * sizeof *keep);
+    CHECK(keep != NULL);
+    if (!keep) { rcgc_heap_free(h); return; }
+    for (size_t i = 0; i < 10000; i++)
+        keep[i] = new_node(h, NULL);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    rcgc_set_threshold(h, 10, 1, 1);
+    rcgc_enable(h);
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    size_t count2_max = 0;
+    for (size_t k = 1; k < first_gated; k++) {
+        keep[10000 + k - 1] = new_node(h, NULL);
+        size_t c[3];
+        rcgc_get_count(h, c);
+        if (c[2] > count2_max) count2_max = c[2];
+    }
+    CHECK_EQ(r.per_gen[2], 0);
+    CHECK(r.per_gen[1] > 0);
+    CHECK(count2_max > 1);                 /* count2 past its threshold, held back */
+    keep[10000 + first_gated - 1] = new_node(h, NULL);
+    CHECK_EQ(r.per_gen[2], 1);
+    CHECK_EQ(r.last_gen, 2);
+    CHECK_COUNTS(h, 0, 0, 0);
+    CHECK_EQ(gen_size(h, 2), total - 1);
+    recorder_checks(&r);
+    rcgc_disable(h);
+    for (size_t i = 0; i < total; i++)
+        rcgc_decref(keep[i]);
+    free(keep);
+    rcgc_heap_free(h);
+}
+
+/* S46: threshold 0 = 0 with collection enabled: 50,000 containers, no
+   automatic collection; S57: rcgc_collect still works. */
+static void test_threshold_zero(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_set_threshold(h, 0, 10, 10);
+    CHECK(rcgc_isenabled(h));
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    enum { N = 50000 };
+    node **keep = malloc(N * sizeof *keep);
+    CHECK(keep != NULL);
+    if (!keep) { rcgc_heap_free(h); return; }
+    for (int i = 0; i < N; i++)
+        keep[i] = new_node(h, NULL);
+    CHECK_EQ(r.starts, 0);
+    CHECK_COUNTS(h, N, 0, 0);
+    rcgc_set(&keep[0]->a, keep[0]);
+    rcgc_decref(keep[0]);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(r.starts, 1);
+    CHECK_COUNTS(h, 0, 0, 0);
+    for (int i = 1; i < N; i++)
+        rcgc_decref(keep[i]);
+    free(keep);
+    recorder_checks(&r);
+    rcgc_heap_free(h);
+}
+
+/* S47: disabled, 50,000 containers, no automatic collection; S57: collect
+   works while disabled. Enabling again: the next container allocation runs
+   a collection at once, since count0 is far past the threshold. */
+static void test_disabled(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    CHECK(!rcgc_isenabled(h));
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    enum { N = 50000 };
+    node **keep = malloc((N + 1) * sizeof *keep);
+    CHECK(keep != NULL);
+    if (!keep) { rcgc_heap_free(h); return; }
+    for (int i = 0; i < N; i++)
+        keep[i] = new_node(h, NULL);
+    CHECK_EQ(r.starts, 0);
+    CHECK_COUNTS(h, N, 0, 0);
+
+    /* leaves and deallocations while disabled change nothing either */
+    rcgc_decref(keep[N - 1]);
+    CHECK_COUNTS(h, N - 1, 0, 0);
+    keep[N - 1] = new_node(h, NULL);
+    CHECK_EQ(r.starts, 0);
+
+    rcgc_enable(h);
+    CHECK(rcgc_isenabled(h));
+    r.alloc_index = 1;
+    keep[N] = new_node(h, NULL);
+    CHECK_EQ(r.starts, 1);
+    CHECK_EQ(r.first_gen, 0);
+    CHECK_EQ(r.first_count[0], N + 1);
+    CHECK_EQ(r.first_gen0_size, N);
+    CHECK_COUNTS(h, 0, 1, 0);
+
+    rcgc_disable(h);
+    rcgc_set(&keep[1]->a, keep[1]);
+    rcgc_decref(keep[1]);
+    CHECK_EQ(rcgc_collect(h, 2), 1);       /* S57 */
+    CHECK_EQ(r.starts, 2);
+    CHECK_EQ(r.last_collected, 1);
+    for (int i = 0; i <= N; i++)
+        if (i != 1) rcgc_decref(keep[i]);
+    free(keep);
+    recorder_checks(&r);
+    rcgc_heap_free(h);
+}
+
+/* S48: 1500 containers, collect, free 1000: count0 is 0, not negative
+   (PyObject_GC_Del decrements only while count0 > 0). Then it counts up from
+   0 again. */
+static void test_count0_clamped(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    node *xs[1500];
+    for (int i = 0; i < 1500; i++)
+        xs[i] = new_node(h, NULL);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_COUNTS(h, 0, 0, 0);
+    for (int i = 0; i < 1000; i++)
+        rcgc_decref(xs[i]);
+    CHECK_COUNTS(h, 0, 0, 0);
+    node *y = new_node(h, NULL);
+    CHECK_COUNTS(h, 1, 0, 0);
+    node *z = new_node(h, NULL);
+    CHECK_COUNTS(h, 2, 0, 0);
+    for (int i = 1000; i < 1100; i++)
+        rcgc_decref(xs[i]);
+    CHECK_COUNTS(h, 0, 0, 0);
+    rcgc_decref(y);
+    rcgc_decref(z);
+    CHECK_COUNTS(h, 0, 0, 0);
+    /* garbage freed by a collection does not make the count negative */
+    node *r[5];
+    for (int i = 0; i < 5; i++) r[i] = new_node(h, NULL);
+    drop_ring(r, 5);
+    CHECK_COUNTS(h, 5, 0, 0);
+    CHECK_EQ(rcgc_collect(h, 0), 5);
+    CHECK_COUNTS(h, 0, 1, 0);
+    for (int i = 1100; i < 1500; i++)
+        rcgc_decref(xs[i]);
+    CHECK_COUNTS(h, 0, 1, 0);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S49: a generation outside 0..2 is an error (-1); nothing is collected,
+   no callback runs and no counter moves. */
+static void test_bad_generation(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    size_t destroyed = 0;
+    node *n = new_node(h, &destroyed);
+    rcgc_set(&n->a, n);
+    rcgc_decref(n);
+    CHECK_EQ(rcgc_collect(h, -1), -1);
+    CHECK_EQ(rcgc_collect(h, 3), -1);
+    CHECK_EQ(rcgc_collect(h, 4), -1);
+    CHECK_EQ(rcgc_collect(h, -2), -1);
+    CHECK_EQ(rcgc_collect(h, 1000), -1);
+    CHECK_EQ(r.starts, 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_COUNTS(h, 1, 0, 0);
+    rcgc_gen_stats st[3];
+    get_stats(h, st);
+    for (int g = 0; g < 3; g++)
+        CHECK_EQ(st[g].collections, 0);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(destroyed, 1);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Freeze                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/* S33: freeze moves every tracked object into the permanent generation and
+   sets all counts to 0; frozen objects are not in get_objects; unfreeze puts
+   them into generation 2. */
+static void test_freeze_unfreeze(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    node *l = new_node(h, NULL);
+    rcgc_set(&l->a, l);                    /* l = []; l.append(l) */
+    node *g1 = new_node(h, NULL);
+    CHECK_EQ(rcgc_collect(h, 0), 0);       /* l, g1 in generation 1 */
+    node *g0 = new_node(h, NULL);
+    node *untracked = new_node(h, NULL);
+    rcgc_untrack(untracked);
+    node *young[3];
+    for (int i = 0; i < 3; i++) young[i] = new_node(h, NULL);
+    CHECK_COUNTS(h, 5, 1, 0);
+
+    rcgc_freeze(h);
+    CHECK_EQ(rcgc_get_freeze_count(h), 6);  /* l, g1, g0, young[0..2] */
+    CHECK_COUNTS(h, 0, 0, 0);
+    CHECK_EQ(gen_size(h, -1), 0);
+    CHECK_EQ(where(h, l), -1);
+    CHECK(rcgc_is_tracked(l));             /* frozen objects stay tracked */
+    CHECK(!rcgc_is_tracked(untracked));
+
+    /* new objects go to generation 0 as usual; collections ignore the frozen */
+    node *n = new_node(h, NULL);
+    CHECK_EQ(where(h, n), 0);
+    CHECK_COUNTS(h, 1, 0, 0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(rcgc_get_freeze_count(h), 6);
+    CHECK_EQ(where(h, n), 2);
+    CHECK_EQ(where(h, l), -1);
+
+    /* freezing again adds to the permanent generation */
+    rcgc_freeze(h);
+    CHECK_EQ(rcgc_get_freeze_count(h), 7);
+    CHECK_EQ(gen_size(h, -1), 0);
+
+    node *m = new_node(h, NULL);
+    CHECK_COUNTS(h, 1, 0, 0);
+    rcgc_unfreeze(h);
+    CHECK_EQ(rcgc_get_freeze_count(h), 0);
+    CHECK_COUNTS(h, 1, 0, 0);              /* unfreeze does not touch the counts */
+    CHECK_EQ(where(h, l), 2);
+    CHECK_EQ(where(h, g1), 2);
+    CHECK_EQ(where(h, g0), 2);
+    CHECK_EQ(where(h, n), 2);
+    CHECK_EQ(where(h, m), 0);
+    CHECK_EQ(gen_size(h, 2), 7);
+    CHECK_EQ(gen_size(h, 0), 1);
+
+    rcgc_decref(g1); rcgc_decref(g0); rcgc_decref(untracked); rcgc_decref(n); rcgc_decref(m);
+    for (int i = 0; i < 3; i++) rcgc_decref(young[i]);
+    rcgc_decref(l);
+    CHECK_EQ(rcgc_collect(h, 2), 1);       /* l's self-cycle */
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_unfreeze(h);                      /* nothing frozen: no-op */
+    CHECK_EQ(rcgc_get_freeze_count(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A frozen object released by refcount leaves the permanent generation
+   (PyObject_GC_Del unlinks it); frozen objects left at rcgc_heap_free are
+   destroyed there. */
+static void test_frozen_objects_die(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t destroyed = 0;
+    node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed), *c = new_node(h, &destroyed);
+    rcgc_set(&b->a, b);                    /* b: a frozen self-cycle */
+    rcgc_freeze(h);
+    CHECK_EQ(rcgc_get_freeze_count(h), 3);
+    rcgc_decref(a);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(rcgc_get_freeze_count(h), 2);
+    CHECK_COUNTS(h, 0, 0, 0);              /* clamped */
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(rcgc_get_freeze_count(h), 2);
+    (void)c;                               /* c stays alive, frozen */
+    rcgc_heap_free(h);
+    CHECK_EQ(destroyed, 3);
+}
+
+/* S34: a 2-cycle frozen is not collected; after unfreeze it is (2). */
+static void test_frozen_trash_not_collected(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t destroyed = 0;
+    node *r[2];
+    for (int i = 0; i < 2; i++) r[i] = new_node(h, &destroyed);
+    drop_ring(r, 2);
+    rcgc_freeze(h);
+    CHECK_EQ(rcgc_get_freeze_count(h), 2);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(destroyed, 0);
+    rcgc_unfreeze(h);
+    CHECK_EQ(rcgc_collect(h, 1), 0);       /* they are in generation 2 now */
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(destroyed, 2);
+    rcgc_heap_free(h);
+}
+
+/* S35: x frozen; y = [x], y self-loop, dropped: collect 1, x intact. A young
+   object held only by a frozen one survives (a reference from a frozen object
+   is external). */
+static void test_frozen_references(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t xd = 0, yd = 0, zd = 0;
+    node *x = new_node(h, &xd);
+    rcgc_freeze(h);
+    node *y = new_node(h, &yd);
+    rcgc_set(&y->a, x);
+    rcgc_set(&y->b, y);
+    CHECK_EQ(rcgc_refcount(x), 2);
+    rcgc_decref(y);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(yd, 1);
+    CHECK_EQ(xd, 0);
+    CHECK_EQ(rcgc_refcount(x), 1);
+
+    node *z = new_node(h, &zd);
+    rcgc_set(&z->a, z);
+    rcgc_set(&x->a, z);                    /* frozen x holds young z */
+    rcgc_decref(z);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(zd, 0);
+    CHECK_EQ(where(h, z), 2);
+    rcgc_clear(&x->a);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(zd, 1);
+    rcgc_unfreeze(h);
+    rcgc_decref(x);
+    CHECK_EQ(xd, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Generations                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* S38: a 2-cycle pushed to generation 2, then dropped: collect(0) 0,
+   collect(1) 0, collect(2) 2. */
+static void test_young_collection_ignores_old_trash(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t destroyed = 0;
+    node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(where(h, a), 2);
+    CHECK_EQ(where(h, b), 2);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(destroyed, 2);
+    rcgc_heap_free(h);
+}
+
+/* S39: a young self-loop referenced by an old object: collect(0) 0 (the old
+   object counts as an external reference); collect(2) 0. */
+static void test_young_held_by_old_survives(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t destroyed = 0;
+    node *old = new_node(h, &destroyed);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    node *y = new_node(h, &destroyed);
+    rcgc_set(&y->a, y);
+    rcgc_set(&old->a, y);
+    rcgc_decref(y);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(where(h, y), 1);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcgc_refcount(y), 2);
+    rcgc_decref(old);                      /* y is now only a self-loop */
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(destroyed, 2);
+    rcgc_heap_free(h);
+}
+
+/* S40: young self-loop y -> old trash cycle o1 <-> o2: collect(0) 1 (y
+   only), then collect(2) 2. */
+static void test_young_trash_referencing_old_trash(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t od = 0, yd = 0;
+    node *o1 = new_node(h, &od), *o2 = new_node(h, &od);
+    rcgc_set(&o1->a, o2);
+    rcgc_set(&o2->a, o1);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    node *y = new_node(h, &yd);
+    rcgc_set(&y->a, y);
+    rcgc_set(&y->b, o1);
+    rcgc_decref(o1);
+    rcgc_decref(o2);
+    rcgc_decref(y);
+    CHECK_EQ(rcgc_collect(h, 0), 1);
+    CHECK_EQ(yd, 1);
+    CHECK_EQ(od, 0);
+    CHECK_EQ(rcgc_refcount(o1), 1);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(od, 2);
+    rcgc_heap_free(h);
+}
+
+/* A mixed cycle across generations (S52 shape): A in gen 2 -> B in gen 1 ->
+   C in gen 0 -> A. Collections of 0 and 1 find nothing; the full one 3. */
+static void test_cycle_across_generations(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t destroyed = 0;
+    node *a = new_node(h, &destroyed);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    node *b = new_node(h, &destroyed);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    node *c = new_node(h, &destroyed);
+    CHECK_EQ(where(h, a), 2);
+    CHECK_EQ(where(h, b), 1);
+    CHECK_EQ(where(h, c), 0);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, c);
+    rcgc_set(&c->a, a);
+    rcgc_decref(a); rcgc_decref(b); rcgc_decref(c);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+    CHECK_EQ(destroyed, 3);
+    rcgc_heap_free(h);
+}
+
+/* An old object held only by young garbage dies by refcount while the young
+   generation is cleared: it is not counted (1.9) and leaves generation 2
+   consistent. */
+static void test_old_object_freed_by_young_garbage(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t od = 0, yd = 0;
+    node *o = new_node(h, &od), *keep = new_node(h, NULL);
+    CHECK_EQ(rcgc_collect(h, 2), 0);       /* o, keep: generation 2 */
+    node *y = new_node(h, &yd);
+    rcgc_set(&y->a, y);
+    rcgc_set(&y->b, o);
+    rcgc_decref(o);
+    rcgc_decref(y);
+    CHECK_EQ(rcgc_collect(h, 0), 1);
+    CHECK_EQ(yd, 1);
+    CHECK_EQ(od, 1);
+    CHECK_EQ(where(h, keep), 2);
+    CHECK_EQ(gen_size(h, -1), 1);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    rcgc_decref(keep);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Garbage freed inside an automatic collection: the counts are reset when
+   the collection starts (1.4 step 2) and frees never take count0 below 0, so
+   after the collection inside allocation #11 (threshold 10) the counts are
+   (0, 1, 0) whatever it freed. */
+static void test_automatic_collection_frees_garbage(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_set_threshold(h, 10, 10, 10);
+    recorder r;
+    recorder_init(&r, h);
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    size_t destroyed = 0;
+    for (int i = 0; i < 5; i++) {          /* 5 dropped 2-cycles: count0 10 */
+        node *p[2];
+        p[0] = new_node(h, &destroyed);
+        p[1] = new_node(h, &destroyed);
+        drop_ring(p, 2);
+    }
+    CHECK_EQ(r.starts, 0);
+    CHECK_COUNTS(h, 10, 0, 0);
+    node *n = new_node(h, NULL);           /* #11 */
+    CHECK_EQ(r.starts, 1);
+    CHECK_EQ(r.first_gen, 0);
+    CHECK_EQ(r.last_collected, 10);
+    CHECK_EQ(destroyed, 10);
+    CHECK_COUNTS(h, 0, 1, 0);
+    CHECK_EQ(where(h, n), 0);
+    CHECK_EQ(gen_size(h, -1), 1);
+    rcgc_gen_stats st[3];
+    get_stats(h, st);
+    CHECK_EQ(st[0].collected, 10);
+    recorder_checks(&r);
+    rcgc_decref(n);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Graph shapes                                                              */
+/* ------------------------------------------------------------------------- */
+
+static void test_graph_shapes(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t d = 0;
+
+    /* S01/S04: self-loop -> 1 */
+    node *s = new_node(h, &d);
+    rcgc_set(&s->a, s);
+    rcgc_decref(s);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(d, 1);
+
+    /* S05: 2-node cycle -> 2 */
+    node *p[2];
+    for (int i = 0; i < 2; i++) p[i] = new_node(h, &d);
+    drop_ring(p, 2);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(d, 3);
+
+    /* S06: ring of 10 -> 10 */
+    node *ring[10];
+    for (int i = 0; i < 10; i++) ring[i] = new_node(h, &d);
+    drop_ring(ring, 10);
+    CHECK_EQ(rcgc_collect(h, 2), 10);
+    CHECK_EQ(d, 13);
+
+    /* S07: A <-> B plus tail A -> C -> D, all dropped -> 4 */
+    node *A = new_node(h, &d), *B = new_node(h, &d), *C = new_node(h, &d), *D = new_node(h, &d);
+    rcgc_set(&A->a, B); rcgc_set(&B->a, A);
+    rcgc_set(&A->b, C); rcgc_set(&C->a, D);
+    rcgc_decref(A); rcgc_decref(B); rcgc_decref(C); rcgc_decref(D);
+    CHECK_EQ(d, 13);
+    CHECK_EQ(rcgc_collect(h, 2), 4);
+    CHECK_EQ(d, 17);
+
+    /* S08: A <-> B held via A: 0; drop; 2 */
+    A = new_node(h, &d); B = new_node(h, &d);
+    rcgc_set(&A->a, B); rcgc_set(&B->a, A);
+    rcgc_decref(B);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(d, 17);
+    rcgc_decref(A);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(d, 19);
+
+    /* S09: trash A <-> B with A -> X, X held externally: 2; X's count goes
+       back to the external holder (1) */
+    size_t xd = 0;
+    node *X = new_node(h, &xd);
+    A = new_node(h, &d); B = new_node(h, &d);
+    rcgc_set(&A->a, B); rcgc_set(&B->a, A); rcgc_set(&A->b, X);
+    rcgc_decref(A); rcgc_decref(B);
+    CHECK_EQ(rcgc_refcount(X), 2);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(d, 21);
+    CHECK_EQ(xd, 0);
+    CHECK_EQ(rcgc_refcount(X), 1);
+    rcgc_decref(X);
+    CHECK_EQ(xd, 1);
+
+    /* S10: 3-ring; collect twice: 3, then 0 */
+    node *t[3];
+    for (int i = 0; i < 3; i++) t[i] = new_node(h, &d);
+    drop_ring(t, 3);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(d, 24);
+
+    /* S11/S12 shape: a node <-> another object holding it twice */
+    A = new_node(h, &d); B = new_node(h, &d);
+    rcgc_set(&A->a, B); rcgc_set(&B->a, A); rcgc_set(&B->b, A); rcgc_set(&B->c, A);
+    rcgc_decref(A); rcgc_decref(B);
+    CHECK_EQ(rcgc_collect(h, 0), 2);
+    CHECK_EQ(d, 26);
+
+    /* Two cycles, one held through the other's reachable part: a held
+       object reachable only through a surviving cycle survives. */
+    A = new_node(h, &d); B = new_node(h, &d); C = new_node(h, &d);
+    rcgc_set(&A->a, B); rcgc_set(&B->a, A);   /* A <-> B, held via A */
+    rcgc_set(&B->b, C); rcgc_set(&C->a, C);   /* C self-loop reachable from B */
+    rcgc_decref(B); rcgc_decref(C);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(d, 26);
+    rcgc_decref(A);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+    CHECK_EQ(d, 29);
+
+    /* a dense clique of 50 nodes, each referring to 4 others, held by one
+       external reference: 0; then dropped: 50 */
+    node *k[50];
+    for (int i = 0; i < 50; i++) k[i] = new_node(h, &d);
+    for (int i = 0; i < 50; i++) {
+        rcgc_set(&k[i]->a, k[(i + 1) % 50]);
+        rcgc_set(&k[i]->b, k[(i + 7) % 50]);
+        rcgc_set(&k[i]->c, k[(i + 13) % 50]);
+        rcgc_set(&k[i]->d, k[(i * 3) % 50]);
+    }
+    for (int i = 1; i < 50; i++) rcgc_decref(k[i]);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    rcgc_decref(k[0]);
+    CHECK_EQ(rcgc_collect(h, 2), 50);
+    CHECK_EQ(d, 79);
+
+    /* large containers (allocated on their own) in a cycle with small ones */
+    node *L1 = rcgc_new_sized(h, &node_type, 100000);
+    node *L2 = rcgc_new_sized(h, &node_type, 3u << 20);
+    CHECK(L1 != NULL && L2 != NULL);
+    if (L1 && L2) {
+        L1->destroyed = L2->destroyed = &d;
+        node *m = new_node(h, &d);
+        rcgc_set(&L1->a, m); rcgc_set(&m->a, L2); rcgc_set(&L2->a, L1);
+        rcgc_decref(L1); rcgc_decref(L2); rcgc_decref(m);
+        CHECK_EQ(rcgc_collect(h, 0), 3);
+        CHECK_EQ(d, 82);
+    }
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A 1,000,000-node ring: 0 while held, 1,000,000 when dropped; every node
+   destroyed, all memory released. The times are printed for information. */
+static void test_million_cycle(void)
+{
+    enum { N = 1000000 };
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t destroyed = 0;
+    node *first = new_node(h, &destroyed);
+    if (!first) { rcgc_heap_free(h); return; }
+    node *prev = first;
+    size_t made = 1;
+    for (size_t i = 1; i < N; i++) {
+        node *cur = rcgc_new(h, &node_type);
+        if (!cur) break;
+        cur->destroyed = &destroyed;
+        rcgc_set(&prev->a, cur);
+        rcgc_decref(cur);                  /* held by prev only */
+        prev = cur;
+        made++;
+    }
+    CHECK_EQ(made, N);
+    rcgc_set(&prev->a, first);             /* close the ring */
+    CHECK_EQ(live_objects(h), N);
+
+    double t0 = now_seconds();
+    ptrdiff_t kept = rcgc_collect(h, 2);
+    double t1 = now_seconds();
+    CHECK_EQ(kept, 0);
+    CHECK_EQ(gen_size(h, 2), N);
+    rcgc_decref(first);
+    CHECK_EQ(destroyed, 0);
+    double t2 = now_seconds();
+    ptrdiff_t found = rcgc_collect(h, 2);
+    double t3 = now_seconds();
+    CHECK_EQ(found, N);
+    CHECK_EQ(destroyed, N);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_gen_stats st[3];
+    get_stats(h, st);
+    CHECK_EQ(st[2].collected, N);
+    printf("1,000,000-node ring: full collection with survivors %.3f s, as garbage %.3f s\n",
+           t1 - t0, t3 - t2);
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    CHECK_EQ(ms.objects, 0);
+    CHECK_EQ(ms.object_bytes, 0);
+    CHECK_EQ(ms.large_objects, 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Re-entrancy                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* 1.4 / S56: rcgc_collect called while a collection runs returns 0 and
+   collects nothing; an allocation that crosses threshold 0 inside a callback
+   runs no nested collection (collecting is set). */
+typedef struct reentry {
+    rcgc_heap *h;
+    size_t starts, stops;
+    ptrdiff_t inner_start, inner_stop;
+    int allocate;
+    node *made[5];
+    size_t nmade;
+} reentry;
+
+static void reentry_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
+{
+    (void)info;
+    reentry *r = data;
+    if (phase == RCGC_PHASE_START) {
+        r->starts++;
+        r->inner_start = rcgc_collect(h, 2);
+        if (r->allocate)
+            for (int i = 0; i < 5 && r->nmade < 5; i++)
+                r->made[r->nmade++] = rcgc_new(h, &node_type);
+    } else {
+        r->stops++;
+        r->inner_stop = rcgc_collect(h, 0);
+    }
+}
+
+static void test_reentrant_collect(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    reentry r;
+    memset(&r, 0, sizeof r);
+    r.h = h;
+    r.inner_start = r.inner_stop = -7;
+    CHECK_EQ(rcgc_callback_add(h, reentry_cb, &r), 0);
+    size_t destroyed = 0;
+    node *s = new_node(h, &destroyed);
+    rcgc_set(&s->a, s);
+    rcgc_decref(s);
+    CHECK_EQ(rcgc_collect(h, 0), 1);
+    CHECK_EQ(r.inner_start, 0);
+    CHECK_EQ(r.inner_stop, 0);
+    CHECK_EQ(r.starts, 1);
+    CHECK_EQ(r.stops, 1);
+    CHECK_EQ(destroyed, 1);
+    rcgc_gen_stats st[3];
+    get_stats(h, st);
+    CHECK_EQ(st[0].collections, 1);
+    CHECK_EQ(st[1].collections, 0);
+    CHECK_EQ(st[2].collections, 0);
+    CHECK_EQ(st[0].collected, 1);
+
+    /* automatic collection, threshold 1, allocating in START */
+    r.allocate = 1;
+    r.inner_start = r.inner_stop = -7;
+    rcgc_set_threshold(h, 1, 100, 100);
+    rcgc_enable(h);
+    node *a = new_node(h, NULL);           /* count0 1: no collection */
+    CHECK_EQ(r.starts, 1);
+    node *b = new_node(h, NULL);           /* count0 2 > 1: collection inside */
+    CHECK_EQ(r.starts, 2);
+    CHECK_EQ(r.stops, 2);
+    CHECK_EQ(r.inner_start, 0);
+    CHECK_EQ(r.inner_stop, 0);
+    CHECK_EQ(r.nmade, 5);
+    for (size_t i = 0; i < r.nmade; i++) {
+        CHECK(r.made[i] != NULL);
+        if (r.made[i]) rcgc_decref(r.made[i]);
+    }
+    rcgc_disable(h);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+int main(void)
+{
+    TEST(test_defaults);
+    TEST(test_count0_allocations_minus_deallocations);
+    TEST(test_counts_promotion_stats);
+    TEST(test_stats_collected_per_generation);
+    TEST(test_callbacks);
+    TEST(test_trigger_inside_701st_allocation);
+    TEST(test_trigger_threshold_100);
+    TEST(test_create_and_drop_runs_no_collection);
+    TEST(test_model_matches_cpython_measurements);
+    TEST(test_schedule_default_1m);
+    TEST(test_schedule_small_thresholds);
+    TEST(test_schedule_hand_derived);
+    TEST(test_long_lived_rule);
+    TEST(test_threshold_zero);
+    TEST(test_disabled);
+    TEST(test_count0_clamped);
+    TEST(test_bad_generation);
+    TEST(test_freeze_unfreeze);
+    TEST(test_frozen_objects_die);
+    TEST(test_frozen_trash_not_collected);
+    TEST(test_frozen_references);
+    TEST(test_young_collection_ignores_old_trash);
+    TEST(test_young_held_by_old_survives);
+    TEST(test_young_trash_referencing_old_trash);
+    TEST(test_cycle_across_generations);
+    TEST(test_old_object_freed_by_young_garbage);
+    TEST(test_automatic_collection_frees_garbage);
+    TEST(test_graph_shapes);
+    TEST(test_million_cycle);
+    TEST(test_reentrant_collect);
+    return check_summary();
+}

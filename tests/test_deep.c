@@ -1,0 +1,398 @@
+/*
+ * Deep structures on a small C stack (issue 3): on a thread created with a
+ * 256 KiB stack, dropping the head of a 10,000,000-long chain, the root of a
+ * 10,000,000-node complete binary tree and the root of a 10,000,000-node comb
+ * (a 5,000,000-long spine, each spine node with a leaf child) releases every
+ * node (each destroy runs once) without recursion; full collections of these
+ * structures while they are alive, and of a 10,000,000-node ring as garbage
+ * (the collector's first clear starts a 10,000,000-deep release cascade),
+ * work on the same stack. Memory statistics return to zero objects.
+ * Also: different heaps used by different threads at the same time.
+ *
+ * CPython's counterpart is the trashcan (cpython-gc.md 3.3, test_trashcan).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "rcgc.h"
+#include "check.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { DEEP_N = 10000000, SMALL_STACK = 256 * 1024 };
+
+typedef struct chainlink {
+    void *next;
+    size_t *destroyed;
+} chainlink;
+
+static void link_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    chainlink *l = obj;
+    visit(&l->next, arg);
+}
+
+static void link_destroy(void *obj)
+{
+    chainlink *l = obj;
+    (*l->destroyed)++;
+}
+
+static const rcgc_type link_type = { "link", sizeof(chainlink), link_traverse, NULL, link_destroy };
+
+typedef struct tnode {
+    void *left, *right;
+    size_t *destroyed;
+} tnode;
+
+static void tnode_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    tnode *t = obj;
+    visit(&t->left, arg);
+    visit(&t->right, arg);
+}
+
+static void tnode_destroy(void *obj)
+{
+    tnode *t = obj;
+    (*t->destroyed)++;
+}
+
+static const rcgc_type tnode_type = { "tnode", sizeof(tnode), tnode_traverse, NULL, tnode_destroy };
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* What a job on the small-stack thread reports back to main. */
+typedef struct deep_job {
+    const char *what;
+    size_t made;                /* nodes built */
+    size_t destroyed;           /* destroy calls */
+    size_t destroyed_before;    /* destroy calls before the drop */
+    ptrdiff_t collect_alive;    /* full collection while the structure is alive */
+    ptrdiff_t collect_garbage;  /* full collection after the drop (ring: its garbage) */
+    size_t objects_alive;       /* memory stats while alive */
+    size_t objects_after;       /* memory stats after the drop */
+    size_t object_bytes_after;
+    size_t system_peak, system_after;
+    int heap_failed;
+    double seconds;
+} deep_job;
+
+static void stats_into(const rcgc_heap *h, size_t *objects, size_t *object_bytes, size_t *system)
+{
+    rcgc_memory_stats ms;
+    memset(&ms, 0xff, sizeof ms);
+    rcgc_get_memory_stats(h, &ms);
+    if (objects) *objects = ms.objects;
+    if (object_bytes) *object_bytes = ms.object_bytes;
+    if (system) *system = ms.system_bytes;
+}
+
+/* chain: node k -> node k-1 -> ... -> node 1; the head holds the only
+   reference to the rest. With `ring`, node 1 also refers back to the head
+   and the whole ring is left to the collector. */
+static void *chain_job(void *arg, int ring)
+{
+    deep_job *j = arg;
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    if (!h) { j->heap_failed = 1; return NULL; }
+    rcgc_disable(h);
+    double t0 = now_seconds();
+    chainlink *head = NULL, *tail = NULL;
+    for (size_t i = 0; i < DEEP_N; i++) {
+        chainlink *n = rcgc_new(h, &link_type);
+        if (!n) break;
+        n->destroyed = &j->destroyed;
+        n->next = head;                    /* our reference to head moves into n */
+        head = n;
+        if (!tail) tail = n;
+        j->made++;
+    }
+    if (!head) { rcgc_heap_free(h); return NULL; }
+    j->collect_alive = rcgc_collect(h, 2);
+    stats_into(h, &j->objects_alive, NULL, &j->system_peak);
+    j->destroyed_before = j->destroyed;
+    if (ring) {
+        rcgc_set(&tail->next, head);
+        rcgc_decref(head);
+        j->collect_garbage = rcgc_collect(h, 2);
+    } else {
+        rcgc_decref(head);
+        j->collect_garbage = rcgc_collect(h, 2);
+    }
+    stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+    rcgc_heap_free(h);
+    j->seconds = now_seconds() - t0;
+    return NULL;
+}
+
+static void *chain_drop_job(void *arg) { return chain_job(arg, 0); }
+static void *ring_collect_job(void *arg) { return chain_job(arg, 1); }
+
+/* A complete binary tree of `count` nodes, built recursively (its depth is
+   only log2(count), 24 for 10M). */
+static tnode *build_tree(rcgc_heap *h, size_t count, deep_job *j, int *failed)
+{
+    if (count == 0 || *failed)
+        return NULL;
+    tnode *t = rcgc_new(h, &tnode_type);
+    if (!t) { *failed = 1; return NULL; }
+    t->destroyed = &j->destroyed;
+    j->made++;
+    size_t left = (count - 1) / 2;
+    t->left = build_tree(h, left, j, failed);
+    t->right = build_tree(h, count - 1 - left, j, failed);
+    return t;
+}
+
+static void *tree_drop_job(void *arg)
+{
+    deep_job *j = arg;
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    if (!h) { j->heap_failed = 1; return NULL; }
+    rcgc_disable(h);
+    double t0 = now_seconds();
+    int failed = 0;
+    tnode *root = build_tree(h, DEEP_N, j, &failed);
+    if (root) {
+        j->collect_alive = rcgc_collect(h, 2);
+        stats_into(h, &j->objects_alive, NULL, &j->system_peak);
+        j->destroyed_before = j->destroyed;
+        rcgc_decref(root);
+        j->collect_garbage = rcgc_collect(h, 2);
+        stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+    }
+    rcgc_heap_free(h);
+    j->seconds = now_seconds() - t0;
+    return NULL;
+}
+
+/* A comb: spine node i has left = a leaf node, right = spine node i + 1. */
+static void *comb_drop_job(void *arg)
+{
+    deep_job *j = arg;
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    if (!h) { j->heap_failed = 1; return NULL; }
+    rcgc_disable(h);
+    double t0 = now_seconds();
+    tnode *spine = NULL;
+    for (size_t i = 0; i < DEEP_N / 2; i++) {
+        tnode *leaf = rcgc_new(h, &tnode_type);
+        if (!leaf) break;
+        leaf->destroyed = &j->destroyed;
+        j->made++;
+        tnode *s = rcgc_new(h, &tnode_type);
+        if (!s) { rcgc_decref(leaf); break; }
+        s->destroyed = &j->destroyed;
+        j->made++;
+        s->left = leaf;                    /* references move into s */
+        s->right = spine;
+        spine = s;
+    }
+    if (spine) {
+        j->collect_alive = rcgc_collect(h, 2);
+        stats_into(h, &j->objects_alive, NULL, &j->system_peak);
+        j->destroyed_before = j->destroyed;
+        rcgc_decref(spine);
+        j->collect_garbage = rcgc_collect(h, 2);
+        stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+    }
+    rcgc_heap_free(h);
+    j->seconds = now_seconds() - t0;
+    return NULL;
+}
+
+/* Runs fn(arg) on a new thread with a 256 KiB stack and waits for it. */
+static int run_on_small_stack(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    int rc = pthread_attr_setstacksize(&attr, SMALL_STACK);
+    if (rc == 0)
+        rc = pthread_create(&thread, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        return -1;
+    return pthread_join(thread, NULL) == 0 ? 0 : -1;
+}
+
+static void check_deep_job(deep_job *j, ptrdiff_t expected_garbage)
+{
+    CHECK_EQ(j->heap_failed, 0);
+    CHECK_EQ(j->made, DEEP_N);
+    CHECK_EQ(j->collect_alive, 0);
+    CHECK_EQ(j->objects_alive, DEEP_N);
+    CHECK_EQ(j->destroyed_before, 0);
+    CHECK_EQ(j->collect_garbage, expected_garbage);
+    CHECK_EQ(j->destroyed, DEEP_N);
+    CHECK_EQ(j->objects_after, 0);
+    CHECK_EQ(j->object_bytes_after, 0);
+    /* memory of empty pages goes back to the system */
+    CHECK(j->system_after < j->system_peak / 2);
+    printf("%s: %zu nodes, %.2f s (system bytes %zu at peak, %zu after)\n",
+           j->what, j->made, j->seconds, j->system_peak, j->system_after);
+}
+
+static void test_chain_drop(void)
+{
+    deep_job j;
+    memset(&j, 0, sizeof j);
+    j.what = "10M chain, head dropped";
+    CHECK_EQ(run_on_small_stack(chain_drop_job, &j), 0);
+    check_deep_job(&j, 0);
+}
+
+static void test_tree_drop(void)
+{
+    deep_job j;
+    memset(&j, 0, sizeof j);
+    j.what = "10M binary tree, root dropped";
+    CHECK_EQ(run_on_small_stack(tree_drop_job, &j), 0);
+    check_deep_job(&j, 0);
+}
+
+static void test_comb_drop(void)
+{
+    deep_job j;
+    memset(&j, 0, sizeof j);
+    j.what = "10M comb tree, root dropped";
+    CHECK_EQ(run_on_small_stack(comb_drop_job, &j), 0);
+    check_deep_job(&j, 0);
+}
+
+static void test_ring_collected(void)
+{
+    deep_job j;
+    memset(&j, 0, sizeof j);
+    j.what = "10M ring, collected";
+    CHECK_EQ(run_on_small_stack(ring_collect_job, &j), 0);
+    check_deep_job(&j, DEEP_N);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Different heaps on different threads at the same time                     */
+/* ------------------------------------------------------------------------- */
+
+typedef struct heap_job {
+    int seed;
+    size_t destroyed;
+    size_t made;
+    size_t kept_rings;
+    size_t collected;           /* found by all collections (STOP info) */
+    size_t collections;
+    ptrdiff_t last_collect;     /* the kept rings, once their holders are gone */
+    size_t objects_after;
+    int failures;
+} heap_job;
+
+enum { RINGS = 3000, RING_LEN = 10 };
+
+static void heap_job_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
+{
+    (void)h;
+    heap_job *j = data;
+    if (phase == RCGC_PHASE_STOP) {
+        j->collected += info->collected;
+        j->collections++;
+    }
+}
+
+/* On its own heap, with automatic collection: RINGS rings of RING_LEN links,
+   most dropped at once, every 7th kept through a chain of holders. */
+static void *heap_thread(void *arg)
+{
+    heap_job *j = arg;
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    if (!h) { j->failures++; return NULL; }
+    if (rcgc_callback_add(h, heap_job_cb, j) != 0) j->failures++;
+    rcgc_set_threshold(h, 100 + (size_t)j->seed * 37, 5, 5);
+    tnode *keep = NULL;
+    for (int r = 0; r < RINGS; r++) {
+        chainlink *ring[RING_LEN];
+        int made = 0;
+        for (; made < RING_LEN; made++) {
+            ring[made] = rcgc_new(h, &link_type);
+            if (!ring[made]) break;
+            ring[made]->destroyed = &j->destroyed;
+            j->made++;
+        }
+        if (made < RING_LEN) {
+            j->failures++;
+            for (int i = 0; i < made; i++) rcgc_decref(ring[i]);
+            break;
+        }
+        for (int i = 0; i < RING_LEN; i++)
+            rcgc_set(&ring[i]->next, ring[(i + 1) % RING_LEN]);
+        if ((r + j->seed) % 7 == 0) {
+            tnode *holder = rcgc_new(h, &tnode_type);
+            if (!holder) { j->failures++; }
+            else {
+                holder->destroyed = &j->destroyed;
+                j->made++;
+                rcgc_set(&holder->left, ring[0]);
+                holder->right = keep;      /* our reference moves into holder */
+                keep = holder;
+                j->kept_rings++;
+            }
+        }
+        for (int i = 0; i < RING_LEN; i++)
+            rcgc_decref(ring[i]);
+    }
+    if (rcgc_collect(h, 2) < 0) j->failures++;
+    if (keep) rcgc_decref(keep);           /* holders die; kept rings become garbage */
+    j->last_collect = rcgc_collect(h, 2);
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    j->objects_after = ms.objects;
+    rcgc_heap_free(h);
+    return NULL;
+}
+
+static void test_heaps_on_threads(void)
+{
+    enum { T = 4 };
+    pthread_t threads[T];
+    heap_job jobs[T];
+    int started[T];
+    for (int i = 0; i < T; i++) {
+        memset(&jobs[i], 0, sizeof jobs[i]);
+        jobs[i].seed = i;
+        started[i] = pthread_create(&threads[i], NULL, heap_thread, &jobs[i]) == 0;
+        CHECK(started[i]);
+    }
+    for (int i = 0; i < T; i++) {
+        if (!started[i]) continue;
+        CHECK_EQ(pthread_join(threads[i], NULL), 0);
+        heap_job *j = &jobs[i];
+        size_t kept = 0;
+        for (int r = 0; r < RINGS; r++)
+            if ((r + i) % 7 == 0) kept++;
+        CHECK_EQ(j->failures, 0);
+        CHECK_EQ(j->kept_rings, kept);
+        CHECK_EQ(j->made, (size_t)RINGS * RING_LEN + kept);
+        CHECK(j->collections > 2);         /* automatic ones ran */
+        CHECK_EQ(j->last_collect, (ptrdiff_t)(kept * RING_LEN));
+        CHECK_EQ(j->collected, (size_t)RINGS * RING_LEN);
+        CHECK_EQ(j->destroyed, j->made);
+        CHECK_EQ(j->objects_after, 0);
+    }
+}
+
+int main(void)
+{
+    TEST(test_heaps_on_threads);
+    TEST(test_chain_drop);
+    TEST(test_tree_drop);
+    TEST(test_comb_drop);
+    TEST(test_ring_collected);
+    return check_summary();
+}

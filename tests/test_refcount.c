@@ -1,0 +1,930 @@
+/*
+ * Reference counting (issue 3): the article's refcount example, immediate
+ * release at zero (destroy before "end" without a cycle, only at a collection
+ * with one), rcgc_set / rcgc_clear semantics, immortal objects, objects that
+ * are never tracked (type without traverse), rcgc_type_of / rcgc_size_of /
+ * rcgc_heap_of, zeroed payloads, rcgc_new_sized from 0 bytes to 10 MiB, heap
+ * release and many heaps at once.
+ *
+ * Expected values come from the article (../shared/seed/README.md) and from
+ * CPython 3.11's rules (../shared/reference/cpython-gc.md section 1).
+ */
+#include "rcgc.h"
+#include "check.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* Types used by the tests                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* A container with four reference fields and a destroy counter (not a
+   reference: destroy increments *destroyed when it is set). */
+typedef struct node {
+    void *a, *b, *c, *d;
+    size_t *destroyed;
+} node;
+
+static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->a, arg);
+    visit(&n->b, arg);
+    visit(&n->c, arg);
+    visit(&n->d, arg);
+}
+
+static void node_destroy(void *obj)
+{
+    node *n = obj;
+    if (n->destroyed)
+        (*n->destroyed)++;
+}
+
+static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
+
+/* An object without references: never tracked. */
+typedef struct leaf {
+    size_t *destroyed;
+    double value;
+} leaf;
+
+static void leaf_destroy(void *obj)
+{
+    leaf *l = obj;
+    if (l->destroyed)
+        (*l->destroyed)++;
+}
+
+static const rcgc_type leaf_type = { "leaf", sizeof(leaf), NULL, NULL, leaf_destroy };
+
+/* A leaf type without destroy, for rcgc_new_sized of any size. */
+static const rcgc_type blob_type = { "blob", 0, NULL, NULL, NULL };
+
+/* A container whose payload is mostly plain bytes, no destroy. */
+typedef struct dirty {
+    void *ref;
+    unsigned char bytes[40];
+} dirty;
+
+static void dirty_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    dirty *d = obj;
+    visit(&d->ref, arg);
+}
+
+static const rcgc_type dirty_type = { "dirty", sizeof(dirty), dirty_traverse, NULL, NULL };
+
+/* The article's Obj: `me` is its one reference field (self.me = self makes
+   the cycle); destroy appends "destroy" to an event log. */
+typedef struct event_log {
+    char text[256];
+} event_log;
+
+static void log_event(event_log *log, const char *what)
+{
+    if (log->text[0])
+        strncat(log->text, " ", sizeof log->text - strlen(log->text) - 1);
+    strncat(log->text, what, sizeof log->text - strlen(log->text) - 1);
+}
+
+typedef struct article_obj {
+    void *me;
+    event_log *log;
+} article_obj;
+
+static void article_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    article_obj *o = obj;
+    visit(&o->me, arg);
+}
+
+static void article_destroy(void *obj)
+{
+    article_obj *o = obj;
+    log_event(o->log, "destroy");
+}
+
+static const rcgc_type article_type = { "Obj", sizeof(article_obj), article_traverse, NULL, article_destroy };
+
+/* Watches a slot: at destroy, records what the slot holds at that moment. */
+typedef struct watcher {
+    void **watched;     /* slot to look at when destroyed */
+    void **seen;        /* where to record *watched */
+    size_t *destroyed;
+} watcher;
+
+static void watcher_destroy(void *obj)
+{
+    watcher *w = obj;
+    if (w->seen)
+        *w->seen = *w->watched;
+    if (w->destroyed)
+        (*w->destroyed)++;
+}
+
+static const rcgc_type watcher_type = { "watcher", sizeof(watcher), NULL, NULL, watcher_destroy };
+
+static node *new_node(rcgc_heap *h, size_t *destroyed)
+{
+    node *n = rcgc_new(h, &node_type);
+    CHECK(n != NULL);
+    if (n)
+        n->destroyed = destroyed;
+    return n;
+}
+
+typedef struct find_state {
+    const void *target;
+    size_t hits;
+    size_t calls;
+} find_state;
+
+static void find_fn(void *obj, void *arg)
+{
+    find_state *s = arg;
+    s->calls++;
+    if (obj == s->target)
+        s->hits++;
+}
+
+/* How many times `obj` appears in get_objects(generation). */
+static size_t occurrences(rcgc_heap *h, int generation, const void *obj)
+{
+    find_state s = { obj, 0, 0 };
+    size_t n = rcgc_get_objects(h, generation, find_fn, &s);
+    CHECK_EQ(n, s.calls);
+    return s.hits;
+}
+
+static size_t live_objects(const rcgc_heap *h)
+{
+    rcgc_memory_stats ms;
+    memset(&ms, 0xff, sizeof ms);
+    rcgc_get_memory_stats(h, &ms);
+    return ms.objects;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The article                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* Article, section 2: a = Obj(); getrefcount(a) 2; b = a 3; c = a 4; c = 0 3;
+   b = 0 2. rcgc_refcount has no argument reference, so 1, 2, 3, 2, 1. The
+   variables are slots (void * variables) handled with rcgc_set. */
+static void test_article_refcount_example(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    const size_t python[5] = { 2, 3, 4, 3, 2 };
+    size_t seen[5];
+    size_t destroyed = 0;
+    void *a = NULL, *b = NULL, *c = NULL;
+
+    node *obj = new_node(h, &destroyed);
+    if (!obj) { rcgc_heap_free(h); return; }
+    a = obj;                               /* a = Obj(): the new reference is a's */
+    seen[0] = rcgc_refcount(a);
+    rcgc_set(&b, a);                       /* b = a */
+    seen[1] = rcgc_refcount(a);
+    rcgc_set(&c, a);                       /* c = a */
+    seen[2] = rcgc_refcount(a);
+    rcgc_set(&c, NULL);                    /* c = 0 */
+    seen[3] = rcgc_refcount(a);
+    rcgc_set(&b, NULL);                    /* b = 0 */
+    seen[4] = rcgc_refcount(a);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(seen[i], python[i] - 1);
+    CHECK(b == NULL && c == NULL);
+    CHECK_EQ(destroyed, 0);
+
+    /* The same with rcgc_incref / rcgc_decref directly. */
+    rcgc_incref(obj);
+    CHECK_EQ(rcgc_refcount(obj), 2);
+    rcgc_incref(obj);
+    CHECK_EQ(rcgc_refcount(obj), 3);
+    rcgc_decref(obj);
+    CHECK_EQ(rcgc_refcount(obj), 2);
+    rcgc_xincref(obj);
+    rcgc_xincref(NULL);
+    CHECK_EQ(rcgc_refcount(obj), 3);
+    rcgc_xdecref(obj);
+    rcgc_xdecref(NULL);
+    rcgc_decref(obj);
+    CHECK_EQ(rcgc_refcount(obj), 1);
+    CHECK_EQ(destroyed, 0);
+    rcgc_clear(&a);                        /* a = 0: count 0, released at once */
+    CHECK(a == NULL);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Article, section 3, without a cycle: a = Obj(); a = 0 prints "destroy"
+   before "end .....". */
+static void test_article_destroy_before_end(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    event_log log = { "" };
+    article_obj *a = rcgc_new(h, &article_type);
+    CHECK(a != NULL);
+    if (a) {
+        a->log = &log;
+        CHECK_EQ(rcgc_refcount(a), 1);
+        rcgc_decref(a);                    /* a = 0 */
+    }
+    log_event(&log, "end");
+    CHECK_STR(log.text, "destroy end");
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_STR(log.text, "destroy end");
+    rcgc_heap_free(h);
+}
+
+/* Article, section 3, with a cycle (self.me = self): a = 0 releases nothing,
+   "end" comes first, and "destroy" only when the collector reclaims it:
+   rcgc_collect returns 1 (S04: node self-loop -> 1). */
+static void test_article_cycle_destroyed_by_collector(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    event_log log = { "" };
+    article_obj *a = rcgc_new(h, &article_type);
+    CHECK(a != NULL);
+    if (!a) { rcgc_heap_free(h); return; }
+    a->log = &log;
+    rcgc_set(&a->me, a);                   /* self.me = self */
+    CHECK_EQ(rcgc_refcount(a), 2);
+    rcgc_decref(a);                        /* a = 0 */
+    log_event(&log, "end");
+    CHECK_STR(log.text, "end");
+    CHECK_EQ(live_objects(h), 1);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_STR(log.text, "end destroy");
+    CHECK_EQ(live_objects(h), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_STR(log.text, "end destroy");
+    rcgc_heap_free(h);
+}
+
+/* A cycle left at rcgc_heap_free is destroyed there (the article's
+   "interpreter shutdown reclaims it"). */
+static void test_cycle_destroyed_at_heap_free(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    event_log log = { "" };
+    article_obj *a = rcgc_new(h, &article_type);
+    CHECK(a != NULL);
+    if (!a) { rcgc_heap_free(h); return; }
+    a->log = &log;
+    rcgc_set(&a->me, a);
+    rcgc_decref(a);
+    log_event(&log, "end");
+    rcgc_heap_free(h);
+    CHECK_STR(log.text, "end destroy");
+}
+
+/* Release at zero releases what the object holds: a chain a -> b -> c held
+   only through a dies entirely when a's count reaches 0; an object held from
+   elsewhere as well only loses one count. */
+static void test_release_cascades(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    size_t destroyed = 0, kept_destroyed = 0;
+    node *a = new_node(h, &destroyed);
+    node *b = new_node(h, &destroyed);
+    node *c = new_node(h, &destroyed);
+    node *kept = new_node(h, &kept_destroyed);
+    if (!a || !b || !c || !kept) { rcgc_heap_free(h); return; }
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, c);
+    rcgc_set(&b->b, kept);
+    rcgc_set(&c->c, kept);
+    rcgc_decref(b);
+    rcgc_decref(c);
+    CHECK_EQ(rcgc_refcount(b), 1);
+    CHECK_EQ(rcgc_refcount(c), 1);
+    CHECK_EQ(rcgc_refcount(kept), 3);
+    CHECK_EQ(live_objects(h), 4);
+    rcgc_decref(a);
+    CHECK_EQ(destroyed, 3);
+    CHECK_EQ(kept_destroyed, 0);
+    CHECK_EQ(rcgc_refcount(kept), 1);
+    CHECK_EQ(live_objects(h), 1);
+    rcgc_decref(kept);
+    CHECK_EQ(kept_destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* rcgc_set and rcgc_clear                                                   */
+/* ------------------------------------------------------------------------- */
+
+static void test_set_semantics(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    size_t hd = 0, xd = 0, yd = 0;
+    node *holder = new_node(h, &hd);
+    node *x = new_node(h, &xd);
+    node *y = new_node(h, &yd);
+    if (!holder || !x || !y) { rcgc_heap_free(h); return; }
+
+    /* incref the new value */
+    rcgc_set(&holder->a, x);
+    CHECK(holder->a == x);
+    CHECK_EQ(rcgc_refcount(x), 2);
+    /* storing the same object again changes nothing */
+    rcgc_set(&holder->a, x);
+    CHECK_EQ(rcgc_refcount(x), 2);
+    /* replacing: incref new, decref old */
+    rcgc_set(&holder->a, y);
+    CHECK(holder->a == y);
+    CHECK_EQ(rcgc_refcount(x), 1);
+    CHECK_EQ(rcgc_refcount(y), 2);
+    /* NULL value: empties the slot and releases the old one */
+    rcgc_set(&holder->a, NULL);
+    CHECK(holder->a == NULL);
+    CHECK_EQ(rcgc_refcount(y), 1);
+    /* NULL into an empty slot: nothing happens */
+    rcgc_set(&holder->b, NULL);
+    CHECK(holder->b == NULL);
+
+    /* Self-assignment when the slot holds the only reference: safe. */
+    rcgc_set(&holder->a, x);
+    rcgc_decref(x);                        /* now only holder->a holds x */
+    CHECK_EQ(rcgc_refcount(x), 1);
+    rcgc_set(&holder->a, holder->a);
+    CHECK(holder->a == x);
+    CHECK_EQ(xd, 0);
+    CHECK_EQ(rcgc_refcount(x), 1);
+
+    /* The same object in two slots of the same holder counts twice. */
+    rcgc_set(&holder->b, y);
+    rcgc_set(&holder->c, y);
+    CHECK_EQ(rcgc_refcount(y), 3);
+    rcgc_set(&holder->b, holder->c);
+    CHECK_EQ(rcgc_refcount(y), 3);
+
+    /* Replacing the only reference releases the old object at once. */
+    rcgc_set(&holder->a, y);
+    CHECK_EQ(xd, 1);
+    CHECK_EQ(rcgc_refcount(y), 4);
+
+    /* rcgc_clear: empties the slot, then releases. */
+    rcgc_clear(&holder->a);
+    CHECK(holder->a == NULL);
+    CHECK_EQ(rcgc_refcount(y), 3);
+    rcgc_clear(&holder->a);                /* already empty: no-op */
+    CHECK(holder->a == NULL);
+    rcgc_clear(&holder->b);
+    rcgc_clear(&holder->c);
+    CHECK_EQ(rcgc_refcount(y), 1);
+    CHECK_EQ(yd, 0);
+    rcgc_decref(y);
+    CHECK_EQ(yd, 1);
+    rcgc_decref(holder);
+    CHECK_EQ(hd, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* "the old object is released only once the slot no longer refers to it":
+   the old object's destroy sees the new value in the slot. */
+static void test_set_releases_after_store(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    node *holder = new_node(h, NULL);
+    node *y = new_node(h, NULL);
+    watcher *w = rcgc_new(h, &watcher_type);
+    watcher *w2 = rcgc_new(h, &watcher_type);
+    CHECK(w != NULL && w2 != NULL);
+    if (!holder || !y || !w || !w2) { rcgc_heap_free(h); return; }
+    void *seen = (void *)&seen;            /* anything but NULL and y */
+    void *seen2 = (void *)&seen2;
+    size_t wd = 0, wd2 = 0;
+    w->watched = &holder->a; w->seen = &seen; w->destroyed = &wd;
+    w2->watched = &holder->b; w2->seen = &seen2; w2->destroyed = &wd2;
+
+    rcgc_set(&holder->a, w);
+    rcgc_decref(w);
+    rcgc_set(&holder->a, y);               /* w dies here */
+    CHECK_EQ(wd, 1);
+    CHECK(seen == y);
+
+    rcgc_set(&holder->b, w2);
+    rcgc_decref(w2);
+    rcgc_clear(&holder->b);                /* w2 dies here */
+    CHECK_EQ(wd2, 1);
+    CHECK(seen2 == NULL);
+
+    rcgc_decref(y);
+    rcgc_decref(holder);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Immortal objects                                                          */
+/* ------------------------------------------------------------------------- */
+
+static void test_immortal(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    size_t od = 0, xd = 0, ld = 0;
+    node *o = new_node(h, &od);
+    node *x = new_node(h, &xd);
+    leaf *l = rcgc_new(h, &leaf_type);
+    CHECK(l != NULL);
+    if (!o || !x || !l) { rcgc_heap_free(h); return; }
+    l->destroyed = &ld;
+
+    CHECK(!rcgc_is_immortal(o));
+    CHECK(rcgc_is_tracked(o));
+    rcgc_set(&o->a, x);
+    CHECK_EQ(rcgc_refcount(x), 2);
+
+    rcgc_make_immortal(o);
+    CHECK(rcgc_is_immortal(o));
+    CHECK_EQ(rcgc_refcount(o), RCGC_IMMORTAL_REFCOUNT);
+    /* untracked: its count means nothing to gc_refs */
+    CHECK(!rcgc_is_tracked(o));
+    CHECK_EQ(occurrences(h, -1, o), 0);
+    rcgc_track(o);                         /* no-op for an immortal object */
+    CHECK(!rcgc_is_tracked(o));
+    CHECK_EQ(occurrences(h, -1, o), 0);
+    /* the references it holds stay */
+    CHECK(o->a == x);
+    CHECK_EQ(rcgc_refcount(x), 2);
+
+    /* reference-count operations are no-ops */
+    for (int i = 0; i < 1000; i++)
+        rcgc_incref(o);
+    CHECK_EQ(rcgc_refcount(o), RCGC_IMMORTAL_REFCOUNT);
+    for (int i = 0; i < 3000; i++)         /* more decrefs than it ever had */
+        rcgc_decref(o);
+    CHECK_EQ(rcgc_refcount(o), RCGC_IMMORTAL_REFCOUNT);
+    CHECK_EQ(od, 0);
+    CHECK(rcgc_is_immortal(o));
+
+    /* stored in and removed from slots: still no-ops */
+    void *slot = NULL;
+    rcgc_set(&slot, o);
+    rcgc_set(&o->b, o);                    /* an immortal self-reference */
+    rcgc_clear(&slot);
+    CHECK_EQ(rcgc_refcount(o), RCGC_IMMORTAL_REFCOUNT);
+
+    /* a collection neither finds nor frees it */
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(od, 0);
+    CHECK_EQ(xd, 0);
+    CHECK(o->a == x);
+
+    /* A mortal object held only by the immortal one survives collections:
+       references from untracked objects are external. */
+    rcgc_decref(x);
+    CHECK_EQ(rcgc_refcount(x), 1);
+    rcgc_set(&x->a, x);                    /* x self-cycle, also held by o */
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(xd, 0);
+
+    /* An immortal leaf */
+    rcgc_make_immortal(l);
+    CHECK(rcgc_is_immortal(l));
+    CHECK_EQ(rcgc_refcount(l), RCGC_IMMORTAL_REFCOUNT);
+    rcgc_decref(l);
+    rcgc_decref(l);
+    CHECK_EQ(ld, 0);
+    CHECK_EQ(rcgc_refcount(l), RCGC_IMMORTAL_REFCOUNT);
+    CHECK_EQ(live_objects(h), 3);
+
+    /* freed at rcgc_heap_free, with destroy */
+    rcgc_heap_free(h);
+    CHECK_EQ(od, 1);
+    CHECK_EQ(xd, 1);
+    CHECK_EQ(ld, 1);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Objects without traverse are never tracked                                */
+/* ------------------------------------------------------------------------- */
+
+static void test_untracked_type(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    size_t counts[3];
+    size_t ld = 0;
+
+    node *n = new_node(h, NULL);
+    rcgc_get_count(h, counts);
+    CHECK_EQ(counts[0], 1);                /* containers count */
+
+    leaf *l = rcgc_new(h, &leaf_type);
+    CHECK(l != NULL);
+    if (!n || !l) { rcgc_heap_free(h); return; }
+    l->destroyed = &ld;
+    CHECK(!rcgc_is_tracked(l));
+    rcgc_get_count(h, counts);
+    CHECK_EQ(counts[0], 1);                /* a non-container does not */
+    rcgc_track(l);                         /* no traverse: no-op */
+    CHECK(!rcgc_is_tracked(l));
+    rcgc_untrack(l);
+    CHECK(!rcgc_is_tracked(l));
+    CHECK_EQ(occurrences(h, -1, l), 0);
+    CHECK_EQ(rcgc_get_objects(h, -1, find_fn, &(find_state){ NULL, 0, 0 }), 1);
+
+    /* a container referring to the leaf: the leaf is a referent, but it is
+       not a GC object and takes no part in collections */
+    rcgc_set(&n->a, l);
+    CHECK_EQ(rcgc_refcount(l), 2);
+    find_state fs = { l, 0, 0 };
+    rcgc_get_referents(n, find_fn, &fs);
+    CHECK_EQ(fs.hits, 1);
+    CHECK_EQ(fs.calls, 1);
+    fs = (find_state){ NULL, 0, 0 };
+    rcgc_get_referents(l, find_fn, &fs);   /* no traverse: no referents */
+    CHECK_EQ(fs.calls, 0);
+
+    rcgc_set(&n->b, n);                    /* cycle n -> n, n -> leaf */
+    rcgc_decref(l);
+    rcgc_decref(n);
+    CHECK_EQ(ld, 0);
+    CHECK_EQ(rcgc_collect(h, 2), 1);       /* only the container is counted */
+    CHECK_EQ(ld, 1);                       /* the leaf died by refcount */
+
+    /* allocating and freeing leaves never moves count0 */
+    for (int i = 0; i < 2000; i++) {
+        leaf *t = rcgc_new(h, &leaf_type);
+        CHECK(t != NULL);
+        if (t) rcgc_decref(t);
+    }
+    rcgc_get_count(h, counts);
+    CHECK_EQ(counts[0], 0);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* An automatic collection is never triggered by non-containers: 10,000 leaves
+   with threshold 1 run no collection. */
+typedef struct cb_counter {
+    size_t starts, stops;
+} cb_counter;
+
+static void count_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
+{
+    (void)h; (void)info;
+    cb_counter *c = data;
+    if (phase == RCGC_PHASE_START) c->starts++;
+    else c->stops++;
+}
+
+static void test_leaves_never_trigger_collection(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    cb_counter cc = { 0, 0 };
+    CHECK_EQ(rcgc_callback_add(h, count_cb, &cc), 0);
+    rcgc_set_threshold(h, 1, 10, 10);
+    leaf **keep = malloc(10000 * sizeof *keep);
+    CHECK(keep != NULL);
+    if (!keep) { rcgc_heap_free(h); return; }
+    for (int i = 0; i < 10000; i++) {
+        keep[i] = rcgc_new(h, &leaf_type);
+        CHECK(keep[i] != NULL);
+    }
+    CHECK_EQ(cc.starts, 0);
+    for (int i = 0; i < 10000; i++)
+        if (keep[i]) rcgc_decref(keep[i]);
+    free(keep);
+    CHECK_EQ(cc.starts, 0);
+    rcgc_heap_free(h);
+}
+
+/* A usable size is at least the size asked for and at most one size-class
+   step (a quarter, or 16 bytes for the smallest classes) above it. */
+static int size_fits(size_t usable, size_t asked)
+{
+    return usable >= asked && usable <= asked + asked / 4 + 16;
+}
+
+/* ------------------------------------------------------------------------- */
+/* rcgc_type_of / rcgc_size_of / rcgc_heap_of, payloads, sizes               */
+/* ------------------------------------------------------------------------- */
+
+static void test_type_size_heap_of(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    rcgc_heap *h2 = rcgc_heap_new(NULL);
+    CHECK(h != NULL && h2 != NULL);
+    if (!h || !h2) { rcgc_heap_free(h); rcgc_heap_free(h2); return; }
+    node *n = new_node(h, NULL);
+    leaf *l = rcgc_new(h2, &leaf_type);
+    void *b = rcgc_new_sized(h, &blob_type, 1000);
+    node *big = rcgc_new_sized(h2, &node_type, sizeof(node) + 123);
+    CHECK(l != NULL && b != NULL && big != NULL);
+    if (n && l && b && big) {
+        CHECK(rcgc_type_of(n) == &node_type);
+        CHECK(rcgc_type_of(l) == &leaf_type);
+        CHECK(rcgc_type_of(b) == &blob_type);
+        CHECK(rcgc_type_of(big) == &node_type);
+        CHECK(size_fits(rcgc_size_of(n), sizeof(node)));
+        CHECK(size_fits(rcgc_size_of(l), sizeof(leaf)));
+        CHECK(size_fits(rcgc_size_of(b), 1000));
+        CHECK(size_fits(rcgc_size_of(big), sizeof(node) + 123));
+        CHECK(rcgc_heap_of(n) == h);
+        CHECK(rcgc_heap_of(b) == h);
+        CHECK(rcgc_heap_of(l) == h2);
+        CHECK(rcgc_heap_of(big) == h2);
+        CHECK(rcgc_is_tracked(big));       /* new_sized containers are tracked */
+        CHECK(!rcgc_is_tracked(b));
+        CHECK_EQ(rcgc_refcount(b), 1);
+        CHECK_EQ(rcgc_refcount(big), 1);
+    }
+    CHECK(rcgc_new(h, NULL) == NULL);
+    CHECK(rcgc_new_sized(h, NULL, 16) == NULL);
+    CHECK(rcgc_version() == RCGC_VERSION);
+    rcgc_heap_free(h);
+    rcgc_heap_free(h2);
+    rcgc_heap_free(NULL);                  /* no-op */
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
+/* Payload zeroed at every size, including sizes that reuse freed blocks
+   (filled with 0xA5 before they were freed); rcgc_size_of reports the usable
+   size (at least the size asked for, all of it zeroed); the payload is
+   writable to its last byte and aligned for the void * fields it is meant to
+   hold. */
+static void test_sizes_and_zeroed_payload(void)
+{
+    static const size_t sizes[] = {
+        0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 48, 56, 63, 64, 65, 96,
+        100, 127, 128, 129, 200, 255, 256, 257, 500, 511, 512, 513, 1000, 1024,
+        2000, 2048, 3000, 4000, 4096, 5000, 8000, 8192, 10000, 16384, 32768,
+        40000, 65536, 100000, 262144, 1u << 20, 10u << 20
+    };
+    const size_t nsizes = sizeof sizes / sizeof sizes[0];
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    size_t size_mismatches = 0;
+    for (int round = 0; round < 3; round++) {
+        void *objs[sizeof sizes / sizeof sizes[0]];
+        for (size_t i = 0; i < nsizes; i++) {
+            objs[i] = rcgc_new_sized(h, &blob_type, sizes[i]);
+            CHECK(objs[i] != NULL);
+            if (!objs[i]) continue;
+            size_t usable = rcgc_size_of(objs[i]);
+            if (!size_fits(usable, sizes[i]) && size_mismatches++ < 5)
+                fprintf(stderr, "rcgc_size_of: %zu for an object made with %zu bytes\n", usable, sizes[i]);
+            CHECK_EQ(rcgc_refcount(objs[i]), 1);
+            CHECK_EQ((uintptr_t)objs[i] % sizeof(void *), 0);
+            if (!all_zero(objs[i], usable))
+                fprintf(stderr, "payload of %zu bytes not zeroed (round %d)\n", sizes[i], round);
+            CHECK(all_zero(objs[i], usable));
+            memset(objs[i], 0xA5, usable);
+            memset(objs[i], (int)(i + 1), sizes[i]);  /* a pattern of its own */
+        }
+        CHECK_EQ(live_objects(h), nsizes);
+        /* they do not overlap: each still holds its own pattern */
+        for (size_t i = 0; i < nsizes; i++) {
+            if (!objs[i]) continue;
+            const unsigned char *p = objs[i];
+            size_t bad = 0;
+            for (size_t k = 0; k < sizes[i]; k++)
+                bad += p[k] != (unsigned char)(i + 1);
+            CHECK_EQ(bad, 0);
+        }
+        for (size_t i = 0; i < nsizes; i++)
+            if (objs[i]) rcgc_decref(objs[i]);
+        CHECK_EQ(live_objects(h), 0);
+    }
+    CHECK_EQ(size_mismatches, 0);
+    /* many small containers of one size, dirtied, freed and reallocated
+       (the blocks are reused): zeroed again */
+    for (int round = 0; round < 3; round++) {
+        enum { N = 5000 };
+        dirty **ds = malloc(N * sizeof *ds);
+        CHECK(ds != NULL);
+        if (!ds) break;
+        size_t not_zero = 0;
+        for (int i = 0; i < N; i++) {
+            ds[i] = rcgc_new(h, &dirty_type);
+            CHECK(ds[i] != NULL);
+            if (!ds[i]) continue;
+            if (!all_zero((const unsigned char *)ds[i], sizeof(dirty)))
+                not_zero++;
+            memset(ds[i]->bytes, 0xA5, sizeof ds[i]->bytes);
+        }
+        CHECK_EQ(not_zero, 0);
+        for (int i = 0; i < N; i++)
+            if (ds[i]) rcgc_decref(ds[i]);
+        free(ds);
+    }
+    rcgc_heap_free(h);
+}
+
+/* Large objects: live and freed counts in the memory statistics, and the
+   request that cannot be satisfied returns NULL and leaves the heap usable. */
+static void test_large_objects(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    CHECK_EQ(ms.objects, 0);
+    CHECK_EQ(ms.large_objects, 0);
+    CHECK_EQ(ms.object_bytes, 0);
+
+    unsigned char *big = rcgc_new_sized(h, &blob_type, 10u << 20);
+    unsigned char *mid = rcgc_new_sized(h, &blob_type, 1u << 20);
+    CHECK(big != NULL && mid != NULL);
+    rcgc_get_memory_stats(h, &ms);
+    CHECK_EQ(ms.objects, 2);
+    CHECK(ms.large_objects >= 1);
+    CHECK(ms.object_bytes >= (10u << 20) + (1u << 20));
+    CHECK(ms.system_bytes >= ms.object_bytes);
+    if (big) {
+        big[0] = 1;
+        big[(10u << 20) - 1] = 2;
+        rcgc_decref(big);
+    }
+    if (mid) rcgc_decref(mid);
+    rcgc_get_memory_stats(h, &ms);
+    CHECK_EQ(ms.objects, 0);
+    CHECK_EQ(ms.large_objects, 0);
+    CHECK_EQ(ms.object_bytes, 0);
+
+    /* impossible sizes: NULL, no crash, no overflow */
+    CHECK(rcgc_new_sized(h, &blob_type, SIZE_MAX) == NULL);
+    CHECK(rcgc_new_sized(h, &blob_type, SIZE_MAX - 15) == NULL);
+    CHECK(rcgc_new_sized(h, &blob_type, SIZE_MAX / 2) == NULL);
+    CHECK(rcgc_new_sized(h, &node_type, (size_t)1 << 62) == NULL);
+    size_t counts[3];
+    rcgc_get_count(h, counts);
+    CHECK_EQ(counts[0], 0);                /* the failed container allocation did not count */
+    rcgc_get_memory_stats(h, &ms);
+    CHECK_EQ(ms.objects, 0);
+
+    /* still usable */
+    node *n = new_node(h, NULL);
+    if (n) {
+        rcgc_set(&n->a, n);
+        rcgc_decref(n);
+        CHECK_EQ(rcgc_collect(h, 2), 1);
+    }
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Heaps                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* rcgc_heap_free releases every object, running destroy: live objects,
+   cycles, chains, leaves. */
+static void test_heap_free_releases_everything(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);                       /* the dropped cycles stay until the end */
+    size_t destroyed = 0, ld = 0;
+    size_t made = 0;
+    for (int i = 0; i < 3000; i++) {
+        node *a = new_node(h, &destroyed);
+        if (!a) continue;
+        made++;
+        if (i % 3 == 0) {                  /* self-cycle, dropped */
+            rcgc_set(&a->a, a);
+            rcgc_decref(a);
+        } else if (i % 3 == 1) {           /* kept, never released by the test */
+            node *b = new_node(h, &destroyed);
+            if (b) {
+                made++;
+                rcgc_set(&a->a, b);
+                rcgc_set(&b->a, a);        /* a <-> b, still held through a */
+                rcgc_decref(b);
+            }
+        }                                  /* else: a live object, leaked on purpose */
+        leaf *l = rcgc_new(h, &leaf_type);
+        if (l) { l->destroyed = &ld; }
+    }
+    CHECK_EQ(made, 4000);
+    CHECK_EQ(destroyed, 0);
+    rcgc_heap_free(h);
+    CHECK_EQ(destroyed, made);
+    CHECK_EQ(ld, 3000);
+}
+
+/* Many heaps at once: independent objects, counts, thresholds, collections;
+   freed in an order different from creation. */
+static void test_many_heaps(void)
+{
+    enum { H = 64, PER = 200 };
+    rcgc_heap *heaps[H];
+    size_t destroyed[H];
+    node *keep[H];
+    for (int i = 0; i < H; i++) {
+        heaps[i] = rcgc_heap_new(NULL);
+        CHECK(heaps[i] != NULL);
+        destroyed[i] = 0;
+        keep[i] = NULL;
+    }
+    for (int i = 0; i < H; i++) {
+        if (!heaps[i]) continue;
+        rcgc_disable(heaps[i]);
+        rcgc_set_threshold(heaps[i], 100 + (size_t)i, 5 + (size_t)i % 7, 3 + (size_t)i % 5);
+        /* i + 1 dropped 2-cycles and one kept object per heap */
+        for (int k = 0; k <= i; k++) {
+            node *a = new_node(heaps[i], &destroyed[i]);
+            node *b = new_node(heaps[i], &destroyed[i]);
+            if (!a || !b) continue;
+            rcgc_set(&a->a, b);
+            rcgc_set(&b->a, a);
+            rcgc_decref(a);
+            rcgc_decref(b);
+        }
+        keep[i] = new_node(heaps[i], &destroyed[i]);
+        for (int k = 0; k < PER; k++) {    /* churn that leaves nothing behind */
+            node *t = new_node(heaps[i], &destroyed[i]);
+            if (t) rcgc_decref(t);
+        }
+    }
+    for (int i = 0; i < H; i++) {
+        if (!heaps[i]) continue;
+        size_t t[3], c[3];
+        rcgc_get_threshold(heaps[i], t);
+        CHECK_EQ(t[0], 100 + (size_t)i);
+        CHECK_EQ(t[1], 5 + (size_t)i % 7);
+        CHECK_EQ(t[2], 3 + (size_t)i % 5);
+        rcgc_get_count(heaps[i], c);
+        /* 2(i+1) + 1 + PER allocations, PER deallocations */
+        CHECK_EQ(c[0], 2 * (size_t)(i + 1) + 1);
+        CHECK(!rcgc_isenabled(heaps[i]));
+        CHECK(rcgc_heap_of(keep[i]) == heaps[i]);
+        CHECK_EQ(destroyed[i], PER);
+    }
+    /* collect in reverse order: each finds its own cycles only */
+    for (int i = H - 1; i >= 0; i--) {
+        if (!heaps[i]) continue;
+        CHECK_EQ(rcgc_collect(heaps[i], 2), 2 * (i + 1));
+        CHECK_EQ(destroyed[i], PER + 2 * (size_t)(i + 1));
+        CHECK_EQ(live_objects(heaps[i]), 1);
+    }
+    /* free the even heaps first, then the odd ones */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = pass; i < H; i += 2) {
+            if (!heaps[i]) continue;
+            rcgc_heap_free(heaps[i]);
+            CHECK_EQ(destroyed[i], PER + 2 * (size_t)(i + 1) + 1);
+        }
+}
+
+int main(void)
+{
+    TEST(test_article_refcount_example);
+    TEST(test_article_destroy_before_end);
+    TEST(test_article_cycle_destroyed_by_collector);
+    TEST(test_cycle_destroyed_at_heap_free);
+    TEST(test_release_cascades);
+    TEST(test_set_semantics);
+    TEST(test_set_releases_after_store);
+    TEST(test_immortal);
+    TEST(test_untracked_type);
+    TEST(test_leaves_never_trigger_collection);
+    TEST(test_type_size_heap_of);
+    TEST(test_sizes_and_zeroed_payload);
+    TEST(test_large_objects);
+    TEST(test_heap_free_releases_everything);
+    TEST(test_many_heaps);
+    return check_summary();
+}
