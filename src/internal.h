@@ -35,6 +35,7 @@
  *   F_WEAKREFS     the heap's weak-reference table has a list for this object
  *   F_IMMORTAL     rcgc_make_immortal was called
  *   F_PENDING      the count reached 0: the object waits in the release queue
+ *   F_RELEASING    its release has begun (after the finalizer): it is dead
  */
 #ifndef RCGC_INTERNAL_H
 #define RCGC_INTERNAL_H
@@ -55,6 +56,7 @@ enum {
     F_WEAKREFS = 0x08,
     F_IMMORTAL = 0x10,
     F_PENDING = 0x20,
+    F_RELEASING = 0x40,
     F_FLAGS = 0xFF,
     TYPE_SHIFT = 8
 };

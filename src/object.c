@@ -14,10 +14,19 @@
  * finalized 1, 2, 3), and the C stack stays flat for any depth: the queue is
  * threaded through the dying objects' own list words.
  *
+ * A recursive release (CPython's) finishes each child before it clears the
+ * parent's next field, so while one child is released its later siblings are
+ * still alive. Here their counts are already 0, but they are only queued: a
+ * queued object still counts as alive. A weak reference to it can hand out a
+ * new reference, and an object whose count is no longer 0 when its turn comes
+ * is not released (it is tracked again, in generation 0). An object is dead
+ * from the moment its release begins for good (F_RELEASING): after its
+ * finalizer, before its weak references are cleared.
+ *
  * Invariants:
- *   - an object in the release queue has a count of 0, is untracked, has
- *     F_PENDING, and its next/prev words hold the raw queue link;
- *   - a weak reference never hands out a new reference to an F_PENDING object;
+ *   - an object in the release queue is untracked, has F_PENDING, and its
+ *     next/prev words hold the raw queue link; it is queued at most once;
+ *   - no weak reference hands out or creates a reference to an F_RELEASING object;
  *   - gen[0].count goes up at the allocation of every container and down (never
  *     below 0) when one is freed, as CPython's _PyObject_GC_Link/GC_Del.
  */
@@ -248,7 +257,7 @@ void rcgc_make_immortal(void *obj)
     rcgc_heap *h = heap_of(obj);
     if (x->info & F_IMMORTAL)
         return;
-    if (x->next)
+    if (x->next && !(x->info & F_PENDING))
         list_remove(h, x);
     x->info |= F_IMMORTAL;
     x->refcnt = RCGC_IMMORTAL_BASE;
@@ -288,8 +297,11 @@ static void release_one(rcgc_heap *h, head_t *x)
 {
     const rcgc_type *t = type_of_head(h, x);
     void *obj = obj_of(x);
-    if (x->info & F_IMMORTAL) {
-        x->refcnt = RCGC_IMMORTAL_BASE;
+    if (x->refcnt != 0) {
+        /* Revived while queued (through a weak reference), or made immortal. */
+        x->info &= ~(uint32_t)F_PENDING;
+        if (t->traverse && !(x->info & F_IMMORTAL))
+            list_append(h, x, &h->gen[0].head);
         return;
     }
     if (t->finalize && !(x->info & F_FINALIZED)) {
@@ -304,8 +316,8 @@ static void release_one(rcgc_heap *h, head_t *x)
             return;
         if (x->next)
             list_remove(h, x);
-        x->info |= F_PENDING;
     }
+    x->info |= F_PENDING | F_RELEASING;
     if (x->info & F_WEAKREFS)
         rcgc__clear_weakrefs_and_call(h, x);
     if (t->traverse) {
@@ -324,9 +336,12 @@ void rcgc__dealloc(void *obj)
 {
     head_t *x = head_of(obj);
     rcgc_heap *h = heap_of(obj);
+    if (x->info & F_PENDING)
+        return;     /* already queued, or being released */
     if (x->next)
         list_remove(h, x);
-    x->info |= F_PENDING;
+    /* Untracked, it leaves any collection in progress, as in CPython. */
+    x->info = (x->info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE)) | F_PENDING;
     queue_set(x, NULL);
     if (h->releasing) {
         if (h->release_batch_tail)

@@ -1,0 +1,927 @@
+/*
+ * Finalizers (issue 4, PEP 442): a finalizer runs at most once per object on
+ * both paths; on the refcount path it runs first and may resurrect the object,
+ * which later dies without a second call (S51); rcgc_is_finalized. On the
+ * collector's path: S17-S21, S36, S42, S43, the ordering rules S52/S53,
+ * re-entrant rcgc_collect (S56), a finalizer that allocates, drops objects and
+ * collects, finalizers under automatic collection with threshold 1
+ * (test_del), trash finalized or revived on the refcount path during a
+ * collection, and where resurrected objects go.
+ *
+ * Expected values come from CPython 3.11's rules and results in
+ * ../shared/reference/cpython-gc.md (sections 1.4-1.13 and 3.2), never from
+ * running rcgc.
+ */
+#include "rcgc.h"
+#include "check.h"
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* Types and helpers                                                         */
+/* ------------------------------------------------------------------------- */
+
+#define MAX_KEPT 16
+
+/* What a test observes: finalizer events in order, counters, and the
+   references finalizers handed to the test (resurrections, new objects).
+   Every node points to its test's log, since a finalizer gets only the object. */
+typedef struct evlog {
+    char text[512];             /* finalizer (and hook) events, space-separated */
+    size_t fin_calls;           /* finalizer calls, all objects */
+    size_t destroyed;           /* destroy calls, all objects */
+    size_t double_fin;          /* finalizer calls on an already finalized object */
+    void *kept[MAX_KEPT];       /* references owned by the test */
+    size_t nkept;
+    void *wr;                   /* a weak reference owned by the test */
+    void *drop_me;              /* a reference a finalizer is to drop */
+    ptrdiff_t inner[2];         /* rcgc_collect results seen by a finalizer */
+    int seen;                   /* 1 when a hook's observation held */
+    size_t destroyed_in_hook;   /* log->destroyed when the hook finished */
+} evlog;
+
+typedef struct node node;
+typedef void (*node_hook)(node *self);
+
+/* A __slots__-like node (one rcgc object, as a __slots__ instance is one GC
+   object in CPython, cpython-gc.md 3.1): four reference fields, then plain
+   data. */
+struct node {
+    void *a, *b, *c, *d;
+    evlog *log;
+    const char *name;
+    node_hook hook;             /* extra work for the finalizer */
+    size_t fin_calls;           /* this object's finalizer calls */
+};
+
+static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->a, arg);
+    visit(&n->b, arg);
+    visit(&n->c, arg);
+    visit(&n->d, arg);
+}
+
+static void log_event(evlog *log, const char *what)
+{
+    size_t len = strlen(log->text);
+    if (len + strlen(what) + 2 > sizeof log->text)
+        return;
+    if (len)
+        log->text[len++] = ' ';
+    strcpy(log->text + len, what);
+}
+
+static void node_finalize(void *obj)
+{
+    node *n = obj;
+    if (n->fin_calls)
+        n->log->double_fin++;
+    n->fin_calls++;
+    n->log->fin_calls++;
+    log_event(n->log, n->name ? n->name : "?");
+    if (n->hook)
+        n->hook(n);
+}
+
+static void node_destroy(void *obj)
+{
+    node *n = obj;
+    if (n->log)
+        n->log->destroyed++;
+}
+
+/* With a finalizer (a class with __del__) and without (a plain class). */
+static const rcgc_type fin_type = { "fnode", sizeof(node), node_traverse, node_finalize, node_destroy };
+static const rcgc_type plain_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
+
+static node *new_node(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name)
+{
+    node *n = rcgc_new(h, t);
+    CHECK(n != NULL);
+    if (n) {
+        n->log = log;
+        n->name = name;
+    }
+    return n;
+}
+
+static node *new_fin(rcgc_heap *h, evlog *log, const char *name, node_hook hook)
+{
+    node *n = new_node(h, &fin_type, log, name);
+    if (n)
+        n->hook = hook;
+    return n;
+}
+
+/* A heap with automatic collection off, as every scenario of
+   gc_scenarios.py starts (gc.disable(); gc.collect()). */
+static rcgc_heap *fresh_heap(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (h)
+        rcgc_disable(h);
+    return h;
+}
+
+static size_t live_objects(const rcgc_heap *h)
+{
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    return ms.objects;
+}
+
+static void keep(evlog *log, void *obj)
+{
+    if (log->nkept < MAX_KEPT)
+        log->kept[log->nkept++] = obj;
+}
+
+/* Drops every reference the test was handed. */
+static void drop_kept(evlog *log)
+{
+    while (log->nkept)
+        rcgc_decref(log->kept[--log->nkept]);
+}
+
+static void count_one(void *obj, void *arg)
+{
+    (void)obj;
+    (*(size_t *)arg)++;
+}
+
+static size_t gen_size(rcgc_heap *h, int gen)
+{
+    size_t n = 0;
+    rcgc_get_objects(h, gen, count_one, &n);
+    return n;
+}
+
+/* A walk of a generation that gives up after `limit` objects: a corrupted
+   list must fail a check, not hang the test. */
+typedef struct bounded_walk {
+    size_t n, limit;
+    jmp_buf escape;
+} bounded_walk;
+
+static void count_bounded(void *obj, void *arg)
+{
+    bounded_walk *b = arg;
+    (void)obj;
+    if (++b->n > b->limit)
+        longjmp(b->escape, 1);
+}
+
+#define WALK_BROKEN ((size_t)-1)
+
+/* The size of generation gen, or WALK_BROKEN when the walk does not end
+   within limit objects. */
+static size_t gen_size_bounded(rcgc_heap *h, int gen, size_t limit)
+{
+    bounded_walk b;
+    b.n = 0;
+    b.limit = limit;
+    if (setjmp(b.escape))
+        return WALK_BROKEN;
+    rcgc_get_objects(h, gen, count_bounded, &b);
+    return b.n;
+}
+
+/* ---- Finalizer hooks ---- */
+
+/* Stores a new reference to self where the test keeps it: resurrection. */
+static void hook_resurrect(node *self)
+{
+    rcgc_incref(self);
+    keep(self->log, self);
+}
+
+/* S43: the finalizer breaks the cycle from inside (self.a = None). */
+static void hook_break(node *self)
+{
+    rcgc_clear(&self->a);
+}
+
+/* S56: gc.collect() inside a finalizer during a collection. */
+static void hook_collect(node *self)
+{
+    rcgc_heap *h = rcgc_heap_of(self);
+    self->log->inner[0] = rcgc_collect(h, 2);
+    self->log->inner[1] = rcgc_collect(h, 0);
+}
+
+/* S21: the partner and its link back are intact, nothing freed yet. */
+static void hook_check_partner(node *self)
+{
+    node *p = self->a;
+    self->log->seen = p != NULL && p->a == self && self->log->destroyed == 0;
+}
+
+/* S42: reads a callback-less weak reference to other trash. */
+static void hook_read_weakref(node *self)
+{
+    void *o = rcgc_weakref_get(self->log->wr);
+    self->log->seen = o == NULL;
+    rcgc_xdecref(o);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The refcount path                                                         */
+/* ------------------------------------------------------------------------- */
+
+/* Refcount path (cpython-gc.md 1.12): the finalizer runs first, with the
+   object intact (its references not yet released), once. */
+static void hook_refcount_intact(node *self)
+{
+    node *child = self->a;
+    self->log->seen = child != NULL && child->a == NULL && self->log->destroyed == 0;
+}
+
+static void test_refcount_finalizer_runs_first_and_once(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_fin(h, &log, "X", hook_refcount_intact);
+    node *child = new_node(h, &plain_type, &log, "C");
+    rcgc_set(&x->a, child);
+    rcgc_decref(child);
+    CHECK(!rcgc_is_finalized(x));
+    rcgc_decref(x);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.seen, 1);
+    CHECK_EQ(log.destroyed, 2);
+    CHECK_STR(log.text, "X");
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Refcount path: a finalizer that stores a new reference resurrects the
+   object, which stays alive, finalized and tracked (subtype_dealloc re-tracks
+   it before calling the finalizer, 1.12); it later dies without a second call. */
+static void test_refcount_resurrection(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_fin(h, &log, "X", hook_resurrect);
+    rcgc_decref(x);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 0);
+    CHECK_EQ(log.nkept, 1);
+    CHECK(log.kept[0] == x);
+    CHECK_EQ(rcgc_refcount(x), 1);
+    CHECK(rcgc_is_finalized(x));
+    CHECK(rcgc_is_tracked(x));
+    CHECK_EQ(live_objects(h), 1);
+    drop_kept(&log);            /* the real death */
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.double_fin, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S51, first case: resurrected by the collector, then dies by refcount: the
+   finalizer is called once. */
+static void test_s51_gc_then_refcount(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_fin(h, &log, "X", hook_resurrect);
+    rcgc_set(&x->a, x);
+    rcgc_decref(x);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK(rcgc_is_finalized(x));
+    rcgc_clear(&x->a);          /* break the self-loop; only the test holds x */
+    CHECK_EQ(log.destroyed, 0);
+    drop_kept(&log);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S51, second case: resurrected on the refcount path, then dies in a cycle:
+   the finalizer is still called once, and the collection counts it (1). */
+static void test_s51_refcount_then_cycle(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_fin(h, &log, "X", hook_resurrect);
+    rcgc_decref(x);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK(rcgc_is_finalized(x));
+    rcgc_set(&x->a, x);
+    drop_kept(&log);
+    CHECK_EQ(log.destroyed, 0);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.double_fin, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The collector's path                                                      */
+/* ------------------------------------------------------------------------- */
+
+/* S17: 2-cycle, one node has a finalizer: 2, finalizer once, next collect 0.
+   Cycles with finalizers are collected, not left in gc.garbage (PEP 442). */
+static void test_s17_cycle_with_one_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *a = new_fin(h, &log, "A", NULL);
+    node *b = new_node(h, &plain_type, &log, "B");
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_STR(log.text, "A");
+    CHECK_EQ(log.destroyed, 2);
+    CHECK_EQ(rcgc_garbage_size(h), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S18 / S36: a self-loop whose finalizer stores self: 1st collect 0,
+   finalizer once, is_finalized (false before); drop it: 2nd collect 1, no
+   second call. The resurrected object keeps its links. */
+static void test_s18_resurrection_only_once(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_fin(h, &log, "X", hook_resurrect);
+    rcgc_set(&x->a, x);
+    CHECK(!rcgc_is_finalized(x));
+    rcgc_decref(x);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 0);
+    CHECK_EQ(log.nkept, 1);
+    CHECK(log.kept[0] == x);
+    CHECK(rcgc_is_finalized(x));
+    CHECK(x->a == x);
+    CHECK(rcgc_is_tracked(x));
+    CHECK_EQ(rcgc_refcount(x), 2);
+    drop_kept(&log);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.double_fin, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S19: resurrection is transitive. Resurrecting L <-> cargo C, C also a
+   self-loop: 1st collect 0, C survives with its links; drop L: 2nd collect 2,
+   one finalizer call in all. */
+static void test_s19_resurrection_is_transitive(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *l = new_fin(h, &log, "L", hook_resurrect);
+    node *c = new_node(h, &plain_type, &log, "C");
+    rcgc_set(&l->a, c);
+    rcgc_set(&c->a, l);
+    rcgc_set(&c->b, c);
+    rcgc_decref(l);
+    rcgc_decref(c);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 0);
+    CHECK(l->a == c);
+    CHECK(c->a == l);
+    CHECK(c->b == c);
+    CHECK(rcgc_is_finalized(l));
+    CHECK(!rcgc_is_finalized(c));    /* no finalizer: never marked */
+    CHECK_EQ(rcgc_refcount(c), 2);
+    drop_kept(&log);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 2);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+static void make_self_loops(rcgc_heap *h, evlog *log, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        node *n = new_node(h, &plain_type, log, "n");
+        rcgc_set(&n->a, n);
+        rcgc_decref(n);
+    }
+}
+
+static void make_resurrector(rcgc_heap *h, evlog *log, const char *name)
+{
+    node *z = new_fin(h, log, name, hook_resurrect);
+    rcgc_set(&z->a, z);
+    rcgc_decref(z);
+}
+
+/* Checks the change of the generation-2 stats and that the others did not
+   change (only the collected generation's entry changes, 1.4 step 18). */
+static void check_stats_delta(rcgc_heap *h, rcgc_gen_stats before[3], size_t collected)
+{
+    rcgc_gen_stats now[3];
+    rcgc_get_stats(h, now);
+    CHECK_EQ(now[2].collections - before[2].collections, 1);
+    CHECK_EQ(now[2].collected - before[2].collected, collected);
+    CHECK_EQ(now[2].uncollectable - before[2].uncollectable, 0);
+    for (int g = 0; g < 2; g++) {
+        CHECK_EQ(now[g].collections, before[g].collections);
+        CHECK_EQ(now[g].collected, before[g].collected);
+    }
+    memcpy(before, now, sizeof now);
+}
+
+/* S20: resurrection does not block the cleanup of other objects, and
+   resurrected objects are not counted (1.7). */
+static void test_s20_resurrection_does_not_block_others(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    rcgc_gen_stats st[3];
+    rcgc_get_stats(h, st);
+
+    make_self_loops(h, &log, 100);
+    CHECK_EQ(rcgc_collect(h, 2), 100);
+    check_stats_delta(h, st, 100);
+    CHECK_EQ(log.destroyed, 100);
+
+    make_resurrector(h, &log, "Z1");
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    check_stats_delta(h, st, 0);
+    CHECK_EQ(log.nkept, 1);
+
+    make_self_loops(h, &log, 100);
+    make_resurrector(h, &log, "Z2");
+    CHECK_EQ(rcgc_collect(h, 2), 100);
+    check_stats_delta(h, st, 100);
+    CHECK_EQ(log.nkept, 2);
+    CHECK_EQ(log.destroyed, 200);
+    CHECK_STR(log.text, "Z1 Z2");
+
+    drop_kept(&log);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    check_stats_delta(h, st, 2);
+    CHECK_EQ(log.fin_calls, 2);
+    CHECK_EQ(log.destroyed, 202);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S21: finalizers run before anything is cleared: the finalizer sees its
+   partner and the partner's link back intact; collect 2. */
+static void test_s21_finalizer_sees_partner(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *p = new_fin(h, &log, "P", hook_check_partner);
+    node *n = new_node(h, &plain_type, &log, "N");
+    rcgc_set(&p->a, n);
+    rcgc_set(&n->a, p);
+    rcgc_decref(p);
+    rcgc_decref(n);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.seen, 1);
+    CHECK_EQ(log.destroyed, 2);
+    rcgc_heap_free(h);
+}
+
+/* S43 (test_bug21435): A <-> B, B -> A2; B's finalizer sets self.a = NULL.
+   Everything dies by refcount during finalization: collect() is 0, yet all
+   three are freed (1.7, 1.9). */
+static void test_s43_finalizer_breaks_cycle(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *a = new_node(h, &plain_type, &log, "A");
+    node *b = new_fin(h, &log, "B", hook_break);
+    node *a2 = new_node(h, &plain_type, &log, "A2");
+    rcgc_set(&b->c, a2);
+    rcgc_decref(a2);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 3);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S52, first part: trash of one generation is finalized in list order, i.e.
+   creation order. A ring created 1..5, each linked to the previous one. */
+static void test_s52_ring_finalized_in_creation_order(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    static const char *names[5] = { "1", "2", "3", "4", "5" };
+    node *n[5];
+    for (int i = 0; i < 5; i++)
+        n[i] = new_fin(h, &log, names[i], NULL);
+    for (int i = 0; i < 5; i++)
+        rcgc_set(&n[i]->a, n[(i + 4) % 5]);
+    for (int i = 0; i < 5; i++)
+        rcgc_decref(n[i]);
+    CHECK_EQ(rcgc_collect(h, 2), 5);
+    CHECK_STR(log.text, "1 2 3 4 5");
+    CHECK_EQ(log.destroyed, 5);
+    rcgc_heap_free(h);
+}
+
+/* S52, second part: a full collection scans gen2, then gen0, then gen1 (1.4
+   step 3): the cycle A(gen2) -> B(gen1) -> C(gen0) -> A is finalized A, C, B. */
+static void test_s52_full_collection_scan_order(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *a = new_fin(h, &log, "A", NULL);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 1), 0);     /* A -> generation 2 */
+    node *b = new_fin(h, &log, "B", NULL);
+    CHECK_EQ(rcgc_collect(h, 0), 0);     /* B -> generation 1 */
+    node *c = new_fin(h, &log, "C", NULL);
+    CHECK_EQ(gen_size(h, 0), 1);
+    CHECK_EQ(gen_size(h, 1), 1);
+    CHECK_EQ(gen_size(h, 2), 1);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, c);
+    rcgc_set(&c->a, a);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    rcgc_decref(c);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+    CHECK_STR(log.text, "A C B");
+    CHECK_EQ(log.destroyed, 3);
+    rcgc_heap_free(h);
+}
+
+/* S53: A, B, C created in that order, C -> B -> A, only C held: collect(0)
+   leaves the survivors in gen1 as C, B, A (move_unreachable, 1.5 item 4).
+   Closing the cycle and dropping C, collect(1) finalizes C, B, A. */
+static void test_s53_reordered_by_an_earlier_collection(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *a = new_fin(h, &log, "A", NULL);
+    node *b = new_fin(h, &log, "B", NULL);
+    node *c = new_fin(h, &log, "C", NULL);
+    rcgc_set(&c->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(gen_size(h, 1), 3);
+    rcgc_set(&a->a, c);        /* a is alive, held by b */
+    rcgc_decref(c);
+    CHECK_EQ(log.fin_calls, 0);
+    CHECK_EQ(rcgc_collect(h, 1), 3);
+    CHECK_STR(log.text, "C B A");
+    CHECK_EQ(log.destroyed, 3);
+    rcgc_heap_free(h);
+}
+
+/* S56: rcgc_collect inside a finalizer during a collection returns 0 and
+   collects nothing; the outer collection returns 1 (1.4, gc_collect_impl). */
+static void test_s56_reentrant_collect_returns_zero(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    log.inner[0] = log.inner[1] = -7;
+    rcgc_gen_stats st[3];
+    rcgc_get_stats(h, st);
+    node *r = new_fin(h, &log, "R", hook_collect);
+    rcgc_set(&r->a, r);
+    rcgc_decref(r);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.inner[0], 0);
+    CHECK_EQ(log.inner[1], 0);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 1);
+    check_stats_delta(h, st, 1);       /* the inner calls ran no collection */
+    CHECK_EQ(st[0].collections, 0);
+    rcgc_heap_free(h);
+}
+
+/* A finalizer that allocates (new garbage, a kept object, an object stored
+   into the trash itself), drops an object the test held, and collects. */
+static void hook_busy(node *self)
+{
+    rcgc_heap *h = rcgc_heap_of(self);
+    evlog *log = self->log;
+    node *ring[10];
+    for (int i = 0; i < 10; i++)
+        ring[i] = new_node(h, &plain_type, log, "r");
+    for (int i = 0; i < 10; i++)
+        rcgc_set(&ring[i]->a, ring[(i + 1) % 10]);
+    for (int i = 0; i < 10; i++)
+        rcgc_decref(ring[i]);
+    keep(log, new_node(h, &plain_type, log, "k"));
+    node *s = new_node(h, &plain_type, log, "s");
+    rcgc_set(&self->b, s);
+    rcgc_decref(s);
+    void *w = rcgc_weakref_new(s, NULL, NULL);
+    CHECK(w != NULL);
+    if (w)
+        rcgc_decref(w);
+    size_t before = log->destroyed;
+    rcgc_decref(log->drop_me);
+    log->drop_me = NULL;
+    log->seen = log->destroyed == before + 1;
+    log->inner[0] = rcgc_collect(h, 2);
+    log->destroyed_in_hook = log->destroyed;
+}
+
+static void test_finalizer_allocates_drops_and_collects(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    log.inner[0] = -7;
+    log.drop_me = new_node(h, &plain_type, &log, "D");
+    node *x = new_fin(h, &log, "X", hook_busy);
+    rcgc_set(&x->a, x);
+    rcgc_decref(x);
+    /* X is the only trash found; what the finalizer made is not examined,
+       and s, held only by the trash, dies with it by refcount. */
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.seen, 1);
+    CHECK_EQ(log.inner[0], 0);
+    CHECK_EQ(log.destroyed_in_hook, 1);    /* only D */
+    CHECK_EQ(log.destroyed, 3);            /* D, X, s */
+    CHECK_EQ(log.nkept, 1);
+    CHECK_EQ(live_objects(h), 11);         /* the ring and k */
+    CHECK_EQ(rcgc_collect(h, 2), 10);      /* the ring made by the finalizer */
+    CHECK_EQ(log.destroyed, 13);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    drop_kept(&log);
+    CHECK_EQ(log.destroyed, 14);
+    CHECK_EQ(live_objects(h), 0);
+    CHECK_EQ(log.double_fin, 0);
+    rcgc_heap_free(h);
+}
+
+/* test_del analogue: threshold 1, automatic collection on. Finalizers that
+   allocate containers run inside automatic collections, where the allocations
+   must not start another collection (1.2: not while `collecting`), and on the
+   refcount path. Every finalizer runs exactly once and everything is freed. */
+typedef struct nesting {
+    int depth, max_depth;
+    size_t starts, stops;
+} nesting;
+
+static void nesting_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
+{
+    nesting *n = data;
+    (void)h;
+    (void)info;
+    if (phase == RCGC_PHASE_START) {
+        n->starts++;
+        if (++n->depth > n->max_depth)
+            n->max_depth = n->depth;
+    } else {
+        n->stops++;
+        n->depth--;
+    }
+}
+
+static void hook_allocate(node *self)
+{
+    rcgc_heap *h = rcgc_heap_of(self);
+    for (int i = 0; i < 3; i++) {
+        node *n = new_node(h, &plain_type, self->log, "t");
+        if (i == 0)
+            rcgc_set(&n->a, n);    /* garbage for a later collection */
+        rcgc_decref(n);
+    }
+}
+
+static void test_finalizers_during_automatic_collection(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    evlog log = {0};
+    nesting nest = {0};
+    CHECK_EQ(rcgc_callback_add(h, nesting_cb, &nest), 0);
+    rcgc_set_threshold(h, 1, 10, 10);
+    CHECK(rcgc_isenabled(h));
+    size_t fin_made = 0;
+    for (int i = 0; i < 20; i++) {
+        node *p = new_fin(h, &log, "p", hook_allocate);
+        node *q = new_fin(h, &log, "q", hook_allocate);
+        rcgc_set(&p->a, q);
+        rcgc_set(&q->a, p);
+        rcgc_decref(p);
+        rcgc_decref(q);
+        node *r = new_fin(h, &log, "r", hook_allocate);
+        rcgc_decref(r);            /* refcount path, possibly collecting inside */
+        fin_made += 3;
+    }
+    CHECK(nest.starts > 0);
+    CHECK_EQ(nest.max_depth, 1);
+    rcgc_disable(h);
+    rcgc_collect(h, 2);            /* the rest of the pairs; their finalizers allocate */
+    rcgc_collect(h, 2);            /* what those finalizers left */
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.fin_calls, fin_made);
+    CHECK_EQ(log.double_fin, 0);
+    CHECK_EQ(nest.starts, nest.stops);
+    CHECK_EQ(nest.max_depth, 1);
+    CHECK_EQ(live_objects(h), 0);
+    /* objects created: the finalizer nodes and 3 per finalizer call */
+    CHECK_EQ(log.destroyed, fin_made * 4);
+    rcgc_heap_free(h);
+}
+
+/* S42 (test_bug1055820d): d0 in gen2, kept alive only by the young self-loop
+   c1; c2 a young self-loop with a callback-less weak reference. collect(0)
+   finds c1 and c2 (2); d0 dies by refcount in c1's clearing, its finalizer
+   runs once and the weak reference to c2 already gives NULL. */
+static void test_s42_old_finalizer_freed_by_young_clear(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *d0 = new_fin(h, &log, "d0", hook_read_weakref);
+    rcgc_set(&d0->a, d0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);           /* d0 -> generation 2 */
+    CHECK_EQ(gen_size(h, 2), 1);
+    node *c1 = new_node(h, &plain_type, &log, "c1");
+    rcgc_set(&c1->a, c1);
+    rcgc_set(&c1->b, d0);
+    rcgc_clear(&d0->a);                        /* now only c1 keeps d0 alive */
+    node *c2 = new_node(h, &plain_type, &log, "c2");
+    rcgc_set(&c2->a, c2);
+    log.wr = rcgc_weakref_new(c2, NULL, NULL);
+    CHECK(log.wr != NULL);
+    rcgc_decref(d0);
+    rcgc_decref(c1);
+    rcgc_decref(c2);
+    CHECK_EQ(rcgc_collect(h, 0), 2);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.seen, 1);
+    CHECK_EQ(log.destroyed, 3);
+    rcgc_decref(log.wr);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A trash object freed by refcount during another's finalizer is finalized
+   there, on the refcount path, once (PyObject_CallFinalizerFromDealloc checks
+   the same bit, 1.7): A(fin) <-> B(fin), A's finalizer drops B. Both die by
+   refcount during finalization: collect 0 (1.9). */
+static void test_trash_finalized_on_refcount_path_during_collection(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *a = new_fin(h, &log, "A", hook_break);
+    node *b = new_fin(h, &log, "B", NULL);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_STR(log.text, "A B");
+    CHECK_EQ(log.double_fin, 0);
+    CHECK_EQ(log.destroyed, 2);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* B's finalizer stores B into its trash partner A (B.a): B is revived on the
+   refcount path and A, which B holds, becomes reachable again. */
+static void hook_store_self_in_partner(node *self)
+{
+    node *partner = self->a;
+    rcgc_set(&partner->b, self);
+}
+
+/* The same, but B revives itself from its refcount-path finalizer (run during
+   the collection) by storing itself into A, which is still trash. CPython
+   (subtype_dealloc, 1.12) untracks B, which clears its collecting state, and
+   re-tracks it into generation 0; the second analysis then finds A reachable
+   from B (1.7): collect 0, A moves to the old generation, B stays in gen0.
+   The next full collection finds the cycle again: 2, no finalizer twice.
+   Verified on CPython 3.11.7. */
+static void test_refcount_revival_inside_collection(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *a = new_fin(h, &log, "A", hook_break);
+    node *b = new_fin(h, &log, "B", hook_store_self_in_partner);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_STR(log.text, "A B");
+    CHECK_EQ(log.destroyed, 0);
+    CHECK(a->a == NULL);
+    CHECK(a->b == b);
+    CHECK(b->a == a);
+    CHECK(rcgc_is_tracked(a));
+    CHECK(rcgc_is_tracked(b));
+    CHECK_EQ(rcgc_refcount(a), 1);
+    CHECK_EQ(rcgc_refcount(b), 1);
+    CHECK_EQ(gen_size_bounded(h, 0, 100), 1);     /* B */
+    CHECK_EQ(gen_size_bounded(h, 1, 100), 0);
+    CHECK_EQ(gen_size_bounded(h, 2, 100), 1);     /* A */
+    /* B's list links must be intact: take it out and put it back. A broken
+       list ends the test here (the collector would walk it forever). */
+    rcgc_untrack(b);
+    CHECK(!rcgc_is_tracked(b));
+    size_t n0 = gen_size_bounded(h, 0, 100), n2 = gen_size_bounded(h, 2, 100);
+    CHECK_EQ(n0, 0);
+    CHECK_EQ(n2, 1);
+    if (n0 != 0 || n2 != 1) {
+        rcgc_heap_free(h);
+        return;
+    }
+    rcgc_track(b);
+    CHECK_EQ(gen_size_bounded(h, 0, 100), 1);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.fin_calls, 2);
+    CHECK_EQ(log.double_fin, 0);
+    CHECK_EQ(log.destroyed, 2);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* The FINALIZED bit survives untrack / track (1.11, is_finalized). */
+static void test_finalized_bit_survives_untrack(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_fin(h, &log, "X", hook_resurrect);
+    rcgc_decref(x);
+    CHECK(rcgc_is_finalized(x));
+    rcgc_untrack(x);
+    CHECK(!rcgc_is_tracked(x));
+    CHECK(rcgc_is_finalized(x));
+    rcgc_track(x);
+    CHECK(rcgc_is_tracked(x));
+    CHECK(rcgc_is_finalized(x));
+    drop_kept(&log);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 1);
+    rcgc_heap_free(h);
+}
+
+/* Resurrected objects move to the next generation with the survivors
+   (handle_resurrected_objects merges them into `old`, 1.7). */
+static void test_resurrected_moves_to_next_generation(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    make_resurrector(h, &log, "Z");
+    CHECK_EQ(gen_size(h, 0), 1);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(gen_size(h, 0), 0);
+    CHECK_EQ(gen_size(h, 1), 1);
+    CHECK_EQ(log.nkept, 1);
+    drop_kept(&log);
+    CHECK_EQ(rcgc_collect(h, 0), 0);   /* it is in generation 1 now */
+    CHECK_EQ(rcgc_collect(h, 1), 1);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 1);
+    rcgc_heap_free(h);
+}
+
+int main(void)
+{
+    TEST(test_refcount_finalizer_runs_first_and_once);
+    TEST(test_refcount_resurrection);
+    TEST(test_s51_gc_then_refcount);
+    TEST(test_s51_refcount_then_cycle);
+    TEST(test_s17_cycle_with_one_finalizer);
+    TEST(test_s18_resurrection_only_once);
+    TEST(test_s19_resurrection_is_transitive);
+    TEST(test_s20_resurrection_does_not_block_others);
+    TEST(test_s21_finalizer_sees_partner);
+    TEST(test_s43_finalizer_breaks_cycle);
+    TEST(test_s52_ring_finalized_in_creation_order);
+    TEST(test_s52_full_collection_scan_order);
+    TEST(test_s53_reordered_by_an_earlier_collection);
+    TEST(test_s56_reentrant_collect_returns_zero);
+    TEST(test_finalizer_allocates_drops_and_collects);
+    TEST(test_finalizers_during_automatic_collection);
+    TEST(test_s42_old_finalizer_freed_by_young_clear);
+    TEST(test_trash_finalized_on_refcount_path_during_collection);
+    TEST(test_refcount_revival_inside_collection);
+    TEST(test_finalized_bit_survives_untrack);
+    TEST(test_resurrected_moves_to_next_generation);
+    return check_summary();
+}

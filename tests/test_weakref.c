@@ -1,0 +1,869 @@
+/*
+ * Weak references (issue 4): rcgc_weakref_get before and after death; on the
+ * refcount path the finalizer runs first, then the callbacks, newest first
+ * (S54); on the collector's path every weak reference to the trash is cleared
+ * before any callback runs and the callbacks run before any finalizer (S22,
+ * S24, S25, S54); weak references survive a refcount-path resurrection; a weak
+ * reference that is itself garbage is cleared without its callback and counts
+ * (S23); one freed by its own callback counts (S55); dropping a weak reference
+ * means no callback; weak references are tracked rcgc objects that can be
+ * stored in slots; S26, S27, S41; where a callback weak reference goes after
+ * its callback; what a finalizer sees of a later sibling on the refcount path.
+ *
+ * Expected values come from CPython 3.11's rules and results in
+ * ../shared/reference/cpython-gc.md (sections 1.6, 1.7, 1.12, 1.13 and 3.2),
+ * never from running rcgc.
+ */
+#include "rcgc.h"
+#include "check.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* Types and helpers                                                         */
+/* ------------------------------------------------------------------------- */
+
+#define MAX_KEPT 8
+#define MAX_WRS 4
+
+/* What a test observes: finalizer and callback events in order. */
+typedef struct evlog {
+    char text[512];             /* events, space-separated */
+    size_t fin_calls;
+    size_t cb_calls;
+    size_t destroyed;
+    void *kept[MAX_KEPT];       /* references owned by the test */
+    size_t nkept;
+    void *wrs[MAX_WRS];         /* weak references a callback inspects */
+    size_t nwrs;
+    size_t live_seen;           /* rcgc_weakref_get results that were not NULL */
+    size_t self_live;           /* callbacks whose own weak reference was not NULL */
+    void *held_wr;              /* S55: the only reference to a weak reference */
+    void *hook_data;            /* S27: the data of the callback a finalizer sets */
+} evlog;
+
+typedef struct node node;
+typedef void (*node_hook)(node *self);
+
+/* A __slots__-like node with a __weakref__ slot: four reference fields, then
+   plain data. */
+struct node {
+    void *a, *b, *c, *d;
+    evlog *log;
+    const char *name;
+    node_hook hook;
+};
+
+static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->a, arg);
+    visit(&n->b, arg);
+    visit(&n->c, arg);
+    visit(&n->d, arg);
+}
+
+static void log_event(evlog *log, const char *what)
+{
+    size_t len = strlen(log->text);
+    if (len + strlen(what) + 2 > sizeof log->text)
+        return;
+    if (len)
+        log->text[len++] = ' ';
+    strcpy(log->text + len, what);
+}
+
+static void node_finalize(void *obj)
+{
+    node *n = obj;
+    n->log->fin_calls++;
+    log_event(n->log, n->name);
+    if (n->hook)
+        n->hook(n);
+}
+
+static void node_destroy(void *obj)
+{
+    node *n = obj;
+    if (n->log)
+        n->log->destroyed++;
+}
+
+static const rcgc_type fin_type = { "fnode", sizeof(node), node_traverse, node_finalize, node_destroy };
+static const rcgc_type plain_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
+
+static node *new_node(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name)
+{
+    node *n = rcgc_new(h, t);
+    CHECK(n != NULL);
+    if (n) {
+        n->log = log;
+        n->name = name;
+    }
+    return n;
+}
+
+static rcgc_heap *fresh_heap(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (h)
+        rcgc_disable(h);
+    return h;
+}
+
+static size_t live_objects(const rcgc_heap *h)
+{
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    return ms.objects;
+}
+
+static void keep(evlog *log, void *obj)
+{
+    if (log->nkept < MAX_KEPT)
+        log->kept[log->nkept++] = obj;
+}
+
+static void drop_kept(evlog *log)
+{
+    while (log->nkept)
+        rcgc_decref(log->kept[--log->nkept]);
+}
+
+/* The data of a callback: its log and the name it logs. */
+typedef struct cbdata {
+    evlog *log;
+    const char *name;
+} cbdata;
+
+/* Logs its name, checks its own weak reference is dead, and dereferences
+   every weak reference in log->wrs (CPython: [wr() for wr in WRs]). */
+static void log_cb(void *wr, void *data)
+{
+    cbdata *d = data;
+    evlog *log = d->log;
+    log->cb_calls++;
+    log_event(log, d->name);
+    void *o = rcgc_weakref_get(wr);
+    if (o) {
+        log->self_live++;
+        rcgc_decref(o);
+    }
+    for (size_t i = 0; i < log->nwrs; i++) {
+        o = rcgc_weakref_get(log->wrs[i]);
+        if (o) {
+            log->live_seen++;
+            rcgc_decref(o);
+        }
+    }
+}
+
+static void *new_wr(void *obj, rcgc_weakref_callback cb, void *data)
+{
+    void *w = rcgc_weakref_new(obj, cb, data);
+    CHECK(w != NULL);
+    return w;
+}
+
+static void hook_resurrect(node *self)
+{
+    rcgc_incref(self);
+    keep(self->log, self);
+}
+
+static void count_one(void *obj, void *arg)
+{
+    (void)obj;
+    (*(size_t *)arg)++;
+}
+
+static size_t gen_size(rcgc_heap *h, int gen)
+{
+    size_t n = 0;
+    rcgc_get_objects(h, gen, count_one, &n);
+    return n;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Basics                                                                    */
+/* ------------------------------------------------------------------------- */
+
+/* rcgc_weakref_get: a new strong reference while the referent lives, NULL
+   after its death. Weak references are tracked containers (1.6, 3.1) and
+   rcgc_is_weakref tells them apart. */
+static void test_get_before_and_after_death(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_node(h, &plain_type, &log, "X");
+    void *w = new_wr(x, NULL, NULL);
+    CHECK_EQ(rcgc_refcount(w), 1);
+    CHECK_EQ(rcgc_refcount(x), 1);     /* a weak reference owns nothing */
+    CHECK(rcgc_is_weakref(w));
+    CHECK(!rcgc_is_weakref(x));
+    CHECK(rcgc_is_tracked(w));
+    CHECK(rcgc_heap_of(w) == h);
+    void *o = rcgc_weakref_get(w);
+    CHECK(o == x);
+    CHECK_EQ(rcgc_refcount(x), 2);
+    rcgc_decref(o);
+    CHECK_EQ(rcgc_refcount(x), 1);
+    rcgc_decref(x);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK(rcgc_weakref_get(w) == NULL);
+    CHECK_EQ(live_objects(h), 1);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Weak references are rcgc objects: stored in a slot they are owned by it,
+   show up among the holder's referents and still work. */
+static void collect_referents(void *obj, void *arg)
+{
+    evlog *log = arg;
+    keep(log, obj);
+    rcgc_incref(obj);
+}
+
+static void test_weakref_stored_in_slot(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *target = new_node(h, &plain_type, &log, "T");
+    node *holder = new_node(h, &plain_type, &log, "H");
+    void *w = new_wr(target, log_cb, &d);
+    rcgc_set(&holder->a, w);
+    rcgc_decref(w);
+    CHECK_EQ(rcgc_refcount(w), 1);
+    rcgc_get_referents(holder, collect_referents, &log);
+    CHECK_EQ(log.nkept, 1);
+    CHECK(log.kept[0] == w);
+    drop_kept(&log);
+    void *o = rcgc_weakref_get(holder->a);
+    CHECK(o == target);
+    rcgc_xdecref(o);
+    /* the holder dies: the weak reference with it, so no callback later */
+    rcgc_decref(holder);
+    CHECK_EQ(live_objects(h), 1);
+    rcgc_decref(target);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Dropping the weak reference before the referent dies: no callback, on
+   either path; and a weak reference freed by refcount is not counted. */
+static void test_unweak_means_no_callback(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *x = new_node(h, &plain_type, &log, "X");
+    void *w = new_wr(x, log_cb, &d);
+    rcgc_decref(w);
+    rcgc_decref(x);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(log.destroyed, 1);
+
+    node *t = new_node(h, &plain_type, &log, "T");
+    rcgc_set(&t->a, t);
+    w = new_wr(t, log_cb, &d);
+    rcgc_decref(w);
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(log.destroyed, 2);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The refcount path                                                         */
+/* ------------------------------------------------------------------------- */
+
+/* S54, refcount part: finalizer first, then the callbacks, newest first
+   (subtype_dealloc, 1.12). Inside them every weak reference to X is dead,
+   but X's references are not released yet (step 6 comes after step 3). */
+static void test_s54_refcount_order(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d[3] = { { &log, "cb0" }, { &log, "cb1" }, { &log, "cb2" } };
+    node *x = new_node(h, &fin_type, &log, "X");
+    node *child = new_node(h, &plain_type, &log, "child");
+    rcgc_set(&x->a, child);
+    rcgc_decref(child);
+    void *w[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = new_wr(x, log_cb, &d[i]);
+        log.wrs[log.nwrs++] = w[i];
+    }
+    rcgc_decref(x);
+    CHECK_STR(log.text, "X cb2 cb1 cb0");
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.live_seen, 0);
+    CHECK_EQ(log.destroyed, 2);
+    for (int i = 0; i < 3; i++) {
+        CHECK(rcgc_weakref_get(w[i]) == NULL);
+        rcgc_decref(w[i]);
+    }
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Refcount path: the callbacks run before the dying object releases its
+   references (1.12: PyObject_ClearWeakRefs at step 3, slots at step 6). */
+static void check_child_alive(void *wr, void *data)
+{
+    evlog *log = data;
+    (void)wr;
+    log->cb_calls++;
+    if (log->destroyed == 0)
+        log->live_seen++;
+}
+
+static void test_refcount_callbacks_before_release(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_node(h, &plain_type, &log, "X");
+    node *child = new_node(h, &plain_type, &log, "child");
+    rcgc_set(&x->a, child);
+    rcgc_decref(child);
+    void *w = new_wr(x, check_child_alive, &log);
+    rcgc_decref(x);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.live_seen, 1);
+    CHECK_EQ(log.destroyed, 2);
+    rcgc_decref(w);
+    rcgc_heap_free(h);
+}
+
+/* Refcount path: a weak reference held by its own referent is still alive
+   when the referent's weak references are cleared, so its callback runs
+   (1.12: the callbacks run before the slots are cleared). */
+static void test_refcount_weakref_inside_referent(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *t = new_node(h, &plain_type, &log, "T");
+    void *w = new_wr(t, log_cb, &d);
+    rcgc_set(&t->a, w);
+    rcgc_decref(w);
+    rcgc_decref(t);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Weak references survive a refcount-path resurrection: still alive and
+   returning the object, no callback; the callback runs at the real death. */
+static void test_weakref_survives_refcount_resurrection(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *x = new_node(h, &fin_type, &log, "X");
+    x->hook = hook_resurrect;
+    void *w = new_wr(x, log_cb, &d);
+    rcgc_decref(x);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(log.destroyed, 0);
+    void *o = rcgc_weakref_get(w);
+    CHECK(o == x);
+    rcgc_xdecref(o);
+    drop_kept(&log);                  /* the real death */
+    CHECK_STR(log.text, "X cb");
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK(rcgc_weakref_get(w) == NULL);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The collector's path                                                      */
+/* ------------------------------------------------------------------------- */
+
+/* S22: trash self-loop T with an external callback weak reference: collect
+   1, callback once, and inside it the weak reference gives NULL. */
+static void test_s22_callback_on_trash(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *t = new_node(h, &plain_type, &log, "T");
+    rcgc_set(&t->a, t);
+    void *w = new_wr(t, log_cb, &d);
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK(rcgc_weakref_get(w) == NULL);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.cb_calls, 1);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S24 (test_bug1055820b): two self-loops, each with an external callback weak
+   reference. While held: collect 0, no callback. Dropped: collect 2, two
+   callbacks, each sees both weak references dead. */
+static void test_s24_callbacks_after_all_cleared(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d[2] = { { &log, "cb0" }, { &log, "cb1" } };
+    node *c[2];
+    for (int i = 0; i < 2; i++) {
+        c[i] = new_node(h, &plain_type, &log, "c");
+        rcgc_set(&c[i]->a, c[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        log.wrs[log.nwrs++] = new_wr(c[i], log_cb, &d[i]);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log.cb_calls, 0);
+    rcgc_decref(c[0]);
+    rcgc_decref(c[1]);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.cb_calls, 2);
+    CHECK_STR(log.text, "cb0 cb1");
+    CHECK_EQ(log.live_seen, 0);
+    CHECK_EQ(log.destroyed, 2);
+    for (size_t i = 0; i < log.nwrs; i++)
+        rcgc_decref(log.wrs[i]);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S25: the callback runs before the finalizer of the same collection. */
+static void test_s25_callback_before_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *f = new_node(h, &fin_type, &log, "F");
+    rcgc_set(&f->a, f);
+    void *w = new_wr(f, log_cb, &d);
+    rcgc_decref(f);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_STR(log.text, "cb F");
+    CHECK_EQ(log.destroyed, 1);
+    rcgc_decref(w);
+    rcgc_heap_free(h);
+}
+
+/* S54, collector part: three callback weak references on trash X run newest
+   first, then X's finalizer. */
+static void test_s54_gc_order(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d[3] = { { &log, "cb0" }, { &log, "cb1" }, { &log, "cb2" } };
+    node *x = new_node(h, &fin_type, &log, "X");
+    rcgc_set(&x->a, x);
+    void *w[3];
+    for (int i = 0; i < 3; i++)
+        w[i] = new_wr(x, log_cb, &d[i]);
+    rcgc_decref(x);
+    CHECK_EQ(rcgc_collect(h, 2), 1);     /* the weak references are held: not counted */
+    CHECK_STR(log.text, "cb2 cb1 cb0 X");
+    CHECK_EQ(log.self_live, 0);
+    for (int i = 0; i < 3; i++)
+        rcgc_decref(w[i]);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S54, ring: 1 -> 2 -> 3 -> 1, each with a callback weak reference. The
+   trash is handled in list order: cb1, cb2, cb3, then the finalizers 1, 2, 3. */
+static void test_s54_ring_order(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    static const char *names[3] = { "1", "2", "3" };
+    cbdata d[3] = { { &log, "cb1" }, { &log, "cb2" }, { &log, "cb3" } };
+    node *n[3];
+    void *w[3];
+    for (int i = 0; i < 3; i++)
+        n[i] = new_node(h, &fin_type, &log, names[i]);
+    for (int i = 0; i < 3; i++) {
+        rcgc_set(&n[i]->a, n[(i + 1) % 3]);
+        w[i] = new_wr(n[i], log_cb, &d[i]);
+        log.wrs[log.nwrs++] = w[i];
+    }
+    for (int i = 0; i < 3; i++)
+        rcgc_decref(n[i]);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+    CHECK_STR(log.text, "cb1 cb2 cb3 1 2 3");
+    CHECK_EQ(log.live_seen, 0);        /* even cb1 sees 2 and 3 dead */
+    CHECK_EQ(log.destroyed, 3);
+    for (int i = 0; i < 3; i++)
+        rcgc_decref(w[i]);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* The collector clears weak references to the trash before finalizers run,
+   so after a collector-path resurrection the weak reference is dead though
+   the object lives (1.6 before 1.7); its callback ran once, and the real
+   death calls nothing more. */
+static void test_gc_resurrection_after_weakrefs_cleared(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *x = new_node(h, &fin_type, &log, "X");
+    x->hook = hook_resurrect;
+    rcgc_set(&x->a, x);
+    void *w = new_wr(x, log_cb, &d);
+    rcgc_decref(x);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_STR(log.text, "cb X");
+    CHECK_EQ(log.destroyed, 0);
+    CHECK(rcgc_weakref_get(w) == NULL);
+    drop_kept(&log);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.destroyed, 1);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S23: a weak reference to T stored inside the trash self-loop T: collect 2
+   (T and the weak reference), the callback is never called. */
+static void test_s23_weakref_in_trash(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *t = new_node(h, &plain_type, &log, "T");
+    rcgc_set(&t->a, t);
+    void *w = new_wr(t, log_cb, &d);
+    rcgc_set(&t->b, w);
+    rcgc_decref(w);
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A weak reference that is garbage, to a live object: the collector clears it
+   (bpo-38006, 1.6 pass 1) and counts it; the referent's later death calls
+   no callback. */
+static void test_trash_weakref_to_live_object(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *live = new_node(h, &plain_type, &log, "L");
+    node *t = new_node(h, &plain_type, &log, "T");
+    rcgc_set(&t->a, t);
+    void *w = new_wr(live, log_cb, &d);
+    rcgc_set(&t->b, w);
+    rcgc_decref(w);
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 1);
+    rcgc_decref(live);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S55: trash T; its weak reference is held only by something its callback
+   drops: the weak reference is freed after the callback and counts: 2. */
+static void drop_held_wr(void *wr, void *data)
+{
+    evlog *log = data;
+    log->cb_calls++;
+    if (log->held_wr == wr) {
+        void *held = log->held_wr;
+        log->held_wr = NULL;
+        rcgc_decref(held);
+    }
+}
+
+static void test_s55_weakref_freed_by_its_callback(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *t = new_node(h, &plain_type, &log, "T");
+    rcgc_set(&t->a, t);
+    log.held_wr = new_wr(t, drop_held_wr, &log);
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK(log.held_wr == NULL);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S41 (test_bug1055820c): c0 in gen2 kept alive only by the young self-loop
+   c1; c2 a young self-loop with a callback-less weak reference; a weak
+   reference to c0 whose callback reads c2's. collect(0) is 2 (c1, c2); c0
+   dies by refcount in c1's clearing; the callback runs once and sees NULL. */
+static void test_s41_old_object_freed_by_young_clear(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *c0 = new_node(h, &plain_type, &log, "c0");
+    rcgc_set(&c0->a, c0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);           /* c0 -> generation 2 */
+    CHECK_EQ(gen_size(h, 2), 1);
+    node *c1 = new_node(h, &plain_type, &log, "c1");
+    rcgc_set(&c1->a, c1);
+    rcgc_set(&c1->b, c0);
+    rcgc_clear(&c0->a);                        /* now only c1 keeps c0 alive */
+    node *c2 = new_node(h, &plain_type, &log, "c2");
+    rcgc_set(&c2->a, c2);
+    void *c2wr = new_wr(c2, NULL, NULL);
+    log.wrs[log.nwrs++] = c2wr;
+    void *c0wr = new_wr(c0, log_cb, &d);
+    rcgc_decref(c0);
+    rcgc_decref(c1);
+    rcgc_decref(c2);
+    CHECK_EQ(rcgc_collect(h, 0), 2);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.live_seen, 0);
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.destroyed, 3);
+    rcgc_decref(c2wr);
+    rcgc_decref(c0wr);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S26 (3.11 behaviour): P(fin) <-> N with a callback-less weak reference to
+   N held outside; P's finalizer reads it and gets NULL, since weak references
+   to the trash are cleared before finalizers run (1.6). collect 2. */
+static void hook_read_first_wr(node *self)
+{
+    evlog *log = self->log;
+    void *o = rcgc_weakref_get(log->wrs[0]);
+    if (o) {
+        log->live_seen++;
+        rcgc_decref(o);
+    }
+}
+
+static void test_s26_finalizer_reads_weakref_to_trash(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *p = new_node(h, &fin_type, &log, "P");
+    p->hook = hook_read_first_wr;
+    node *n = new_node(h, &plain_type, &log, "N");
+    rcgc_set(&p->a, n);
+    rcgc_set(&n->a, p);
+    void *w = new_wr(n, NULL, NULL);
+    log.wrs[0] = w;                 /* read by the hook; nwrs stays 0 */
+    rcgc_decref(p);
+    rcgc_decref(n);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.live_seen, 0);
+    CHECK_EQ(log.destroyed, 2);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* S27 (3.11 behaviour): P <-> N; P's finalizer creates a weak reference with
+   callback to N, held outside. The callback fires (N dies in the clearing
+   cascade, by refcount) and collect is 2. */
+static void hook_weakref_to_partner(node *self)
+{
+    evlog *log = self->log;
+    void *w = rcgc_weakref_new(self->a, log_cb, log->hook_data);
+    CHECK(w != NULL);
+    if (w)
+        keep(log, w);
+}
+
+static void test_s27_weakref_created_by_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "late-cb" };
+    log.hook_data = &d;
+    node *p = new_node(h, &fin_type, &log, "P");
+    p->hook = hook_weakref_to_partner;
+    node *n = new_node(h, &plain_type, &log, "N");
+    rcgc_set(&p->a, n);
+    rcgc_set(&n->a, p);
+    rcgc_decref(p);
+    rcgc_decref(n);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_STR(log.text, "P late-cb");
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.destroyed, 2);
+    CHECK_EQ(log.nkept, 1);
+    if (log.nkept == 1) {
+        CHECK(rcgc_is_weakref(log.kept[0]));
+        CHECK(rcgc_weakref_get(log.kept[0]) == NULL);
+    }
+    drop_kept(&log);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Refcount path: a weak reference that the finalizer creates to its own
+   object is cleared with the others after the finalizer, and its callback
+   runs (PyObject_ClearWeakRefs comes after the finalizer, 1.12). Verified on
+   CPython 3.11.7. */
+static void hook_weakref_to_self(node *self)
+{
+    evlog *log = self->log;
+    void *w = rcgc_weakref_new(self, log_cb, log->hook_data);
+    CHECK(w != NULL);
+    if (w)
+        keep(log, w);
+}
+
+static void test_refcount_weakref_created_by_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    log.hook_data = &d;
+    node *x = new_node(h, &fin_type, &log, "X");
+    x->hook = hook_weakref_to_self;
+    rcgc_decref(x);
+    CHECK_STR(log.text, "X cb");
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.destroyed, 1);
+    CHECK_EQ(log.nkept, 1);
+    if (log.nkept == 1)
+        CHECK(rcgc_weakref_get(log.kept[0]) == NULL);
+    drop_kept(&log);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Refcount path, release order: X holds C2 (slot a, with a finalizer) and C1
+   (slot b), each only there. CPython clears X's slots one at a time, and each
+   release completes before the next slot is cleared (subtype_dealloc step 6,
+   1.12; "deallocation is depth-first in reference order"). So while C2's
+   finalizer runs, C1 is still held by X: a weak reference to C1 returns it,
+   and the finalizer may keep it. Verified on CPython 3.11.7: w() is not None
+   in C2's __del__, and C1 survives when kept. */
+static void hook_keep_weak_target(node *self)
+{
+    evlog *log = self->log;
+    void *o = rcgc_weakref_get(log->wrs[0]);
+    if (o) {
+        log->live_seen++;
+        keep(log, o);
+    }
+}
+
+static void test_refcount_later_sibling_alive_in_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_node(h, &plain_type, &log, "X");
+    node *c2 = new_node(h, &fin_type, &log, "C2");
+    node *c1 = new_node(h, &plain_type, &log, "C1");
+    c2->hook = hook_keep_weak_target;
+    rcgc_set(&x->a, c2);
+    rcgc_set(&x->b, c1);
+    void *w = new_wr(c1, NULL, NULL);
+    log.wrs[0] = w;                 /* read by the hook; nwrs stays 0 */
+    rcgc_decref(c2);
+    rcgc_decref(c1);
+    rcgc_decref(x);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.live_seen, 1);
+    CHECK_EQ(log.destroyed, 2);     /* X and C2; C1 was kept */
+    CHECK_EQ(log.nkept, 1);
+    if (log.nkept == 1)
+        CHECK(log.kept[0] == c1);
+    void *o = rcgc_weakref_get(w);
+    CHECK(o == c1);
+    rcgc_xdecref(o);
+    drop_kept(&log);
+    CHECK(rcgc_weakref_get(w) == NULL);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A callback weak reference outside the trash that is still alive after its
+   callback moves to the collection's old generation (handle_weakrefs pass 2,
+   1.6; 1.8 survivors): w in gen2, its referent young trash; after collect(0)
+   w sits in generation 1. */
+static void test_callback_weakref_moves_to_old(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *t = new_node(h, &plain_type, &log, "T");
+    rcgc_set(&t->a, t);
+    void *w = new_wr(t, log_cb, &d);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 1), 0);           /* t and w -> generation 2 */
+    rcgc_untrack(t);
+    rcgc_track(t);                             /* t -> generation 0 */
+    CHECK_EQ(gen_size(h, 0), 1);
+    CHECK_EQ(gen_size(h, 2), 1);
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_collect(h, 0), 1);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(gen_size(h, 0), 0);
+    CHECK_EQ(gen_size(h, 1), 1);
+    CHECK_EQ(gen_size(h, 2), 0);
+    CHECK(rcgc_is_tracked(w));
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+int main(void)
+{
+    TEST(test_get_before_and_after_death);
+    TEST(test_weakref_stored_in_slot);
+    TEST(test_unweak_means_no_callback);
+    TEST(test_s54_refcount_order);
+    TEST(test_refcount_callbacks_before_release);
+    TEST(test_refcount_weakref_inside_referent);
+    TEST(test_weakref_survives_refcount_resurrection);
+    TEST(test_s22_callback_on_trash);
+    TEST(test_s24_callbacks_after_all_cleared);
+    TEST(test_s25_callback_before_finalizer);
+    TEST(test_s54_gc_order);
+    TEST(test_s54_ring_order);
+    TEST(test_gc_resurrection_after_weakrefs_cleared);
+    TEST(test_s23_weakref_in_trash);
+    TEST(test_trash_weakref_to_live_object);
+    TEST(test_s55_weakref_freed_by_its_callback);
+    TEST(test_s41_old_object_freed_by_young_clear);
+    TEST(test_s26_finalizer_reads_weakref_to_trash);
+    TEST(test_s27_weakref_created_by_finalizer);
+    TEST(test_refcount_weakref_created_by_finalizer);
+    TEST(test_refcount_later_sibling_alive_in_finalizer);
+    TEST(test_callback_weakref_moves_to_old);
+    return check_summary();
+}
