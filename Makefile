@@ -1,9 +1,12 @@
-# Thin wrapper around CMake: `make`, `make demo`, `make test`, `make bench`.
+# Thin wrapper around CMake: `make`, `make demo`, `make test`, `make bench`,
+# and the reliability configurations (`make asan debug tsan memcheck fuzz`),
+# each in a build directory of its own.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all configure demo test bench asan debug clean
+.PHONY: all configure demo test bench asan debug tsan memcheck fuzz clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -13,6 +16,8 @@ configure:
 
 demo: all
 	./$(BUILD)/examples/tour
+	@mkdir -p $(BUILD)/demo
+	./$(BUILD)/rcgc replay --explain --dot $(BUILD)/demo examples/article-cycle.trace
 
 test: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -26,5 +31,15 @@ asan:
 debug:
 	$(MAKE) test BUILD=build-debug CMAKE_FLAGS="-DRCGC_DEBUG=ON -DCMAKE_BUILD_TYPE=Debug"
 
+tsan:
+	$(MAKE) all BUILD=build-tsan CMAKE_FLAGS="-DRCGC_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang"
+	cd build-tsan && ctest --output-on-failure -L threads
+
+memcheck:
+	./tests/memcheck.sh build-memcheck
+
+fuzz:
+	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan build-debug build-clang
+	rm -rf build build-asan build-debug build-clang build-tsan build-memcheck build-fuzz
