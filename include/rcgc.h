@@ -107,7 +107,18 @@ typedef struct rcgc_memory {
 typedef struct rcgc_config {
     rcgc_memory memory;     /* alloc == NULL: the system (mmap, or malloc) */
     FILE *debug_stream;     /* where debug flags print; NULL: stderr */
+    /* Debug build only (ignored by the normal build): what rcgc_heap_free does
+       about objects still referenced from outside the heap's containers, which
+       the program leaked or still holds. RCGC_LEAKS_REPORT (0, the default)
+       prints a summary to the debug stream, RCGC_LEAKS_ABORT prints it and
+       aborts, RCGC_LEAKS_IGNORE says nothing (for a program that frees a heap
+       it still uses on purpose, as a way to drop everything at once). */
+    int on_leak;
 } rcgc_config;
+
+#define RCGC_LEAKS_REPORT 0
+#define RCGC_LEAKS_ABORT  1
+#define RCGC_LEAKS_IGNORE 2
 
 /* Per-generation statistics, as gc.get_stats(). */
 typedef struct rcgc_gen_stats {
@@ -152,12 +163,28 @@ RCGC_API size_t rcgc_size_of(const void *obj);
 RCGC_API void rcgc__dealloc(void *obj);
 
 /* Private: the 16-byte header in front of every object's payload. Declared here
-   only so that the reference-count fast paths below can be inline. */
+   only so that the reference-count fast paths below can be inline. The debug
+   build (RCGC_DEBUG, set by the library's build for its users) adds a check
+   word and the type of a freed block, making the header 32 bytes. */
 typedef struct rcgc__head {
     uint32_t refcnt;        /* strong references */
     uint32_t info;          /* type index and flags */
     uint32_t next, prev;    /* generation list links (compressed references) */
+#ifdef RCGC_DEBUG
+    uint32_t check;         /* RCGC__CHECK_LIVE, or RCGC__CHECK_FREED once freed */
+    uint32_t freed_info;    /* info of the object that occupied a freed block */
+    uint32_t serial;        /* allocation number, shown in check messages */
+    uint32_t reserved;
+#endif
 } rcgc__head;
+
+#ifdef RCGC_DEBUG
+#define RCGC__CHECK_LIVE  0x52434743u
+#define RCGC__CHECK_FREED 0xDEADFEEDu
+/* The checked reference-count operations of the debug build. */
+RCGC_API void rcgc__debug_incref(void *obj);
+RCGC_API void rcgc__debug_decref(void *obj);
+#endif
 
 #define RCGC__HEAD(obj) ((rcgc__head *)(obj) - 1)
 
@@ -169,7 +196,11 @@ typedef struct rcgc__head {
    debug build checks it). */
 static inline void rcgc_incref(void *obj)
 {
+#ifdef RCGC_DEBUG
+    rcgc__debug_incref(obj);
+#else
     RCGC__HEAD(obj)->refcnt++;
+#endif
 }
 
 /* Drops a reference to obj (not NULL). At zero the object dies at once: its
@@ -179,8 +210,12 @@ static inline void rcgc_incref(void *obj)
    recursion on the C stack. */
 static inline void rcgc_decref(void *obj)
 {
+#ifdef RCGC_DEBUG
+    rcgc__debug_decref(obj);
+#else
     if (--RCGC__HEAD(obj)->refcnt == 0)
         rcgc__dealloc(obj);
+#endif
 }
 
 /* rcgc_incref / rcgc_decref that accept NULL. */
@@ -346,6 +381,73 @@ typedef struct rcgc_memory_stats {
 } rcgc_memory_stats;
 
 RCGC_API void rcgc_get_memory_stats(const rcgc_heap *h, rcgc_memory_stats *out);
+
+/* ------------------------------------------------------------------------- */
+/* Pictures and explanations: the heap as a graph, why an object is alive    */
+/* ------------------------------------------------------------------------- */
+
+/* Options of rcgc_dump_dot_ex. A zeroed struct gives rcgc_dump_dot's output. */
+typedef struct rcgc_dot_options {
+    /* Writes the name shown on obj's node into buf (size bytes, NUL
+       included); NULL: the type's name. It must not create or free objects. */
+    void (*label)(const void *obj, char *buf, size_t size, void *arg);
+    void *label_arg;
+    /* Objects to draw as unreachable in the current collection (red border,
+       class "unreachable"), e.g. the set a collection is about to free. The
+       pointers are compared, never dereferenced: one that is not a live
+       object of the heap is ignored. */
+    void *const *unreachable;
+    size_t unreachable_count;
+    const char *title;          /* the graph's caption; NULL: none */
+    bool legend;                /* add a legend of the colours to the caption */
+} rcgc_dot_options;
+
+/* Writes every live object of the heap (tracked or not) and every reference
+   between them as a Graphviz digraph: `dot -Tsvg` draws it. One statement per
+   line, nodes in a fixed order (by position in the heap), so that the same
+   program gives the same text. A node's name is `r` and its compressed
+   reference in hex; its label is the name and the reference count (and
+   "finalized" once its finalizer ran); its class (also the SVG class) and fill
+   tell where it is:
+     gen0, gen1, gen2  a generation (fills yellow, orange, lavender)
+     permanent         frozen by rcgc_freeze (blue)
+     untracked         not examined by the collector (grey)
+     collecting        in the set a running collection is handling (red border)
+   plus "weakref" (an ellipse with a dashed edge to its referent), "finalized"
+   (double border), "immortal" and "unreachable" (see rcgc_dot_options).
+   Edges are strong references in traverse order: two fields referring to
+   the same object give two edges. Returns 0, or -1 when memory for the
+   object table is short (nothing is written) or the stream failed. Must not
+   be called from a traverse function; fine from finalizers and callbacks. */
+RCGC_API int rcgc_dump_dot(rcgc_heap *h, FILE *out);
+RCGC_API int rcgc_dump_dot_ex(rcgc_heap *h, FILE *out, const rcgc_dot_options *options);
+
+/* Why is obj (a live object of h) alive? Finds the shortest chain of strong
+   references that starts at a root and ends at obj, and stores it root first
+   in chain[0..max-1]. A root is an object referenced from outside the heap's
+   tracked containers: its count exceeds the references it gets from tracked
+   objects (of every generation, frozen ones included), that is, its gc_refs
+   stays above 0, as in a full collection. References held by untracked
+   objects count as outside references, as they do for the collector.
+   Returns the chain's length (1: obj itself is a root; more than max: only
+   the first max entries were stored), 0 when no root reaches obj (it is
+   garbage held by a cycle: a full collection would free it), or -1 when
+   memory for the side tables is short (they come from the heap's memory
+   source; the heap is left as it was). Nothing in the heap changes: gc_refs
+   are computed in a side table, not in the headers. An immortal obj is a root.
+   The chain holds borrowed references. Costs a walk over every object. */
+RCGC_API ptrdiff_t rcgc_why_alive(rcgc_heap *h, const void *obj, void **chain, size_t max);
+
+/* Under RCGC_DEBUG_COLLECTABLE a collection also prints the unreachable set
+   it found, before any finalizer runs, grouped into cycles (strongly
+   connected components), largest first, with their types' names:
+     gc: unreachable: 7 objects, 2 cycles
+     gc:   cycle of 4 objects: 3 node, 1 fnode
+     gc:   cycle of 1 object (refers to itself): 1 node
+     gc:   outside cycles, held only by garbage: 2 node
+   Eight cycles get a line each, the others one line together. The report
+   needs memory for its tables; without it, it prints "scc report skipped:
+   out of memory" and the collection goes on as ever. */
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,20 @@
 
 #include <stdlib.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RCGC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RCGC_ASAN 1
+#endif
+#endif
+#ifdef RCGC_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#ifdef RCGC_VALGRIND
+#include <valgrind/memcheck.h>
+#endif
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
 #define HAVE_MMAP 1
@@ -114,6 +128,51 @@ int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem
     return 0;
 }
 
+/* ---- Telling AddressSanitizer and valgrind ---------------------------------- */
+
+/* Blocks that are free or never handed out are poisoned for AddressSanitizer
+   and marked inaccessible for valgrind memcheck, so that both report a use
+   after free inside rcgc's pages, as they do for malloc's. The allocator
+   itself opens a free block's first 16 bytes (its link and its zero info word)
+   only for the moment it reads them. Memory is unpoisoned before it goes back
+   to the memory source. Without either tool these are empty. */
+static inline void tool_noaccess(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+#ifdef RCGC_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_VALGRIND
+    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+#endif
+}
+
+static inline void tool_access(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+#ifdef RCGC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_VALGRIND
+    VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+}
+
+/* Gives memory back to the memory source in the state it came in. */
+static inline void tool_release(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+#ifdef RCGC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#endif
+}
+
 /* ---- Size classes --------------------------------------------------------- */
 
 /* Classes 0-7: 16..128 bytes in steps of 16; then four classes per power of
@@ -156,6 +215,13 @@ static int region_add(rcgc_heap *h, char *base, uint32_t *out)
         h->region_cap = (uint32_t)cap;
         r = h->region_top++;
     }
+#ifdef RCGC_DEBUG
+    if (rcgc__dbg_region_add(h, base) != 0) {
+        h->region_base[r] = (char *)(((uintptr_t)h->region_free << 1) | 1u);
+        h->region_free = r;
+        return -1;
+    }
+#endif
     h->region_base[r] = base;
     *out = r;
     return 0;
@@ -163,6 +229,9 @@ static int region_add(rcgc_heap *h, char *base, uint32_t *out)
 
 static void region_remove(rcgc_heap *h, uint32_t r)
 {
+#ifdef RCGC_DEBUG
+    rcgc__dbg_region_remove(h, h->region_base[r]);
+#endif
     h->region_base[r] = (char *)(((uintptr_t)h->region_free << 1) | 1u);
     h->region_free = r;
 }
@@ -229,6 +298,7 @@ static void chunk_release(rcgc_heap *h, page_t *first)
         page_list_remove(&h->free_pages, p);
         region_remove(h, p->ref_base >> REGION_SHIFT);
     }
+    tool_release(first, CHUNK_SIZE);
     rcgc__sys_free(h, first, CHUNK_SIZE);
 }
 
@@ -246,6 +316,7 @@ static page_t *page_new(rcgc_heap *h, unsigned sc)
     p->end = (char *)p + PAGE_HEADER + (PAGE_SIZE - PAGE_HEADER) / p->block_size * p->block_size;
     p->used = 0;
     p->full = 0;
+    tool_noaccess(p->bump, (size_t)(p->end - p->bump));
     chunk_of(p)->chunk_used++;
     h->live_pages++;
     return p;
@@ -264,16 +335,27 @@ static void page_release(rcgc_heap *h, page_t *p)
 
 /* ---- Blocks ---------------------------------------------------------------- */
 
+/* A free block's link to the next free block of its page, in its next/prev
+   words. */
 static inline char *free_next(const char *b)
 {
     char *n;
-    memcpy(&n, b + 8, sizeof n);
+    memcpy(&n, b + offsetof(head_t, next), sizeof n);
     return n;
 }
 
 static inline void set_free_next(char *b, char *n)
 {
-    memcpy(b + 8, &n, sizeof n);
+    memcpy(b + offsetof(head_t, next), &n, sizeof n);
+}
+
+/* Takes the first block off a page's free list. */
+static inline char *pop_free(page_t *p)
+{
+    char *b = p->free;
+    tool_access(b, p->block_size);
+    p->free = free_next(b);
+    return b;
 }
 
 static head_t *small_alloc_slow(rcgc_heap *h, unsigned sc)
@@ -292,12 +374,13 @@ static head_t *small_alloc_slow(rcgc_heap *h, unsigned sc)
             return NULL;
         page_list_push(&bin->pages, p);
     }
-    char *b = p->free;
-    if (b)
-        p->free = free_next(b);
+    char *b;
+    if (p->free)
+        b = pop_free(p);
     else {
         b = p->bump;
         p->bump += p->block_size;
+        tool_access(b, p->block_size);
     }
     p->used++;
     return (head_t *)b;
@@ -340,14 +423,13 @@ head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
     if (bytes <= SMALL_MAX) {
         unsigned sc = size_class(bytes < 16 ? 16 : bytes);
         page_t *p = h->bins[sc].pages;
-        char *b;
-        if (p && (b = p->free) != NULL) {
-            p->free = free_next(b);
+        if (p && p->free) {
+            x = (head_t *)pop_free(p);
             p->used++;
-            x = (head_t *)b;
         } else if (p && p->bump + p->block_size <= p->end) {
             x = (head_t *)p->bump;
             p->bump += p->block_size;
+            tool_access(x, p->block_size);
             p->used++;
         } else {
             x = small_alloc_slow(h, sc);
@@ -362,6 +444,9 @@ head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
         h->live_bytes += large_region_size(page_of(x)) - PAGE_HEADER;
     }
     h->live_objects++;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_block_alloc(h, x);
+#endif
     return x;
 }
 
@@ -379,9 +464,13 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
         return;
     }
     char *b = (char *)x;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_block_free(x, p->block_size);
+#endif
     x->refcnt = 0;
     x->info = 0;
     set_free_next(b, p->free);
+    tool_noaccess(b, p->block_size);
     p->free = b;
     h->live_bytes -= p->block_size;
     bin_t *bin = &h->bins[p->sclass];
@@ -417,8 +506,11 @@ static void each_in_page(rcgc_heap *h, page_t *p, void (*fn)(rcgc_heap *, head_t
 {
     for (char *b = (char *)p + PAGE_HEADER; b < p->bump; b += p->block_size) {
         head_t *x = (head_t *)b;
+        tool_access(x, 16);
         if (x->info != 0)
             fn(h, x, arg);
+        else
+            tool_noaccess(x, 16);
     }
 }
 
@@ -458,6 +550,8 @@ rcgc_heap *rcgc__heap_alloc(const rcgc_config *config)
     h->page.ref_base = 0;
     uint32_t r;
     if (region_add(h, (char *)h, &r) != 0) {
+        if (h->region_cap)
+            mem.free(mem.ctx, h->region_base, h->region_cap * sizeof(char *));
         mem.free(mem.ctx, h, HEAP_REGION_SIZE);
         return NULL;
     }
@@ -482,9 +576,14 @@ void rcgc__heap_release_memory(rcgc_heap *h)
     }
     for (unsigned r = 1; r < h->region_top; r++) {
         char *base = h->region_base[r];
-        if (region_in_use(base))
+        if (region_in_use(base)) {
+            tool_release(base, CHUNK_SIZE);
             rcgc__sys_free(h, base, CHUNK_SIZE);
+        }
     }
+#ifdef RCGC_DEBUG
+    rcgc__dbg_regions_free(h);
+#endif
     if (h->region_cap)
         rcgc__sys_free(h, h->region_base, h->region_cap * sizeof(char *));
     rcgc_memory mem = h->mem;

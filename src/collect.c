@@ -38,6 +38,10 @@ static void update_refs(rcgc_heap *h, head_t *young)
     uint32_t end = ref_of(young);
     for (uint32_t r = young->next; r != end;) {
         head_t *x = ref_ptr(h, r);
+#ifdef RCGC_DEBUG
+        if (x->refcnt == 0)
+            rcgc__dbg_tracked_zero(h, x);
+#endif
         x->prev = x->refcnt;
         x->info |= F_COLLECTING;
         r = x->next;
@@ -46,10 +50,17 @@ static void update_refs(rcgc_heap *h, head_t *young)
 
 static void visit_decref(void **slot, void *arg)
 {
-    (void)arg;
     void *v = *slot;
     if (v) {
         head_t *x = head_of(v);
+#ifdef RCGC_DEBUG
+        rcgc_heap *h = arg;
+        rcgc__dbg_visited(h, h->traversing, v);
+        if ((x->info & F_COLLECTING) && x->prev == 0)
+            rcgc__dbg_gc_refs_negative(h, x);
+#else
+        (void)arg;
+#endif
         if (x->info & F_COLLECTING)
             x->prev--;
     }
@@ -61,7 +72,7 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
     uint32_t end = ref_of(young);
     for (uint32_t r = young->next; r != end;) {
         head_t *x = ref_ptr(h, r);
-        type_of_head(h, x)->traverse(obj_of(x), visit_decref, NULL);
+        traverse_head(h, x, visit_decref, h);
         r = x->next;
     }
 }
@@ -107,7 +118,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable)
         head_t *x = ref_ptr(h, r);
         if (x->prev) {
             /* visit_reachable may append to young, changing x->next. */
-            type_of_head(h, x)->traverse(obj_of(x), visit_reachable, &c);
+            traverse_head(h, x, visit_reachable, &c);
             x->prev = prev_ref;
             x->info &= ~(uint32_t)F_COLLECTING;
             prev = x;
@@ -196,7 +207,8 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
             }
         } else {
             rcgc_incref(obj);
-            type_of_head(h, x)->traverse(obj, rcgc__release_refs, NULL);
+            release_ctx c = { h, x };
+            type_of_head(h, x)->traverse(obj, rcgc__release_refs, &c);
             rcgc_decref(obj);
         }
         if (list_first(h, collectable) == x) {
@@ -252,6 +264,8 @@ static size_t collect_main(rcgc_heap *h, int generation)
     }
 
     flags_after_move(h, unreachable);
+    if (h->debug & RCGC_DEBUG_COLLECTABLE)
+        rcgc__report_sccs(h, unreachable);
     size_t m = 0;
     bool user_code = false;
     if (h->wr_count)
@@ -296,6 +310,9 @@ static size_t collect_with_callback(rcgc_heap *h, int generation)
    h->collecting set. */
 void rcgc__collect_generations(rcgc_heap *h)
 {
+#ifdef RCGC_DEBUG
+    rcgc__dbg_no_traverse(h, "an automatic collection");
+#endif
     for (int i = NUM_GENERATIONS - 1; i >= 0; i--) {
         if (h->gen[i].count > h->gen[i].threshold) {
             if (i == NUM_GENERATIONS - 1 && h->long_lived_pending < h->long_lived_total / 4)
@@ -310,6 +327,9 @@ ptrdiff_t rcgc_collect(rcgc_heap *h, int generation)
 {
     if (generation < 0 || generation >= NUM_GENERATIONS)
         return -1;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_no_traverse(h, "rcgc_collect");
+#endif
     if (h->collecting)
         return 0;
     h->collecting = 1;

@@ -197,6 +197,17 @@ struct rcgc_heap {
 
     /* Memory statistics. */
     size_t live_objects, live_bytes, live_pages, live_large, system_bytes;
+
+#ifdef RCGC_DEBUG
+    /* Debug build (check.c): the set of this heap's region bases, to tell
+       whether an address lies in one of its pages without touching it. */
+    char **dbg_regions;
+    size_t dbg_regions_cap, dbg_regions_count;
+    int in_traverse;                /* >0 while the collector runs a traverse */
+    const head_t *traversing;       /* the object whose traverse runs */
+    uint32_t serial;                /* allocations so far */
+    int on_leak;                    /* RCGC_LEAKS_* */
+#endif
 };
 
 /* ---- Compressed references ------------------------------------------------ */
@@ -285,6 +296,22 @@ static inline size_t list_size(const rcgc_heap *h, const head_t *l)
     return n;
 }
 
+/* Runs x's traverse for the collector or for introspection: no user code may
+   run meanwhile, and the debug build checks that none starts a collection. */
+static inline void traverse_head(rcgc_heap *h, head_t *x, rcgc_visit_fn visit, void *arg)
+{
+#ifdef RCGC_DEBUG
+    const head_t *outer = h->traversing;
+    h->in_traverse++;
+    h->traversing = x;
+#endif
+    type_of_head(h, x)->traverse(obj_of(x), visit, arg);
+#ifdef RCGC_DEBUG
+    h->traversing = outer;
+    h->in_traverse--;
+#endif
+}
+
 /* ---- Cross-file internal functions ---------------------------------------- */
 
 /* alloc.c */
@@ -299,6 +326,12 @@ RCGC_INTERNAL size_t rcgc__block_payload(const head_t *x);
 RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
 
 /* object.c */
+/* The visitor that clears a field and releases its reference; its argument
+   names the object whose fields these are. */
+typedef struct release_ctx {
+    rcgc_heap *h;
+    const head_t *container;
+} release_ctx;
 RCGC_INTERNAL void rcgc__release_refs(void **slot, void *arg);
 
 /* collect.c */
@@ -311,11 +344,32 @@ RCGC_INTERNAL size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, he
 RCGC_INTERNAL void rcgc__weakref_unlink(rcgc_heap *h, void *wr);
 RCGC_INTERNAL void rcgc__weakref_table_free(rcgc_heap *h);
 
+/* visual.c: groups the objects of the list into strongly connected
+   components and prints them (RCGC_DEBUG_COLLECTABLE). Reads only `next`. */
+RCGC_INTERNAL void rcgc__report_sccs(rcgc_heap *h, head_t *unreachable);
+
 /* debug.c */
 RCGC_INTERNAL void rcgc__debug_start(rcgc_heap *h, int generation);
 RCGC_INTERNAL void rcgc__debug_object(rcgc_heap *h, const char *what, head_t *x);
 RCGC_INTERNAL void rcgc__debug_done(rcgc_heap *h, size_t unreachable, size_t uncollectable, double seconds);
 RCGC_INTERNAL double rcgc__now(void);
+
+/* check.c: the debug build's misuse checks. Each failure prints what was
+   checked, the object's address and type, and aborts. */
+#ifdef RCGC_DEBUG
+RCGC_INTERNAL int rcgc__dbg_region_add(rcgc_heap *h, char *base);
+RCGC_INTERNAL void rcgc__dbg_region_remove(rcgc_heap *h, char *base);
+RCGC_INTERNAL void rcgc__dbg_regions_free(rcgc_heap *h);
+RCGC_INTERNAL void rcgc__dbg_block_alloc(rcgc_heap *h, head_t *x);
+RCGC_INTERNAL void rcgc__dbg_block_free(head_t *x, size_t block_bytes);
+RCGC_INTERNAL void rcgc__dbg_visited(rcgc_heap *h, const head_t *container, void *v);
+RCGC_INTERNAL void rcgc__dbg_tracked_zero(rcgc_heap *h, const head_t *x);
+RCGC_INTERNAL void rcgc__dbg_gc_refs_negative(rcgc_heap *h, const head_t *x);
+RCGC_INTERNAL void rcgc__dbg_no_traverse(rcgc_heap *h, const char *what);
+RCGC_INTERNAL void rcgc__dbg_check_live(const void *obj, const char *op);
+RCGC_INTERNAL void rcgc__dbg_store(void **slot, void *value);
+RCGC_INTERNAL void rcgc__dbg_leak_report(rcgc_heap *h);
+#endif
 
 /* Generic growable-array helper on the heap's memory source: makes room for at
    least `need` elements of `elem` bytes. Returns 0, or -1 when memory is short

@@ -49,10 +49,11 @@ static void visit_referent(void **slot, void *arg)
 
 void rcgc_get_referents(void *obj, void (*fn)(void *obj, void *arg), void *arg)
 {
-    const rcgc_type *t = rcgc_type_of(obj);
+    head_t *x = head_of(obj);
+    rcgc_heap *h = heap_of(obj);
     referents_ctx c = { fn, arg };
-    if (t->traverse)
-        t->traverse(obj, visit_referent, &c);
+    if (is_container(h, x))
+        traverse_head(h, x, visit_referent, &c);
 }
 
 typedef struct referrer_ctx {
@@ -77,7 +78,7 @@ size_t rcgc_get_referrers(rcgc_heap *h, const void *obj, void (*fn)(void *obj, v
             head_t *x = ref_ptr(h, r);
             r = x->next;
             referrer_ctx c = { obj, false };
-            type_of_head(h, x)->traverse(obj_of(x), visit_find, &c);
+            traverse_head(h, x, visit_find, &c);
             if (c.found) {
                 n++;
                 if (fn)

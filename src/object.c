@@ -134,6 +134,9 @@ rcgc_heap *rcgc_heap_new(const rcgc_config *config)
     h->gen[1].threshold = 10;
     h->gen[2].threshold = 10;
     h->enabled = 1;
+#ifdef RCGC_DEBUG
+    h->on_leak = config ? config->on_leak : RCGC_LEAKS_REPORT;
+#endif
     type_register(h, &free_block_type);
     type_register(h, &rcgc__weakref_type);
     if (h->type_count != 2) {
@@ -155,6 +158,10 @@ void rcgc_heap_free(rcgc_heap *h)
 {
     if (!h)
         return;
+#ifdef RCGC_DEBUG
+    if (h->on_leak != RCGC_LEAKS_IGNORE)
+        rcgc__dbg_leak_report(h);
+#endif
     rcgc__each_block(h, destroy_block, NULL);
     rcgc__weakref_table_free(h);
     if (h->types)
@@ -174,6 +181,9 @@ void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
 {
     if (!h || !type || payload_bytes > SIZE_MAX / 2)
         return NULL;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_no_traverse(h, "rcgc_new");
+#endif
     uint32_t index = type_index(h, type);
     if (!index)
         return NULL;
@@ -234,6 +244,9 @@ size_t rcgc_refcount(const void *obj)
 
 void rcgc_set(void **slot, void *value)
 {
+#ifdef RCGC_DEBUG
+    rcgc__dbg_store(slot, value);
+#endif
     void *old = *slot;
     if (value)
         rcgc_incref(value);
@@ -284,8 +297,15 @@ static inline head_t *queue_get(const head_t *x)
 
 void rcgc__release_refs(void **slot, void *arg)
 {
-    (void)arg;
     void *v = *slot;
+#ifdef RCGC_DEBUG
+    if (v) {
+        const release_ctx *c = arg;
+        rcgc__dbg_visited(c->h, c->container, v);
+    }
+#else
+    (void)arg;
+#endif
     if (v) {
         *slot = NULL;
         rcgc_decref(v);
@@ -321,7 +341,8 @@ static void release_one(rcgc_heap *h, head_t *x)
     if (x->info & F_WEAKREFS)
         rcgc__clear_weakrefs_and_call(h, x);
     if (t->traverse) {
-        t->traverse(obj, rcgc__release_refs, NULL);
+        release_ctx c = { h, x };
+        t->traverse(obj, rcgc__release_refs, &c);
         if (h->gen[0].count > 0)
             h->gen[0].count--;
     }
@@ -363,6 +384,7 @@ void rcgc__dealloc(void *obj)
         if (!x)
             break;
         h->release_stack = queue_get(x);
+        queue_set(x, NULL);     /* no stale link where list words are read */
     }
     h->releasing = 0;
 }

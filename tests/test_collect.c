@@ -13,7 +13,7 @@
  * running rcgc.
  */
 #include "rcgc.h"
-#include "check.h"
+#include "common.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,52 +23,6 @@
 /* ------------------------------------------------------------------------- */
 /* Types and helpers                                                         */
 /* ------------------------------------------------------------------------- */
-
-/* A __slots__-like node: four reference fields, plus a destroy counter that
-   is not a reference. One rcgc object, as a __slots__ instance is one GC
-   object in CPython (cpython-gc.md 3.1). */
-typedef struct node {
-    void *a, *b, *c, *d;
-    size_t *destroyed;
-} node;
-
-static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
-{
-    node *n = obj;
-    visit(&n->a, arg);
-    visit(&n->b, arg);
-    visit(&n->c, arg);
-    visit(&n->d, arg);
-}
-
-static void node_destroy(void *obj)
-{
-    node *n = obj;
-    if (n->destroyed)
-        (*n->destroyed)++;
-}
-
-static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
-
-static node *new_node(rcgc_heap *h, size_t *destroyed)
-{
-    node *n = rcgc_new(h, &node_type);
-    CHECK(n != NULL);
-    if (n)
-        n->destroyed = destroyed;
-    return n;
-}
-
-/* A heap with automatic collection off, as every scenario of
-   gc_scenarios.py starts (gc.disable(); gc.collect()). */
-static rcgc_heap *fresh_heap(void)
-{
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    CHECK(h != NULL);
-    if (h)
-        rcgc_disable(h);
-    return h;
-}
 
 /* Links the nodes into a ring n[0] -> n[1] -> ... -> n[k-1] -> n[0] through
    field a, and drops the caller's references: the ring is garbage. */
@@ -91,36 +45,6 @@ static void get_count(const rcgc_heap *h, size_t out[3])
     CHECK_EQ(cc_[0], (c0)); CHECK_EQ(cc_[1], (c1)); CHECK_EQ(cc_[2], (c2)); \
     } while (0)
 
-typedef struct find_state {
-    const void *target;
-    size_t hits;
-    size_t calls;
-} find_state;
-
-static void find_fn(void *obj, void *arg)
-{
-    find_state *s = arg;
-    s->calls++;
-    if (obj == s->target)
-        s->hits++;
-}
-
-static size_t occurrences(rcgc_heap *h, int generation, const void *obj)
-{
-    find_state s = { obj, 0, 0 };
-    size_t n = rcgc_get_objects(h, generation, find_fn, &s);
-    CHECK_EQ(n, s.calls);
-    return s.hits;
-}
-
-static size_t gen_size(rcgc_heap *h, int generation)
-{
-    find_state s = { NULL, 0, 0 };
-    size_t n = rcgc_get_objects(h, generation, find_fn, &s);
-    CHECK_EQ(n, s.calls);
-    return n;
-}
-
 /* Which generation obj is in: 0..2, or -1 when get_objects does not list it.
    Also checks that it is listed at most once overall. */
 static int where(rcgc_heap *h, const void *obj)
@@ -135,25 +59,10 @@ static int where(rcgc_heap *h, const void *obj)
     return found;
 }
 
-static size_t live_objects(const rcgc_heap *h)
-{
-    rcgc_memory_stats ms;
-    memset(&ms, 0xff, sizeof ms);
-    rcgc_get_memory_stats(h, &ms);
-    return ms.objects;
-}
-
 static void get_stats(const rcgc_heap *h, rcgc_gen_stats st[3])
 {
     memset(st, 0xff, 3 * sizeof *st);
     rcgc_get_stats(h, st);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Collection callback that records what it sees. */

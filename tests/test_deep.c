@@ -7,21 +7,24 @@
  * structures while they are alive, and of a 10,000,000-node ring as garbage
  * (the collector's first clear starts a 10,000,000-deep release cascade),
  * work on the same stack. Memory statistics return to zero objects.
- * Also: different heaps used by different threads at the same time.
+ * RCGC_TEST_SCALE (common.h) shrinks the 10,000,000 for slow tools.
  *
  * CPython's counterpart is the trashcan (cpython-gc.md 3.3, test_trashcan).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "rcgc.h"
-#include "check.h"
+#include "common.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-enum { DEEP_N = 10000000, SMALL_STACK = 256 * 1024 };
+enum { SMALL_STACK = 256 * 1024 };
+
+/* Nodes per structure: 10,000,000, or fewer under RCGC_TEST_SCALE (even,
+   for the comb). */
+static size_t deep_n;
 
 typedef struct chainlink {
     void *next;
@@ -62,13 +65,6 @@ static void tnode_destroy(void *obj)
 
 static const rcgc_type tnode_type = { "tnode", sizeof(tnode), tnode_traverse, NULL, tnode_destroy };
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* What a job on the small-stack thread reports back to main. */
 typedef struct deep_job {
     const char *what;
@@ -106,7 +102,7 @@ static void *chain_job(void *arg, int ring)
     rcgc_disable(h);
     double t0 = now_seconds();
     chainlink *head = NULL, *tail = NULL;
-    for (size_t i = 0; i < DEEP_N; i++) {
+    for (size_t i = 0; i < deep_n; i++) {
         chainlink *n = rcgc_new(h, &link_type);
         if (!n) break;
         n->destroyed = &j->destroyed;
@@ -160,7 +156,7 @@ static void *tree_drop_job(void *arg)
     rcgc_disable(h);
     double t0 = now_seconds();
     int failed = 0;
-    tnode *root = build_tree(h, DEEP_N, j, &failed);
+    tnode *root = build_tree(h, deep_n, j, &failed);
     if (root) {
         j->collect_alive = rcgc_collect(h, 2);
         stats_into(h, &j->objects_alive, NULL, &j->system_peak);
@@ -183,7 +179,7 @@ static void *comb_drop_job(void *arg)
     rcgc_disable(h);
     double t0 = now_seconds();
     tnode *spine = NULL;
-    for (size_t i = 0; i < DEEP_N / 2; i++) {
+    for (size_t i = 0; i < deep_n / 2; i++) {
         tnode *leaf = rcgc_new(h, &tnode_type);
         if (!leaf) break;
         leaf->destroyed = &j->destroyed;
@@ -228,12 +224,12 @@ static int run_on_small_stack(void *(*fn)(void *), void *arg)
 static void check_deep_job(deep_job *j, ptrdiff_t expected_garbage)
 {
     CHECK_EQ(j->heap_failed, 0);
-    CHECK_EQ(j->made, DEEP_N);
+    CHECK_EQ(j->made, deep_n);
     CHECK_EQ(j->collect_alive, 0);
-    CHECK_EQ(j->objects_alive, DEEP_N);
+    CHECK_EQ(j->objects_alive, deep_n);
     CHECK_EQ(j->destroyed_before, 0);
     CHECK_EQ(j->collect_garbage, expected_garbage);
-    CHECK_EQ(j->destroyed, DEEP_N);
+    CHECK_EQ(j->destroyed, deep_n);
     CHECK_EQ(j->objects_after, 0);
     CHECK_EQ(j->object_bytes_after, 0);
     /* memory of empty pages goes back to the system */
@@ -246,7 +242,7 @@ static void test_chain_drop(void)
 {
     deep_job j;
     memset(&j, 0, sizeof j);
-    j.what = "10M chain, head dropped";
+    j.what = "chain, head dropped";
     CHECK_EQ(run_on_small_stack(chain_drop_job, &j), 0);
     check_deep_job(&j, 0);
 }
@@ -255,7 +251,7 @@ static void test_tree_drop(void)
 {
     deep_job j;
     memset(&j, 0, sizeof j);
-    j.what = "10M binary tree, root dropped";
+    j.what = "binary tree, root dropped";
     CHECK_EQ(run_on_small_stack(tree_drop_job, &j), 0);
     check_deep_job(&j, 0);
 }
@@ -264,7 +260,7 @@ static void test_comb_drop(void)
 {
     deep_job j;
     memset(&j, 0, sizeof j);
-    j.what = "10M comb tree, root dropped";
+    j.what = "comb tree, root dropped";
     CHECK_EQ(run_on_small_stack(comb_drop_job, &j), 0);
     check_deep_job(&j, 0);
 }
@@ -273,123 +269,14 @@ static void test_ring_collected(void)
 {
     deep_job j;
     memset(&j, 0, sizeof j);
-    j.what = "10M ring, collected";
+    j.what = "ring, collected";
     CHECK_EQ(run_on_small_stack(ring_collect_job, &j), 0);
-    check_deep_job(&j, DEEP_N);
-}
-
-/* ------------------------------------------------------------------------- */
-/* Different heaps on different threads at the same time                     */
-/* ------------------------------------------------------------------------- */
-
-typedef struct heap_job {
-    int seed;
-    size_t destroyed;
-    size_t made;
-    size_t kept_rings;
-    size_t collected;           /* found by all collections (STOP info) */
-    size_t collections;
-    ptrdiff_t last_collect;     /* the kept rings, once their holders are gone */
-    size_t objects_after;
-    int failures;
-} heap_job;
-
-enum { RINGS = 3000, RING_LEN = 10 };
-
-static void heap_job_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
-{
-    (void)h;
-    heap_job *j = data;
-    if (phase == RCGC_PHASE_STOP) {
-        j->collected += info->collected;
-        j->collections++;
-    }
-}
-
-/* On its own heap, with automatic collection: RINGS rings of RING_LEN links,
-   most dropped at once, every 7th kept through a chain of holders. */
-static void *heap_thread(void *arg)
-{
-    heap_job *j = arg;
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    if (!h) { j->failures++; return NULL; }
-    if (rcgc_callback_add(h, heap_job_cb, j) != 0) j->failures++;
-    rcgc_set_threshold(h, 100 + (size_t)j->seed * 37, 5, 5);
-    tnode *keep = NULL;
-    for (int r = 0; r < RINGS; r++) {
-        chainlink *ring[RING_LEN];
-        int made = 0;
-        for (; made < RING_LEN; made++) {
-            ring[made] = rcgc_new(h, &link_type);
-            if (!ring[made]) break;
-            ring[made]->destroyed = &j->destroyed;
-            j->made++;
-        }
-        if (made < RING_LEN) {
-            j->failures++;
-            for (int i = 0; i < made; i++) rcgc_decref(ring[i]);
-            break;
-        }
-        for (int i = 0; i < RING_LEN; i++)
-            rcgc_set(&ring[i]->next, ring[(i + 1) % RING_LEN]);
-        if ((r + j->seed) % 7 == 0) {
-            tnode *holder = rcgc_new(h, &tnode_type);
-            if (!holder) { j->failures++; }
-            else {
-                holder->destroyed = &j->destroyed;
-                j->made++;
-                rcgc_set(&holder->left, ring[0]);
-                holder->right = keep;      /* our reference moves into holder */
-                keep = holder;
-                j->kept_rings++;
-            }
-        }
-        for (int i = 0; i < RING_LEN; i++)
-            rcgc_decref(ring[i]);
-    }
-    if (rcgc_collect(h, 2) < 0) j->failures++;
-    if (keep) rcgc_decref(keep);           /* holders die; kept rings become garbage */
-    j->last_collect = rcgc_collect(h, 2);
-    rcgc_memory_stats ms;
-    rcgc_get_memory_stats(h, &ms);
-    j->objects_after = ms.objects;
-    rcgc_heap_free(h);
-    return NULL;
-}
-
-static void test_heaps_on_threads(void)
-{
-    enum { T = 4 };
-    pthread_t threads[T];
-    heap_job jobs[T];
-    int started[T];
-    for (int i = 0; i < T; i++) {
-        memset(&jobs[i], 0, sizeof jobs[i]);
-        jobs[i].seed = i;
-        started[i] = pthread_create(&threads[i], NULL, heap_thread, &jobs[i]) == 0;
-        CHECK(started[i]);
-    }
-    for (int i = 0; i < T; i++) {
-        if (!started[i]) continue;
-        CHECK_EQ(pthread_join(threads[i], NULL), 0);
-        heap_job *j = &jobs[i];
-        size_t kept = 0;
-        for (int r = 0; r < RINGS; r++)
-            if ((r + i) % 7 == 0) kept++;
-        CHECK_EQ(j->failures, 0);
-        CHECK_EQ(j->kept_rings, kept);
-        CHECK_EQ(j->made, (size_t)RINGS * RING_LEN + kept);
-        CHECK(j->collections > 2);         /* automatic ones ran */
-        CHECK_EQ(j->last_collect, (ptrdiff_t)(kept * RING_LEN));
-        CHECK_EQ(j->collected, (size_t)RINGS * RING_LEN);
-        CHECK_EQ(j->destroyed, j->made);
-        CHECK_EQ(j->objects_after, 0);
-    }
+    check_deep_job(&j, deep_n);
 }
 
 int main(void)
 {
-    TEST(test_heaps_on_threads);
+    deep_n = scaled(10000000, 1000) / 2 * 2;
     TEST(test_chain_drop);
     TEST(test_tree_drop);
     TEST(test_comb_drop);

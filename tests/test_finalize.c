@@ -13,7 +13,7 @@
  * running rcgc.
  */
 #include "rcgc.h"
-#include "check.h"
+#include "common.h"
 
 #include <setjmp.h>
 #include <stddef.h>
@@ -22,144 +22,6 @@
 /* ------------------------------------------------------------------------- */
 /* Types and helpers                                                         */
 /* ------------------------------------------------------------------------- */
-
-#define MAX_KEPT 16
-
-/* What a test observes: finalizer events in order, counters, and the
-   references finalizers handed to the test (resurrections, new objects).
-   Every node points to its test's log, since a finalizer gets only the object. */
-typedef struct evlog {
-    char text[512];             /* finalizer (and hook) events, space-separated */
-    size_t fin_calls;           /* finalizer calls, all objects */
-    size_t destroyed;           /* destroy calls, all objects */
-    size_t double_fin;          /* finalizer calls on an already finalized object */
-    void *kept[MAX_KEPT];       /* references owned by the test */
-    size_t nkept;
-    void *wr;                   /* a weak reference owned by the test */
-    void *drop_me;              /* a reference a finalizer is to drop */
-    ptrdiff_t inner[2];         /* rcgc_collect results seen by a finalizer */
-    int seen;                   /* 1 when a hook's observation held */
-    size_t destroyed_in_hook;   /* log->destroyed when the hook finished */
-} evlog;
-
-typedef struct node node;
-typedef void (*node_hook)(node *self);
-
-/* A __slots__-like node (one rcgc object, as a __slots__ instance is one GC
-   object in CPython, cpython-gc.md 3.1): four reference fields, then plain
-   data. */
-struct node {
-    void *a, *b, *c, *d;
-    evlog *log;
-    const char *name;
-    node_hook hook;             /* extra work for the finalizer */
-    size_t fin_calls;           /* this object's finalizer calls */
-};
-
-static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
-{
-    node *n = obj;
-    visit(&n->a, arg);
-    visit(&n->b, arg);
-    visit(&n->c, arg);
-    visit(&n->d, arg);
-}
-
-static void log_event(evlog *log, const char *what)
-{
-    size_t len = strlen(log->text);
-    if (len + strlen(what) + 2 > sizeof log->text)
-        return;
-    if (len)
-        log->text[len++] = ' ';
-    strcpy(log->text + len, what);
-}
-
-static void node_finalize(void *obj)
-{
-    node *n = obj;
-    if (n->fin_calls)
-        n->log->double_fin++;
-    n->fin_calls++;
-    n->log->fin_calls++;
-    log_event(n->log, n->name ? n->name : "?");
-    if (n->hook)
-        n->hook(n);
-}
-
-static void node_destroy(void *obj)
-{
-    node *n = obj;
-    if (n->log)
-        n->log->destroyed++;
-}
-
-/* With a finalizer (a class with __del__) and without (a plain class). */
-static const rcgc_type fin_type = { "fnode", sizeof(node), node_traverse, node_finalize, node_destroy };
-static const rcgc_type plain_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
-
-static node *new_node(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name)
-{
-    node *n = rcgc_new(h, t);
-    CHECK(n != NULL);
-    if (n) {
-        n->log = log;
-        n->name = name;
-    }
-    return n;
-}
-
-static node *new_fin(rcgc_heap *h, evlog *log, const char *name, node_hook hook)
-{
-    node *n = new_node(h, &fin_type, log, name);
-    if (n)
-        n->hook = hook;
-    return n;
-}
-
-/* A heap with automatic collection off, as every scenario of
-   gc_scenarios.py starts (gc.disable(); gc.collect()). */
-static rcgc_heap *fresh_heap(void)
-{
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    CHECK(h != NULL);
-    if (h)
-        rcgc_disable(h);
-    return h;
-}
-
-static size_t live_objects(const rcgc_heap *h)
-{
-    rcgc_memory_stats ms;
-    rcgc_get_memory_stats(h, &ms);
-    return ms.objects;
-}
-
-static void keep(evlog *log, void *obj)
-{
-    if (log->nkept < MAX_KEPT)
-        log->kept[log->nkept++] = obj;
-}
-
-/* Drops every reference the test was handed. */
-static void drop_kept(evlog *log)
-{
-    while (log->nkept)
-        rcgc_decref(log->kept[--log->nkept]);
-}
-
-static void count_one(void *obj, void *arg)
-{
-    (void)obj;
-    (*(size_t *)arg)++;
-}
-
-static size_t gen_size(rcgc_heap *h, int gen)
-{
-    size_t n = 0;
-    rcgc_get_objects(h, gen, count_one, &n);
-    return n;
-}
 
 /* A walk of a generation that gives up after `limit` objects: a corrupted
    list must fail a check, not hang the test. */
@@ -192,13 +54,6 @@ static size_t gen_size_bounded(rcgc_heap *h, int gen, size_t limit)
 }
 
 /* ---- Finalizer hooks ---- */
-
-/* Stores a new reference to self where the test keeps it: resurrection. */
-static void hook_resurrect(node *self)
-{
-    rcgc_incref(self);
-    keep(self->log, self);
-}
 
 /* S43: the finalizer breaks the cycle from inside (self.a = None). */
 static void hook_break(node *self)
@@ -246,7 +101,7 @@ static void test_refcount_finalizer_runs_first_and_once(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     node *x = new_fin(h, &log, "X", hook_refcount_intact);
-    node *child = new_node(h, &plain_type, &log, "C");
+    node *child = new_named(h, &node_type, &log, "C");
     rcgc_set(&x->a, child);
     rcgc_decref(child);
     CHECK(!rcgc_is_finalized(x));
@@ -337,7 +192,7 @@ static void test_s17_cycle_with_one_finalizer(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     node *a = new_fin(h, &log, "A", NULL);
-    node *b = new_node(h, &plain_type, &log, "B");
+    node *b = new_named(h, &node_type, &log, "B");
     rcgc_set(&a->a, b);
     rcgc_set(&b->a, a);
     rcgc_decref(a);
@@ -390,7 +245,7 @@ static void test_s19_resurrection_is_transitive(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     node *l = new_fin(h, &log, "L", hook_resurrect);
-    node *c = new_node(h, &plain_type, &log, "C");
+    node *c = new_named(h, &node_type, &log, "C");
     rcgc_set(&l->a, c);
     rcgc_set(&c->a, l);
     rcgc_set(&c->b, c);
@@ -416,7 +271,7 @@ static void test_s19_resurrection_is_transitive(void)
 static void make_self_loops(rcgc_heap *h, evlog *log, size_t k)
 {
     for (size_t i = 0; i < k; i++) {
-        node *n = new_node(h, &plain_type, log, "n");
+        node *n = new_named(h, &node_type, log, "n");
         rcgc_set(&n->a, n);
         rcgc_decref(n);
     }
@@ -488,7 +343,7 @@ static void test_s21_finalizer_sees_partner(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     node *p = new_fin(h, &log, "P", hook_check_partner);
-    node *n = new_node(h, &plain_type, &log, "N");
+    node *n = new_named(h, &node_type, &log, "N");
     rcgc_set(&p->a, n);
     rcgc_set(&n->a, p);
     rcgc_decref(p);
@@ -507,9 +362,9 @@ static void test_s43_finalizer_breaks_cycle(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *a = new_node(h, &plain_type, &log, "A");
+    node *a = new_named(h, &node_type, &log, "A");
     node *b = new_fin(h, &log, "B", hook_break);
-    node *a2 = new_node(h, &plain_type, &log, "A2");
+    node *a2 = new_named(h, &node_type, &log, "A2");
     rcgc_set(&b->c, a2);
     rcgc_decref(a2);
     rcgc_set(&a->a, b);
@@ -625,13 +480,13 @@ static void hook_busy(node *self)
     evlog *log = self->log;
     node *ring[10];
     for (int i = 0; i < 10; i++)
-        ring[i] = new_node(h, &plain_type, log, "r");
+        ring[i] = new_named(h, &node_type, log, "r");
     for (int i = 0; i < 10; i++)
         rcgc_set(&ring[i]->a, ring[(i + 1) % 10]);
     for (int i = 0; i < 10; i++)
         rcgc_decref(ring[i]);
-    keep(log, new_node(h, &plain_type, log, "k"));
-    node *s = new_node(h, &plain_type, log, "s");
+    keep(log, new_named(h, &node_type, log, "k"));
+    node *s = new_named(h, &node_type, log, "s");
     rcgc_set(&self->b, s);
     rcgc_decref(s);
     void *w = rcgc_weakref_new(s, NULL, NULL);
@@ -651,7 +506,7 @@ static void test_finalizer_allocates_drops_and_collects(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     log.inner[0] = -7;
-    log.drop_me = new_node(h, &plain_type, &log, "D");
+    log.drop_me = new_named(h, &node_type, &log, "D");
     node *x = new_fin(h, &log, "X", hook_busy);
     rcgc_set(&x->a, x);
     rcgc_decref(x);
@@ -703,7 +558,7 @@ static void hook_allocate(node *self)
 {
     rcgc_heap *h = rcgc_heap_of(self);
     for (int i = 0; i < 3; i++) {
-        node *n = new_node(h, &plain_type, self->log, "t");
+        node *n = new_named(h, &node_type, self->log, "t");
         if (i == 0)
             rcgc_set(&n->a, n);    /* garbage for a later collection */
         rcgc_decref(n);
@@ -759,11 +614,11 @@ static void test_s42_old_finalizer_freed_by_young_clear(void)
     rcgc_set(&d0->a, d0);
     CHECK_EQ(rcgc_collect(h, 2), 0);           /* d0 -> generation 2 */
     CHECK_EQ(gen_size(h, 2), 1);
-    node *c1 = new_node(h, &plain_type, &log, "c1");
+    node *c1 = new_named(h, &node_type, &log, "c1");
     rcgc_set(&c1->a, c1);
     rcgc_set(&c1->b, d0);
     rcgc_clear(&d0->a);                        /* now only c1 keeps d0 alive */
-    node *c2 = new_node(h, &plain_type, &log, "c2");
+    node *c2 = new_named(h, &node_type, &log, "c2");
     rcgc_set(&c2->a, c2);
     log.wr = rcgc_weakref_new(c2, NULL, NULL);
     CHECK(log.wr != NULL);
@@ -900,6 +755,34 @@ static void test_resurrected_moves_to_next_generation(void)
     rcgc_heap_free(h);
 }
 
+/* Leaves (no traverse) queued for release behind a sibling: the one taken
+   from the queue must not keep the queue link in its list words, which a
+   finalizer's object is checked against afterwards (found by fuzz_graph). */
+static int leaf_finalized;
+static void leaf_fin(void *obj)
+{
+    (void)obj;
+    leaf_finalized++;
+}
+static const rcgc_type leaf_fin_type = { "leaf with finalizer", 8, NULL, leaf_fin, NULL };
+static const rcgc_type plain_leaf_type = { "leaf", 8, NULL, NULL, NULL };
+
+static void test_queued_leaf_with_finalizer(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    node *p = new_node(h, NULL);
+    void *a = rcgc_new(h, &leaf_fin_type), *b = rcgc_new(h, &plain_leaf_type);
+    rcgc_set(&p->a, a);
+    rcgc_set(&p->b, b);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    leaf_finalized = 0;
+    rcgc_decref(p);
+    CHECK_EQ(leaf_finalized, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 int main(void)
 {
     TEST(test_refcount_finalizer_runs_first_and_once);
@@ -923,5 +806,6 @@ int main(void)
     TEST(test_refcount_revival_inside_collection);
     TEST(test_finalized_bit_survives_untrack);
     TEST(test_resurrected_moves_to_next_generation);
+    TEST(test_queued_leaf_with_finalizer);
     return check_summary();
 }

@@ -13,7 +13,7 @@
  * never from running rcgc.
  */
 #include "rcgc.h"
-#include "check.h"
+#include "common.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -23,71 +23,10 @@
 /* Types and helpers                                                         */
 /* ------------------------------------------------------------------------- */
 
-typedef struct evlog {
-    char text[1024];            /* events, space-separated */
-    size_t fin_calls;
-    size_t cb_calls;
-    size_t destroyed;
-} evlog;
-
-/* A __slots__-like node: four reference fields, then plain data. */
-typedef struct node {
-    void *a, *b, *c, *d;
-    evlog *log;
-    const char *name;
-} node;
-
-static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
-{
-    node *n = obj;
-    visit(&n->a, arg);
-    visit(&n->b, arg);
-    visit(&n->c, arg);
-    visit(&n->d, arg);
-}
-
-static void log_event(evlog *log, const char *what)
-{
-    size_t len = strlen(log->text);
-    if (len + strlen(what) + 2 > sizeof log->text)
-        return;
-    if (len)
-        log->text[len++] = ' ';
-    strcpy(log->text + len, what);
-}
-
-static void node_finalize(void *obj)
-{
-    node *n = obj;
-    n->log->fin_calls++;
-    log_event(n->log, n->name);
-}
-
-static void node_destroy(void *obj)
-{
-    node *n = obj;
-    if (n->log)
-        n->log->destroyed++;
-}
-
-static const rcgc_type fin_type = { "fnode", sizeof(node), node_traverse, node_finalize, node_destroy };
-static const rcgc_type plain_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
-
-static node *new_node(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name)
-{
-    node *n = rcgc_new(h, t);
-    CHECK(n != NULL);
-    if (n) {
-        n->log = log;
-        n->name = name;
-    }
-    return n;
-}
-
 /* A self-loop the caller no longer holds: garbage. Returns it (borrowed). */
 static node *self_loop_trash(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name)
 {
-    node *n = new_node(h, t, log, name);
+    node *n = new_named(h, t, log, name);
     rcgc_set(&n->a, n);
     rcgc_decref(n);
     return n;
@@ -102,31 +41,6 @@ static rcgc_heap *heap_with_stream(FILE *stream)
     if (h)
         rcgc_disable(h);
     return h;
-}
-
-static rcgc_heap *fresh_heap(void)
-{
-    return heap_with_stream(NULL);
-}
-
-static size_t live_objects(const rcgc_heap *h)
-{
-    rcgc_memory_stats ms;
-    rcgc_get_memory_stats(h, &ms);
-    return ms.objects;
-}
-
-static void count_one(void *obj, void *arg)
-{
-    (void)obj;
-    (*(size_t *)arg)++;
-}
-
-static size_t gen_size(rcgc_heap *h, int gen)
-{
-    size_t n = 0;
-    rcgc_get_objects(h, gen, count_one, &n);
-    return n;
 }
 
 /* Reads everything written to f so far (from the start) into buf. */
@@ -236,7 +150,7 @@ static void test_s13_saveall(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     rcgc_set_debug(h, RCGC_DEBUG_SAVEALL);
-    node *l = self_loop_trash(h, &plain_type, &log, "L");
+    node *l = self_loop_trash(h, &node_type, &log, "L");
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_EQ(rcgc_garbage_size(h), 1);
     CHECK(rcgc_garbage_get(h, 0) == l);
@@ -272,9 +186,9 @@ static void test_saveall_list_order(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *a = new_node(h, &plain_type, &log, "A");
-    node *b = new_node(h, &plain_type, &log, "B");
-    node *c = new_node(h, &plain_type, &log, "C");
+    node *a = new_named(h, &node_type, &log, "A");
+    node *b = new_named(h, &node_type, &log, "B");
+    node *c = new_named(h, &node_type, &log, "C");
     rcgc_set(&a->a, b);
     rcgc_set(&b->a, c);
     rcgc_set(&c->a, a);
@@ -305,7 +219,7 @@ static void test_saveall_moves_to_next_generation(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     rcgc_set_debug(h, RCGC_DEBUG_SAVEALL);
-    node *l = self_loop_trash(h, &plain_type, &log, "L");
+    node *l = self_loop_trash(h, &node_type, &log, "L");
     CHECK_EQ(rcgc_collect(h, 0), 1);
     CHECK(rcgc_garbage_get(h, 0) == l);
     CHECK_EQ(gen_size(h, 0), 0);
@@ -336,7 +250,7 @@ static void test_saveall_still_finalizes_and_clears_weakrefs(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *f = new_node(h, &fin_type, &log, "F");
+    node *f = new_named(h, &fin_type, &log, "F");
     rcgc_set(&f->a, f);
     void *w = rcgc_weakref_new(f, wr_cb, &log);
     CHECK(w != NULL);
@@ -376,16 +290,16 @@ static void test_debug_stats_output(void)
     evlog log = {0};
     char buf[4096], line[256];
 
-    node *frozen = new_node(h, &plain_type, &log, "Z");
+    node *frozen = new_named(h, &node_type, &log, "Z");
     rcgc_freeze(h);                       /* permanent generation: 1 */
-    node *a = new_node(h, &plain_type, &log, "A");
+    node *a = new_named(h, &node_type, &log, "A");
     rcgc_collect(h, 0);
     rcgc_collect(h, 1);                   /* A -> generation 2 */
-    node *b = new_node(h, &plain_type, &log, "B");
+    node *b = new_named(h, &node_type, &log, "B");
     rcgc_collect(h, 0);                   /* B -> generation 1 */
-    node *c = new_node(h, &plain_type, &log, "C");
-    self_loop_trash(h, &plain_type, &log, "T1");
-    self_loop_trash(h, &plain_type, &log, "T2");
+    node *c = new_named(h, &node_type, &log, "C");
+    self_loop_trash(h, &node_type, &log, "T1");
+    self_loop_trash(h, &node_type, &log, "T2");
     read_stream(f, buf, sizeof buf);
     CHECK_STR(buf, "");                   /* nothing without a flag */
 
@@ -469,8 +383,8 @@ static void test_debug_collectable_output(void)
     evlog log = {0};
     char buf[4096], line[256], want[256];
 
-    node *a = new_node(h, &plain_type, &log, "A");
-    node *b = new_node(h, &quiet_type, &log, "B");
+    node *a = new_named(h, &node_type, &log, "A");
+    node *b = new_named(h, &quiet_type, &log, "B");
     rcgc_set(&a->a, b);
     rcgc_set(&b->a, a);
     rcgc_decref(a);
@@ -486,7 +400,7 @@ static void test_debug_collectable_output(void)
     CHECK_EQ(rcgc_collect(h, 2), 2);
     CHECK(saved == r);
     read_stream(f, buf, sizeof buf);
-    CHECK_EQ(count_lines(buf), 3);
+    CHECK_EQ(count_lines(buf), 6);
     line_at(buf, 0, line, sizeof line);
     snprintf(want, sizeof want, "gc: collectable <node %p>\n", (void *)a);
     CHECK_STR(line, want);
@@ -497,6 +411,13 @@ static void test_debug_collectable_output(void)
     line_at(buf, 2, line, sizeof line);
     snprintf(want, sizeof want, "gc: collectable <resurrector %p>\n", (void *)r);
     CHECK_STR(line, want);
+    /* then the same set as cycles: a->b->a and r->r */
+    line_at(buf, 3, line, sizeof line);
+    CHECK_STR(line, "gc: unreachable: 3 objects, 2 cycles\n");
+    line_at(buf, 4, line, sizeof line);
+    CHECK_STR(line, "gc:   cycle of 2 objects: 1 node, 1 quiet\n");
+    line_at(buf, 5, line, sizeof line);
+    CHECK_STR(line, "gc:   cycle of 1 object (refers to itself): 1 resurrector\n");
     size_t mark = strlen(buf);
 
     /* with STATS too: the collectable lines come between the header and
@@ -508,13 +429,15 @@ static void test_debug_collectable_output(void)
     CHECK_EQ(rcgc_collect(h, 2), 1);
     read_stream(f, buf, sizeof buf);
     const char *more = text_after(buf, mark);
-    CHECK_EQ(count_lines(more), 5);
+    CHECK_EQ(count_lines(more), 7);
     line_at(more, 0, line, sizeof line);
     CHECK_STR(line, "gc: collecting generation 2...\n");
     line_at(more, 3, line, sizeof line);
     snprintf(want, sizeof want, "gc: collectable <resurrector %p>\n", (void *)r);
     CHECK_STR(line, want);
     line_at(more, 4, line, sizeof line);
+    CHECK_STR(line, "gc: unreachable: 1 object, 1 cycle\n");
+    line_at(more, 6, line, sizeof line);
     CHECK(done_line_ok(line, 1, 0));
     rcgc_set_debug(h, 0);
     CHECK_EQ(live_objects(h), 0);
@@ -535,13 +458,13 @@ static void test_no_output_without_flags(void)
     evlog log = {0};
     char buf[1024];
     self_loop_trash(h, &fin_type, &log, "F");
-    self_loop_trash(h, &plain_type, &log, "P");
+    self_loop_trash(h, &node_type, &log, "P");
     CHECK_EQ(rcgc_collect(h, 2), 2);
     rcgc_set_debug(h, RCGC_DEBUG_UNCOLLECTABLE);
-    self_loop_trash(h, &plain_type, &log, "P");
+    self_loop_trash(h, &node_type, &log, "P");
     CHECK_EQ(rcgc_collect(h, 2), 1);
     rcgc_set_debug(h, RCGC_DEBUG_SAVEALL | RCGC_DEBUG_UNCOLLECTABLE);
-    self_loop_trash(h, &plain_type, &log, "P");
+    self_loop_trash(h, &node_type, &log, "P");
     CHECK_EQ(rcgc_collect(h, 2), 1);
     read_stream(f, buf, sizeof buf);
     CHECK_STR(buf, "");
@@ -580,8 +503,8 @@ static void record_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, 
     if (c->allocate) {
         c->allocate--;
         /* a garbage self-loop, and an object freed at once */
-        self_loop_trash(h, &plain_type, c->log, "cbT");
-        node *n = new_node(h, &plain_type, c->log, "cbP");
+        self_loop_trash(h, &node_type, c->log, "cbT");
+        node *n = new_named(h, &node_type, c->log, "cbP");
         rcgc_decref(n);
     }
 }
@@ -593,11 +516,11 @@ static void test_s32_callback_order_and_info(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbctx c1 = { &log, "1", 0, {0, 0}, 0, 0 }, c2 = { &log, "2", 0, {0, 0}, 0, 0 };
-    node *old = new_node(h, &plain_type, &log, "O");
+    node *old = new_named(h, &node_type, &log, "O");
     rcgc_set(&old->a, old);
     CHECK_EQ(rcgc_collect(h, 0), 0);      /* old -> generation 1 */
     rcgc_decref(old);
-    self_loop_trash(h, &plain_type, &log, "Y");
+    self_loop_trash(h, &node_type, &log, "Y");
     CHECK_EQ(rcgc_callback_add(h, record_cb, &c1), 0);
     CHECK_EQ(rcgc_callback_add(h, record_cb, &c2), 0);
     rcgc_gen_stats st[3];
@@ -654,7 +577,7 @@ static void test_callback_collect_returns_zero(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbctx c = { &log, "c", 1, {-7, -7}, 0, 0 };
-    self_loop_trash(h, &plain_type, &log, "T");
+    self_loop_trash(h, &node_type, &log, "T");
     CHECK_EQ(rcgc_callback_add(h, record_cb, &c), 0);
     CHECK_EQ(rcgc_collect(h, 0), 1);
     CHECK_EQ(c.inner[0], 0);
@@ -676,7 +599,7 @@ static void test_callback_allocates_and_drops(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbctx c = { &log, "c", 0, {0, 0}, 2, 0 };
-    self_loop_trash(h, &plain_type, &log, "T");
+    self_loop_trash(h, &node_type, &log, "T");
     CHECK_EQ(rcgc_callback_add(h, record_cb, &c), 0);
     CHECK_EQ(rcgc_collect(h, 0), 2);
     CHECK_STR(log.text, "c:start:0:0:0 c:stop:0:2:0");
@@ -706,7 +629,7 @@ static void depth_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, v
         if (++d->depth > d->max_depth)
             d->max_depth = d->depth;
         for (int i = 0; i < 3; i++) {
-            node *n = rcgc_new(h, &plain_type);
+            node *n = rcgc_new(h, &node_type);
             CHECK(n != NULL);
             if (n) {
                 rcgc_set(&n->a, n);
@@ -727,7 +650,7 @@ static void test_callback_allocates_during_automatic_collection(void)
     CHECK_EQ(rcgc_callback_add(h, depth_cb, &d), 0);
     rcgc_set_threshold(h, 1, 10, 10);
     for (int i = 0; i < 50; i++)
-        self_loop_trash(h, &plain_type, &log, "x");
+        self_loop_trash(h, &node_type, &log, "x");
     CHECK(d.starts > 0);
     CHECK_EQ(d.max_depth, 1);
     CHECK_EQ(d.depth, 0);

@@ -10,33 +10,10 @@
  * 1.2, 1.4, 1.5, 1.11, 1.13 and 3.2).
  */
 #include "rcgc.h"
-#include "check.h"
+#include "common.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct node {
-    void *a, *b, *c, *d;
-    size_t *destroyed;
-} node;
-
-static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
-{
-    node *n = obj;
-    visit(&n->a, arg);
-    visit(&n->b, arg);
-    visit(&n->c, arg);
-    visit(&n->d, arg);
-}
-
-static void node_destroy(void *obj)
-{
-    node *n = obj;
-    if (n->destroyed)
-        (*n->destroyed)++;
-}
-
-static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
 
 /* A list-like type that visits its items last to first, as CPython's list
    does (S37: get_referents(lst) gives [b, a]). */
@@ -54,24 +31,6 @@ static void rlist_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 static const rcgc_type rlist_type = { "rlist", sizeof(rlist), rlist_traverse, NULL, NULL };
 
 static const rcgc_type leaf_type = { "leaf", 16, NULL, NULL, NULL };
-
-static node *new_node(rcgc_heap *h, size_t *destroyed)
-{
-    node *n = rcgc_new(h, &node_type);
-    CHECK(n != NULL);
-    if (n)
-        n->destroyed = destroyed;
-    return n;
-}
-
-static rcgc_heap *fresh_heap(void)
-{
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    CHECK(h != NULL);
-    if (h)
-        rcgc_disable(h);
-    return h;
-}
 
 /* Collects what a visitor is given, in order. */
 typedef struct seq {

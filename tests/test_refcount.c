@@ -10,7 +10,7 @@
  * CPython 3.11's rules (../shared/reference/cpython-gc.md section 1).
  */
 #include "rcgc.h"
-#include "check.h"
+#include "common.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,31 +19,6 @@
 /* ------------------------------------------------------------------------- */
 /* Types used by the tests                                                   */
 /* ------------------------------------------------------------------------- */
-
-/* A container with four reference fields and a destroy counter (not a
-   reference: destroy increments *destroyed when it is set). */
-typedef struct node {
-    void *a, *b, *c, *d;
-    size_t *destroyed;
-} node;
-
-static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
-{
-    node *n = obj;
-    visit(&n->a, arg);
-    visit(&n->b, arg);
-    visit(&n->c, arg);
-    visit(&n->d, arg);
-}
-
-static void node_destroy(void *obj)
-{
-    node *n = obj;
-    if (n->destroyed)
-        (*n->destroyed)++;
-}
-
-static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
 
 /* An object without references: never tracked. */
 typedef struct leaf {
@@ -59,9 +34,6 @@ static void leaf_destroy(void *obj)
 }
 
 static const rcgc_type leaf_type = { "leaf", sizeof(leaf), NULL, NULL, leaf_destroy };
-
-/* A leaf type without destroy, for rcgc_new_sized of any size. */
-static const rcgc_type blob_type = { "blob", 0, NULL, NULL, NULL };
 
 /* A container whose payload is mostly plain bytes, no destroy. */
 typedef struct dirty {
@@ -79,20 +51,9 @@ static const rcgc_type dirty_type = { "dirty", sizeof(dirty), dirty_traverse, NU
 
 /* The article's Obj: `me` is its one reference field (self.me = self makes
    the cycle); destroy appends "destroy" to an event log. */
-typedef struct event_log {
-    char text[256];
-} event_log;
-
-static void log_event(event_log *log, const char *what)
-{
-    if (log->text[0])
-        strncat(log->text, " ", sizeof log->text - strlen(log->text) - 1);
-    strncat(log->text, what, sizeof log->text - strlen(log->text) - 1);
-}
-
 typedef struct article_obj {
     void *me;
-    event_log *log;
+    evlog *log;
 } article_obj;
 
 static void article_traverse(void *obj, rcgc_visit_fn visit, void *arg)
@@ -126,46 +87,6 @@ static void watcher_destroy(void *obj)
 }
 
 static const rcgc_type watcher_type = { "watcher", sizeof(watcher), NULL, NULL, watcher_destroy };
-
-static node *new_node(rcgc_heap *h, size_t *destroyed)
-{
-    node *n = rcgc_new(h, &node_type);
-    CHECK(n != NULL);
-    if (n)
-        n->destroyed = destroyed;
-    return n;
-}
-
-typedef struct find_state {
-    const void *target;
-    size_t hits;
-    size_t calls;
-} find_state;
-
-static void find_fn(void *obj, void *arg)
-{
-    find_state *s = arg;
-    s->calls++;
-    if (obj == s->target)
-        s->hits++;
-}
-
-/* How many times `obj` appears in get_objects(generation). */
-static size_t occurrences(rcgc_heap *h, int generation, const void *obj)
-{
-    find_state s = { obj, 0, 0 };
-    size_t n = rcgc_get_objects(h, generation, find_fn, &s);
-    CHECK_EQ(n, s.calls);
-    return s.hits;
-}
-
-static size_t live_objects(const rcgc_heap *h)
-{
-    rcgc_memory_stats ms;
-    memset(&ms, 0xff, sizeof ms);
-    rcgc_get_memory_stats(h, &ms);
-    return ms.objects;
-}
 
 /* ------------------------------------------------------------------------- */
 /* The article                                                               */
@@ -230,7 +151,7 @@ static void test_article_destroy_before_end(void)
     rcgc_heap *h = rcgc_heap_new(NULL);
     CHECK(h != NULL);
     if (!h) return;
-    event_log log = { "" };
+    evlog log = {0};
     article_obj *a = rcgc_new(h, &article_type);
     CHECK(a != NULL);
     if (a) {
@@ -254,7 +175,7 @@ static void test_article_cycle_destroyed_by_collector(void)
     CHECK(h != NULL);
     if (!h) return;
     rcgc_disable(h);
-    event_log log = { "" };
+    evlog log = {0};
     article_obj *a = rcgc_new(h, &article_type);
     CHECK(a != NULL);
     if (!a) { rcgc_heap_free(h); return; }
@@ -280,7 +201,7 @@ static void test_cycle_destroyed_at_heap_free(void)
     rcgc_heap *h = rcgc_heap_new(NULL);
     CHECK(h != NULL);
     if (!h) return;
-    event_log log = { "" };
+    evlog log = {0};
     article_obj *a = rcgc_new(h, &article_type);
     CHECK(a != NULL);
     if (!a) { rcgc_heap_free(h); return; }
@@ -586,18 +507,6 @@ static void test_untracked_type(void)
 
 /* An automatic collection is never triggered by non-containers: 10,000 leaves
    with threshold 1 run no collection. */
-typedef struct cb_counter {
-    size_t starts, stops;
-} cb_counter;
-
-static void count_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
-{
-    (void)h; (void)info;
-    cb_counter *c = data;
-    if (phase == RCGC_PHASE_START) c->starts++;
-    else c->stops++;
-}
-
 static void test_leaves_never_trigger_collection(void)
 {
     rcgc_heap *h = rcgc_heap_new(NULL);

@@ -15,7 +15,7 @@
  * never from running rcgc.
  */
 #include "rcgc.h"
-#include "check.h"
+#include "common.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -23,114 +23,6 @@
 /* ------------------------------------------------------------------------- */
 /* Types and helpers                                                         */
 /* ------------------------------------------------------------------------- */
-
-#define MAX_KEPT 8
-#define MAX_WRS 4
-
-/* What a test observes: finalizer and callback events in order. */
-typedef struct evlog {
-    char text[512];             /* events, space-separated */
-    size_t fin_calls;
-    size_t cb_calls;
-    size_t destroyed;
-    void *kept[MAX_KEPT];       /* references owned by the test */
-    size_t nkept;
-    void *wrs[MAX_WRS];         /* weak references a callback inspects */
-    size_t nwrs;
-    size_t live_seen;           /* rcgc_weakref_get results that were not NULL */
-    size_t self_live;           /* callbacks whose own weak reference was not NULL */
-    void *held_wr;              /* S55: the only reference to a weak reference */
-    void *hook_data;            /* S27: the data of the callback a finalizer sets */
-} evlog;
-
-typedef struct node node;
-typedef void (*node_hook)(node *self);
-
-/* A __slots__-like node with a __weakref__ slot: four reference fields, then
-   plain data. */
-struct node {
-    void *a, *b, *c, *d;
-    evlog *log;
-    const char *name;
-    node_hook hook;
-};
-
-static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
-{
-    node *n = obj;
-    visit(&n->a, arg);
-    visit(&n->b, arg);
-    visit(&n->c, arg);
-    visit(&n->d, arg);
-}
-
-static void log_event(evlog *log, const char *what)
-{
-    size_t len = strlen(log->text);
-    if (len + strlen(what) + 2 > sizeof log->text)
-        return;
-    if (len)
-        log->text[len++] = ' ';
-    strcpy(log->text + len, what);
-}
-
-static void node_finalize(void *obj)
-{
-    node *n = obj;
-    n->log->fin_calls++;
-    log_event(n->log, n->name);
-    if (n->hook)
-        n->hook(n);
-}
-
-static void node_destroy(void *obj)
-{
-    node *n = obj;
-    if (n->log)
-        n->log->destroyed++;
-}
-
-static const rcgc_type fin_type = { "fnode", sizeof(node), node_traverse, node_finalize, node_destroy };
-static const rcgc_type plain_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
-
-static node *new_node(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name)
-{
-    node *n = rcgc_new(h, t);
-    CHECK(n != NULL);
-    if (n) {
-        n->log = log;
-        n->name = name;
-    }
-    return n;
-}
-
-static rcgc_heap *fresh_heap(void)
-{
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    CHECK(h != NULL);
-    if (h)
-        rcgc_disable(h);
-    return h;
-}
-
-static size_t live_objects(const rcgc_heap *h)
-{
-    rcgc_memory_stats ms;
-    rcgc_get_memory_stats(h, &ms);
-    return ms.objects;
-}
-
-static void keep(evlog *log, void *obj)
-{
-    if (log->nkept < MAX_KEPT)
-        log->kept[log->nkept++] = obj;
-}
-
-static void drop_kept(evlog *log)
-{
-    while (log->nkept)
-        rcgc_decref(log->kept[--log->nkept]);
-}
 
 /* The data of a callback: its log and the name it logs. */
 typedef struct cbdata {
@@ -167,25 +59,6 @@ static void *new_wr(void *obj, rcgc_weakref_callback cb, void *data)
     return w;
 }
 
-static void hook_resurrect(node *self)
-{
-    rcgc_incref(self);
-    keep(self->log, self);
-}
-
-static void count_one(void *obj, void *arg)
-{
-    (void)obj;
-    (*(size_t *)arg)++;
-}
-
-static size_t gen_size(rcgc_heap *h, int gen)
-{
-    size_t n = 0;
-    rcgc_get_objects(h, gen, count_one, &n);
-    return n;
-}
-
 /* ------------------------------------------------------------------------- */
 /* Basics                                                                    */
 /* ------------------------------------------------------------------------- */
@@ -197,7 +70,7 @@ static void test_get_before_and_after_death(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_node(h, &plain_type, &log, "X");
+    node *x = new_named(h, &node_type, &log, "X");
     void *w = new_wr(x, NULL, NULL);
     CHECK_EQ(rcgc_refcount(w), 1);
     CHECK_EQ(rcgc_refcount(x), 1);     /* a weak reference owns nothing */
@@ -233,8 +106,8 @@ static void test_weakref_stored_in_slot(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *target = new_node(h, &plain_type, &log, "T");
-    node *holder = new_node(h, &plain_type, &log, "H");
+    node *target = new_named(h, &node_type, &log, "T");
+    node *holder = new_named(h, &node_type, &log, "H");
     void *w = new_wr(target, log_cb, &d);
     rcgc_set(&holder->a, w);
     rcgc_decref(w);
@@ -262,14 +135,14 @@ static void test_unweak_means_no_callback(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *x = new_node(h, &plain_type, &log, "X");
+    node *x = new_named(h, &node_type, &log, "X");
     void *w = new_wr(x, log_cb, &d);
     rcgc_decref(w);
     rcgc_decref(x);
     CHECK_EQ(log.cb_calls, 0);
     CHECK_EQ(log.destroyed, 1);
 
-    node *t = new_node(h, &plain_type, &log, "T");
+    node *t = new_named(h, &node_type, &log, "T");
     rcgc_set(&t->a, t);
     w = new_wr(t, log_cb, &d);
     rcgc_decref(w);
@@ -293,8 +166,8 @@ static void test_s54_refcount_order(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d[3] = { { &log, "cb0" }, { &log, "cb1" }, { &log, "cb2" } };
-    node *x = new_node(h, &fin_type, &log, "X");
-    node *child = new_node(h, &plain_type, &log, "child");
+    node *x = new_named(h, &fin_type, &log, "X");
+    node *child = new_named(h, &node_type, &log, "child");
     rcgc_set(&x->a, child);
     rcgc_decref(child);
     void *w[3];
@@ -330,8 +203,8 @@ static void test_refcount_callbacks_before_release(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_node(h, &plain_type, &log, "X");
-    node *child = new_node(h, &plain_type, &log, "child");
+    node *x = new_named(h, &node_type, &log, "X");
+    node *child = new_named(h, &node_type, &log, "child");
     rcgc_set(&x->a, child);
     rcgc_decref(child);
     void *w = new_wr(x, check_child_alive, &log);
@@ -351,7 +224,7 @@ static void test_refcount_weakref_inside_referent(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *t = new_node(h, &plain_type, &log, "T");
+    node *t = new_named(h, &node_type, &log, "T");
     void *w = new_wr(t, log_cb, &d);
     rcgc_set(&t->a, w);
     rcgc_decref(w);
@@ -370,7 +243,7 @@ static void test_weakref_survives_refcount_resurrection(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *x = new_node(h, &fin_type, &log, "X");
+    node *x = new_named(h, &fin_type, &log, "X");
     x->hook = hook_resurrect;
     void *w = new_wr(x, log_cb, &d);
     rcgc_decref(x);
@@ -403,7 +276,7 @@ static void test_s22_callback_on_trash(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *t = new_node(h, &plain_type, &log, "T");
+    node *t = new_named(h, &node_type, &log, "T");
     rcgc_set(&t->a, t);
     void *w = new_wr(t, log_cb, &d);
     rcgc_decref(t);
@@ -429,7 +302,7 @@ static void test_s24_callbacks_after_all_cleared(void)
     cbdata d[2] = { { &log, "cb0" }, { &log, "cb1" } };
     node *c[2];
     for (int i = 0; i < 2; i++) {
-        c[i] = new_node(h, &plain_type, &log, "c");
+        c[i] = new_named(h, &node_type, &log, "c");
         rcgc_set(&c[i]->a, c[i]);
     }
     for (int i = 0; i < 2; i++)
@@ -455,7 +328,7 @@ static void test_s25_callback_before_finalizer(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *f = new_node(h, &fin_type, &log, "F");
+    node *f = new_named(h, &fin_type, &log, "F");
     rcgc_set(&f->a, f);
     void *w = new_wr(f, log_cb, &d);
     rcgc_decref(f);
@@ -473,7 +346,7 @@ static void test_s54_gc_order(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d[3] = { { &log, "cb0" }, { &log, "cb1" }, { &log, "cb2" } };
-    node *x = new_node(h, &fin_type, &log, "X");
+    node *x = new_named(h, &fin_type, &log, "X");
     rcgc_set(&x->a, x);
     void *w[3];
     for (int i = 0; i < 3; i++)
@@ -499,7 +372,7 @@ static void test_s54_ring_order(void)
     node *n[3];
     void *w[3];
     for (int i = 0; i < 3; i++)
-        n[i] = new_node(h, &fin_type, &log, names[i]);
+        n[i] = new_named(h, &fin_type, &log, names[i]);
     for (int i = 0; i < 3; i++) {
         rcgc_set(&n[i]->a, n[(i + 1) % 3]);
         w[i] = new_wr(n[i], log_cb, &d[i]);
@@ -526,7 +399,7 @@ static void test_gc_resurrection_after_weakrefs_cleared(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *x = new_node(h, &fin_type, &log, "X");
+    node *x = new_named(h, &fin_type, &log, "X");
     x->hook = hook_resurrect;
     rcgc_set(&x->a, x);
     void *w = new_wr(x, log_cb, &d);
@@ -552,7 +425,7 @@ static void test_s23_weakref_in_trash(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *t = new_node(h, &plain_type, &log, "T");
+    node *t = new_named(h, &node_type, &log, "T");
     rcgc_set(&t->a, t);
     void *w = new_wr(t, log_cb, &d);
     rcgc_set(&t->b, w);
@@ -573,8 +446,8 @@ static void test_trash_weakref_to_live_object(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *live = new_node(h, &plain_type, &log, "L");
-    node *t = new_node(h, &plain_type, &log, "T");
+    node *live = new_named(h, &node_type, &log, "L");
+    node *t = new_named(h, &node_type, &log, "T");
     rcgc_set(&t->a, t);
     void *w = new_wr(live, log_cb, &d);
     rcgc_set(&t->b, w);
@@ -607,7 +480,7 @@ static void test_s55_weakref_freed_by_its_callback(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *t = new_node(h, &plain_type, &log, "T");
+    node *t = new_named(h, &node_type, &log, "T");
     rcgc_set(&t->a, t);
     log.held_wr = new_wr(t, drop_held_wr, &log);
     rcgc_decref(t);
@@ -628,15 +501,15 @@ static void test_s41_old_object_freed_by_young_clear(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *c0 = new_node(h, &plain_type, &log, "c0");
+    node *c0 = new_named(h, &node_type, &log, "c0");
     rcgc_set(&c0->a, c0);
     CHECK_EQ(rcgc_collect(h, 2), 0);           /* c0 -> generation 2 */
     CHECK_EQ(gen_size(h, 2), 1);
-    node *c1 = new_node(h, &plain_type, &log, "c1");
+    node *c1 = new_named(h, &node_type, &log, "c1");
     rcgc_set(&c1->a, c1);
     rcgc_set(&c1->b, c0);
     rcgc_clear(&c0->a);                        /* now only c1 keeps c0 alive */
-    node *c2 = new_node(h, &plain_type, &log, "c2");
+    node *c2 = new_named(h, &node_type, &log, "c2");
     rcgc_set(&c2->a, c2);
     void *c2wr = new_wr(c2, NULL, NULL);
     log.wrs[log.nwrs++] = c2wr;
@@ -672,9 +545,9 @@ static void test_s26_finalizer_reads_weakref_to_trash(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *p = new_node(h, &fin_type, &log, "P");
+    node *p = new_named(h, &fin_type, &log, "P");
     p->hook = hook_read_first_wr;
-    node *n = new_node(h, &plain_type, &log, "N");
+    node *n = new_named(h, &node_type, &log, "N");
     rcgc_set(&p->a, n);
     rcgc_set(&n->a, p);
     void *w = new_wr(n, NULL, NULL);
@@ -708,9 +581,9 @@ static void test_s27_weakref_created_by_finalizer(void)
     evlog log = {0};
     cbdata d = { &log, "late-cb" };
     log.hook_data = &d;
-    node *p = new_node(h, &fin_type, &log, "P");
+    node *p = new_named(h, &fin_type, &log, "P");
     p->hook = hook_weakref_to_partner;
-    node *n = new_node(h, &plain_type, &log, "N");
+    node *n = new_named(h, &node_type, &log, "N");
     rcgc_set(&p->a, n);
     rcgc_set(&n->a, p);
     rcgc_decref(p);
@@ -749,7 +622,7 @@ static void test_refcount_weakref_created_by_finalizer(void)
     evlog log = {0};
     cbdata d = { &log, "cb" };
     log.hook_data = &d;
-    node *x = new_node(h, &fin_type, &log, "X");
+    node *x = new_named(h, &fin_type, &log, "X");
     x->hook = hook_weakref_to_self;
     rcgc_decref(x);
     CHECK_STR(log.text, "X cb");
@@ -784,9 +657,9 @@ static void test_refcount_later_sibling_alive_in_finalizer(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_node(h, &plain_type, &log, "X");
-    node *c2 = new_node(h, &fin_type, &log, "C2");
-    node *c1 = new_node(h, &plain_type, &log, "C1");
+    node *x = new_named(h, &node_type, &log, "X");
+    node *c2 = new_named(h, &fin_type, &log, "C2");
+    node *c1 = new_named(h, &node_type, &log, "C1");
     c2->hook = hook_keep_weak_target;
     rcgc_set(&x->a, c2);
     rcgc_set(&x->b, c1);
@@ -820,7 +693,7 @@ static void test_callback_weakref_moves_to_old(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *t = new_node(h, &plain_type, &log, "T");
+    node *t = new_named(h, &node_type, &log, "T");
     rcgc_set(&t->a, t);
     void *w = new_wr(t, log_cb, &d);
     CHECK_EQ(rcgc_collect(h, 0), 0);

@@ -42,11 +42,18 @@ static int save(struct replay *rp, void *obj)
     return 0;
 }
 
+static void note_event(struct replay *rp, char kind, uint32_t name)
+{
+    if (rp->hooks != NULL && rp->hooks->event != NULL)
+        rp->hooks->event(rp, kind, name, rp->hooks->data);
+}
+
 static void finalize_print(void *obj)
 {
     struct replay_object *o = obj;
 
     fprintf(o->replay->out, "fin %" PRIu32 "\n", o->id);
+    note_event(o->replay, 'f', o->id);
 }
 
 /* Prints, then resurrects the object by saving it. Without memory to save it,
@@ -60,11 +67,23 @@ static void finalize_resurrect(void *obj)
         o->replay->out_of_memory = true;
 }
 
+static struct replay_name *names_find(const struct replay_names *m, uint32_t name);
+
+/* The object leaves the map of live objects. */
+static void destroy_object(void *obj)
+{
+    struct replay_object *o = obj;
+    struct replay_name *e = names_find(&o->replay->live, o->id);
+
+    if (e != NULL)
+        e->value = NULL;
+}
+
 /* One type per finalizer kind: an object without a finalizer has none. */
 static const rcgc_type object_types[] = {
-    [TRACE_FIN_NONE] = { "trace object", 0, traverse_object, NULL, NULL },
-    [TRACE_FIN_PRINT] = { "trace object (fin)", 0, traverse_object, finalize_print, NULL },
-    [TRACE_FIN_RESURRECT] = { "trace object (resurrect)", 0, traverse_object, finalize_resurrect, NULL },
+    [TRACE_FIN_NONE] = { "trace object", 0, traverse_object, NULL, destroy_object },
+    [TRACE_FIN_PRINT] = { "trace object (fin)", 0, traverse_object, finalize_print, destroy_object },
+    [TRACE_FIN_RESURRECT] = { "trace object (resurrect)", 0, traverse_object, finalize_resurrect, destroy_object },
 };
 
 static void weak_callback(void *weakref, void *data)
@@ -73,6 +92,7 @@ static void weak_callback(void *weakref, void *data)
 
     (void)weakref;
     fprintf(w->replay->out, "cb %" PRIu32 "\n", w->id);
+    note_event(w->replay, 'c', w->id);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -257,7 +277,7 @@ static int run_new(struct replay *rp, const struct trace_op *op)
     o->id = op->id;
     o->nslots = op->nslots;
     o->finalizer = op->finalizer;
-    if (names_add(&rp->objects, op->id, o) != 0)
+    if (names_add(&rp->objects, op->id, o) != 0 || names_add(&rp->live, op->id, o) != 0)
         return out_of_memory(rp);
     return 0;
 }
@@ -420,7 +440,13 @@ int replay_init(struct replay *rp, FILE *out, const struct replay_options *optio
     rp->out = out;
     if (options != NULL)
         rp->options = *options;
-    rp->heap = rcgc_heap_new(rp->options.heap_config);
+    /* The replay ends by freeing the heap with the trace's references still
+       held: that is how it drops everything at once, not a leak. */
+    rcgc_config config = { 0 };
+    if (rp->options.heap_config != NULL)
+        config = *rp->options.heap_config;
+    config.on_leak = RCGC_LEAKS_IGNORE;
+    rp->heap = rcgc_heap_new(&config);
     if (rp->heap == NULL)
         return -1;
     rcgc_disable(rp->heap);
@@ -429,7 +455,12 @@ int replay_init(struct replay *rp, FILE *out, const struct replay_options *optio
 
 int replay_step(struct replay *rp, const struct trace_op *op)
 {
+    const struct replay_hooks *hooks = rp->hooks;
+
     if (check(rp, op) != 0)
+        return -1;
+    rp->steps++;
+    if (hooks != NULL && hooks->before_step != NULL && hooks->before_step(rp, op, hooks->data) != 0)
         return -1;
     if (rp->options.echo)
         echo(rp->out, op);
@@ -437,7 +468,39 @@ int replay_step(struct replay *rp, const struct trace_op *op)
         return -1;
     if (rp->out_of_memory)
         return out_of_memory(rp);
+    if (hooks != NULL && hooks->after_step != NULL && hooks->after_step(rp, op, hooks->data) != 0)
+        return -1;
     return 0;
+}
+
+struct replay_object *replay_live_object(const struct replay *rp, uint32_t id)
+{
+    struct replay_name *e = names_find(&rp->live, id);
+
+    return e != NULL ? e->value : NULL;
+}
+
+void replay_name_of(const struct replay *rp, const void *obj, char *buf, size_t size)
+{
+    const rcgc_type *type = rcgc_type_of(obj);
+    size_t i;
+
+    for (i = 0; i < sizeof object_types / sizeof object_types[0]; i++) {
+        if (type == &object_types[i]) {
+            snprintf(buf, size, "%" PRIu32, ((const struct replay_object *)obj)->id);
+            return;
+        }
+    }
+    if (rcgc_is_weakref(obj)) {
+        for (i = 0; i < rp->weakrefs.capacity; i++) {
+            const struct replay_weak *w = rp->weakrefs.entries[i].value;
+            if (rp->weakrefs.entries[i].name != 0 && w != NULL && w->ref == obj) {
+                snprintf(buf, size, "w%" PRIu32, w->id);
+                return;
+            }
+        }
+    }
+    snprintf(buf, size, "?");
 }
 
 void replay_finish(struct replay *rp)
@@ -450,6 +513,7 @@ void replay_finish(struct replay *rp)
         free(rp->weakrefs.entries[i].value);
     free(rp->weakrefs.entries);
     free(rp->objects.entries);
+    free(rp->live.entries);
     free(rp->saved);
     memset(rp, 0, sizeof *rp);
 }
@@ -467,6 +531,12 @@ static void reject_line(struct replay *rp, enum trace_read r)
 
 int replay_run(FILE *in, FILE *out, FILE *err, const struct replay_options *options)
 {
+    return replay_run_hooked(in, out, err, options, NULL);
+}
+
+int replay_run_hooked(FILE *in, FILE *out, FILE *err, const struct replay_options *options,
+                      const struct replay_hooks *hooks)
+{
     struct trace_reader reader;
     struct replay rp;
     struct trace_op op;
@@ -477,7 +547,13 @@ int replay_run(FILE *in, FILE *out, FILE *err, const struct replay_options *opti
         replay_finish(&rp);
         return 2;
     }
+    rp.hooks = hooks;
     trace_reader_init(&reader, in);
+    if (hooks != NULL && hooks->start != NULL && hooks->start(&rp, hooks->data) != 0) {
+        fprintf(err, "trace:0: %s\n", rp.message);
+        replay_finish(&rp);
+        return 2;
+    }
     for (;;) {
         enum trace_read r = trace_read_line(&reader);
         int parsed;
@@ -495,6 +571,8 @@ int replay_run(FILE *in, FILE *out, FILE *err, const struct replay_options *opti
             break;
         }
     }
+    if (hooks != NULL && hooks->end != NULL)
+        hooks->end(&rp, status, hooks->data);
     if (status != 0) {
         fflush(out);
         fprintf(err, "trace:%llu: %s\n", reader.line, rp.message);

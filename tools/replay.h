@@ -2,9 +2,11 @@
  * The trace replayer behind `rcgc replay` (shared/reference/trace-format.md):
  * runs parsed operations (trace.h) on an rcgc heap and prints their events.
  * All of its state is a struct replay, and one operation is one call of
- * replay_step(), so that options watching each operation or collection can be
- * added around it. replay_run() is the whole command as a function that never
- * exits the process and frees everything on every path (fuzzers call it).
+ * replay_step(). What watches a replay (--explain, --dot, --html, --why:
+ * watch.h) plugs in through struct replay_hooks, so that this file and
+ * trace.c stay a replayer of their own (fuzzers and tests link just them).
+ * replay_run() is the whole command as a function that never exits the
+ * process and frees everything on every path (fuzzers call it).
  */
 #ifndef RCGC_TOOLS_REPLAY_H
 #define RCGC_TOOLS_REPLAY_H
@@ -18,6 +20,24 @@
 #include "trace.h"
 
 struct replay;
+
+/* Optional hooks around a replay; data is passed to each. A hook that
+   returns -1 stops the replay: it sets rp->message first. */
+struct replay_hooks {
+    void *data;
+    /* Once the heap exists (e.g. to add collection callbacks). */
+    int (*start)(struct replay *rp, void *data);
+    /* Around each operation whose names were checked: before runs before
+       the echo, after once its events are printed. */
+    int (*before_step)(struct replay *rp, const struct trace_op *op, void *data);
+    int (*after_step)(struct replay *rp, const struct trace_op *op, void *data);
+    /* An event the replay has just printed: 'f' for `fin ID`, 'c' for `cb W`. */
+    void (*event)(struct replay *rp, char kind, uint32_t name, void *data);
+    /* When the replay stops (status 0: the whole trace ran, 2: it failed),
+       before the error message and before the heap is freed; it must leave
+       rp->out as the replay was given it. */
+    void (*end)(struct replay *rp, int status, void *data);
+};
 
 struct replay_options {
     bool echo;                      /* print each operation as "> " and its tokens first */
@@ -55,9 +75,12 @@ struct replay_names {
 
 struct replay {
     rcgc_heap *heap;
-    FILE *out;                      /* events (and the echo) */
+    FILE *out;                      /* events (and the echo); hooks may redirect it */
     struct replay_options options;
+    const struct replay_hooks *hooks; /* NULL: none */
+    unsigned long long steps;       /* operations run, the current one included */
     struct replay_names objects;    /* ID -> struct replay_object *, NULL once dropped */
+    struct replay_names live;       /* ID -> struct replay_object *, NULL once freed */
     struct replay_names weakrefs;   /* W -> struct replay_weak *, NULL once released */
     void **saved;                   /* references stored by resurrecting finalizers */
     size_t nsaved;
@@ -83,5 +106,17 @@ void replay_finish(struct replay *rp);
    name the trace does not hold, "trace:LINE: what is wrong" to err. Returns
    the exit status: 0 when the whole trace ran, 2 otherwise. */
 int replay_run(FILE *in, FILE *out, FILE *err, const struct replay_options *options);
+
+/* replay_run with hooks (NULL: none). */
+int replay_run_hooked(FILE *in, FILE *out, FILE *err, const struct replay_options *options,
+                      const struct replay_hooks *hooks);
+
+/* The object named id in the trace while it is alive, whether the trace
+   still holds the name or not; NULL before `new` and once freed. */
+struct replay_object *replay_live_object(const struct replay *rp, uint32_t id);
+
+/* Writes obj's name in the trace into buf: "ID" for an object, "wW" for a
+   weak-reference object, "?" for anything else. */
+void replay_name_of(const struct replay *rp, const void *obj, char *buf, size_t size);
 
 #endif
