@@ -1,0 +1,157 @@
+/*
+ * Allocation and release of objects with 16, 32, 64 and 256 payload bytes,
+ * in nanoseconds per allocation + release, in three patterns:
+ *
+ *   single  allocate one object and release it at once, again and again
+ *   batch   allocate 1000 objects, then release the 1000 in the same order
+ *   window  a sliding window of 10,000 live objects: release the oldest,
+ *           allocate a new one in its place
+ *
+ * With BENCH_RCGC two variants run: `rcgc`, a leaf type (traverse NULL, so
+ * never tracked by the collector) made by rcgc_new and released by
+ * rcgc_decref; and `rcgc-container`, a type with a traverse function, so every
+ * object is tracked and the collector runs at its default thresholds. The C
+ * peers (peer.h) allocate zeroed memory, as rcgc_new does, and free it.
+ *
+ * Usage: bench_alloc [--tiny] [--quick] [ops=N]
+ */
+#include "bench.h"
+
+#ifdef BENCH_RCGC
+#include <rcgc.h>
+#else
+#include "peer.h"
+#endif
+
+#define NSIZES 4
+#define BATCH 1000
+#define WINDOW 10000
+
+static const size_t sizes[NSIZES] = { 16, 32, 64, 256 };
+
+#ifdef BENCH_RCGC
+
+/* The variant: the heap and the types (leaf or container) of the four sizes. */
+typedef struct variant {
+    const char *name;
+    rcgc_heap *heap;
+    const rcgc_type *types;
+} variant;
+
+static void one_slot_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    visit((void **)obj, arg);
+}
+
+static const rcgc_type leaf_types[NSIZES] = {
+    { "leaf16", 16, NULL, NULL, NULL },
+    { "leaf32", 32, NULL, NULL, NULL },
+    { "leaf64", 64, NULL, NULL, NULL },
+    { "leaf256", 256, NULL, NULL, NULL },
+};
+
+static const rcgc_type container_types[NSIZES] = {
+    { "container16", 16, one_slot_traverse, NULL, NULL },
+    { "container32", 32, one_slot_traverse, NULL, NULL },
+    { "container64", 64, one_slot_traverse, NULL, NULL },
+    { "container256", 256, one_slot_traverse, NULL, NULL },
+};
+
+#define ALLOC(v, k) rcgc_new((v)->heap, &(v)->types[k])
+#define RELEASE(p) rcgc_decref(p)
+
+#else
+
+typedef struct variant {
+    const char *name;
+} variant;
+
+#define ALLOC(v, k) ((void)(v), peer_zalloc(sizes[k]))
+#define RELEASE(p) peer_free(p)
+
+#endif
+
+static double run_single(const variant *v, int k, long ops)
+{
+    uint64_t t0 = bench_now_ns();
+    for (long i = 0; i < ops; i++) {
+        void *p = bench_check_alloc(ALLOC(v, k));
+        bench_escape(p);
+        RELEASE(p);
+    }
+    return (double)(bench_now_ns() - t0) / (double)ops;
+}
+
+static double run_batch(const variant *v, int k, long ops, void **objs)
+{
+    long rounds = ops / BATCH > 0 ? ops / BATCH : 1;
+    uint64_t t0 = bench_now_ns();
+    for (long r = 0; r < rounds; r++) {
+        for (int i = 0; i < BATCH; i++) {
+            objs[i] = bench_check_alloc(ALLOC(v, k));
+            bench_escape(objs[i]);
+        }
+        for (int i = 0; i < BATCH; i++)
+            RELEASE(objs[i]);
+    }
+    return (double)(bench_now_ns() - t0) / (double)(rounds * BATCH);
+}
+
+static double run_window(const variant *v, int k, long ops, void **objs)
+{
+    uint64_t t0;
+    double ns;
+    for (int i = 0; i < WINDOW; i++)
+        objs[i] = bench_check_alloc(ALLOC(v, k));
+    t0 = bench_now_ns();
+    for (long i = 0, j = 0; i < ops; i++) {
+        RELEASE(objs[j]);
+        objs[j] = bench_check_alloc(ALLOC(v, k));
+        bench_escape(objs[j]);
+        if (++j == WINDOW)
+            j = 0;
+    }
+    ns = (double)(bench_now_ns() - t0) / (double)ops;
+    for (int i = 0; i < WINDOW; i++)
+        RELEASE(objs[i]);
+    return ns;
+}
+
+static void run_all(const variant *v, long ops, void **objs)
+{
+    char kase[32];
+    for (int k = 0; k < NSIZES; k++) {
+        snprintf(kase, sizeof kase, "single-%zu", sizes[k]);
+        bench_result("alloc", v->name, kase, "time_per_op", run_single(v, k, ops), "ns");
+        snprintf(kase, sizeof kase, "batch-%zu", sizes[k]);
+        bench_result("alloc", v->name, kase, "time_per_op", run_batch(v, k, ops, objs), "ns");
+        snprintf(kase, sizeof kase, "window-%zu", sizes[k]);
+        bench_result("alloc", v->name, kase, "time_per_op", run_window(v, k, ops, objs), "ns");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a = bench_parse(argc, argv);
+    long ops = bench_arg_long(&a, "ops", a.tiny ? 20000 : a.quick ? 1000000 : 5000000);
+    void **objs = bench_check_alloc(malloc(sizeof(void *) * WINDOW));
+
+#ifdef BENCH_RCGC
+    rcgc_heap *h = bench_check_alloc(rcgc_heap_new(NULL));
+    variant leaf = { "rcgc", h, leaf_types };
+    variant container = { "rcgc-container", h, container_types };
+    rcgc_memory_stats ms;
+    run_all(&leaf, ops, objs);
+    run_all(&container, ops, objs);
+    rcgc_get_memory_stats(h, &ms);
+    if (ms.objects != 0)
+        bench_fail("alloc", "objects left alive");
+    rcgc_heap_free(h);
+#else
+    variant peer = { PEER_NAME };
+    peer_init();
+    run_all(&peer, ops, objs);
+#endif
+    free(objs);
+    return 0;
+}

@@ -1,0 +1,163 @@
+/*
+ * binary-trees, the Computer Language Benchmarks Game program: a stretch tree
+ * of depth max+1, a long-lived tree of depth max, then for depth 4, 6, ... max
+ * 2^(max - depth + 4) trees built bottom-up, walked to count their nodes and
+ * dropped. Reports the wall time of the whole run.
+ *
+ * Built once per memory manager: with BENCH_RCGC the nodes are rcgc containers
+ * with two reference slots, a traverse function visiting both, and the
+ * collector enabled at its default thresholds; otherwise (peer.h) plain C
+ * structs from malloc, mimalloc or Boehm, freed recursively where the peer
+ * frees. Every node count is checked against 2^(depth+1) - 1. The rcgc build
+ * also reports how many collections of each generation ran.
+ *
+ * Usage: bench_binary_trees [--tiny] [depth=N]
+ */
+#include "bench.h"
+
+#ifdef BENCH_RCGC
+#include <rcgc.h>
+#define VARIANT "rcgc"
+#else
+#include "peer.h"
+#define VARIANT PEER_NAME
+#endif
+
+typedef struct node {
+    void *left, *right;
+} node;
+
+#ifdef BENCH_RCGC
+
+static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->left, arg);
+    visit(&n->right, arg);
+}
+
+static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, NULL };
+
+typedef rcgc_heap *ctx_t;
+
+/* A new tree: the caller owns the reference to its root. Each child's new
+   reference goes straight into its parent's slot, which owns it. */
+static node *bottom_up_tree(ctx_t h, int depth)
+{
+    node *n = bench_check_alloc(rcgc_new(h, &node_type));
+    if (depth > 0) {
+        n->left = bottom_up_tree(h, depth - 1);
+        n->right = bottom_up_tree(h, depth - 1);
+    }
+    return n;
+}
+
+static void delete_tree(node *n)
+{
+    rcgc_decref(n);
+}
+
+#else
+
+typedef int ctx_t;
+
+static node *bottom_up_tree(ctx_t h, int depth)
+{
+    node *n = bench_check_alloc(peer_alloc(sizeof(node)));
+    if (depth > 0) {
+        n->left = bottom_up_tree(h, depth - 1);
+        n->right = bottom_up_tree(h, depth - 1);
+    } else {
+        n->left = n->right = NULL;
+    }
+    return n;
+}
+
+static void delete_tree(node *n)
+{
+#if PEER_FREES
+    if (n->left) {
+        delete_tree(n->left);
+        delete_tree(n->right);
+    }
+    peer_free(n);
+#else
+    (void)n;
+#endif
+}
+
+#endif
+
+static long item_check(const node *n)
+{
+    if (!n->left)
+        return 1;
+    return 1 + item_check(n->left) + item_check(n->right);
+}
+
+static void expect(long got, long iterations, int depth)
+{
+    long want = iterations * ((2L << depth) - 1);
+    if (got != want) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "depth %d: check %ld, expected %ld", depth, got, want);
+        bench_fail("binary-trees", msg);
+    }
+}
+
+static void run(ctx_t h, int max_depth)
+{
+    const int min_depth = 4;
+    int stretch_depth = max_depth + 1;
+    node *stretch = bottom_up_tree(h, stretch_depth);
+    expect(item_check(stretch), 1, stretch_depth);
+    delete_tree(stretch);
+
+    node *long_lived = bottom_up_tree(h, max_depth);
+    for (int depth = min_depth; depth <= max_depth; depth += 2) {
+        long iterations = 1L << (max_depth - depth + min_depth), check = 0;
+        for (long i = 0; i < iterations; i++) {
+            node *t = bottom_up_tree(h, depth);
+            check += item_check(t);
+            delete_tree(t);
+        }
+        expect(check, iterations, depth);
+    }
+    expect(item_check(long_lived), 1, max_depth);
+    delete_tree(long_lived);
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a = bench_parse(argc, argv);
+    int depth = (int)bench_arg_long(&a, "depth", a.tiny ? 6 : 16);
+    char kase[32];
+    ctx_t h;
+    uint64_t t0, t1;
+
+    if (depth < 6)
+        depth = 6;      /* max(min_depth + 2, n) */
+#ifdef BENCH_RCGC
+    h = bench_check_alloc(rcgc_heap_new(NULL));
+#else
+    peer_init();
+    h = 0;
+#endif
+    t0 = bench_now_ns();
+    run(h, depth);
+    t1 = bench_now_ns();
+
+    snprintf(kase, sizeof kase, "depth%d", depth);
+    bench_result("binary-trees", VARIANT, kase, "time", (double)(t1 - t0) / 1e9, "s");
+#ifdef BENCH_RCGC
+    {
+        rcgc_gen_stats st[3];
+        const char *names[3] = { "gen0_collections", "gen1_collections", "gen2_collections" };
+        rcgc_get_stats(h, st);
+        for (int g = 0; g < 3; g++)
+            bench_result("binary-trees", VARIANT, kase, names[g], (double)st[g].collections, "count");
+    }
+    rcgc_heap_free(h);
+#endif
+    return 0;
+}
