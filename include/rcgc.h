@@ -256,7 +256,9 @@ RCGC_API bool rcgc_isenabled(const rcgc_heap *h);
 /* Collects generations 0..generation (gc.collect). Returns the number of
    unreachable objects found (not counting resurrected ones), 0 when called
    while a collection is already running (from a finalizer or callback), and
-   -1 when generation is not 0, 1 or 2. */
+   -1 when generation is not 0, 1 or 2. A full collection (generation 2) also
+   gives back the empty pages the size classes keep for their next
+   allocations, so that memory freed by the program returns to the system. */
 RCGC_API ptrdiff_t rcgc_collect(rcgc_heap *h, int generation);
 
 /* Thresholds (gc.set_threshold / gc.get_threshold), default 700, 10, 10.
@@ -283,7 +285,9 @@ RCGC_API bool rcgc_is_tracked(const void *obj);
 
 /* gc.freeze(): moves every tracked object into a permanent generation that no
    collection examines, and sets all counts to 0. rcgc_unfreeze moves them back
-   into generation 2. rcgc_get_freeze_count: objects in the permanent generation. */
+   into generation 2. Both take time in proportion to the objects they move
+   (each is marked, so that full collections can tell frozen objects from the
+   header alone). rcgc_get_freeze_count: objects in the permanent generation. */
 RCGC_API void rcgc_freeze(rcgc_heap *h);
 RCGC_API void rcgc_unfreeze(rcgc_heap *h);
 RCGC_API size_t rcgc_get_freeze_count(const rcgc_heap *h);
@@ -375,7 +379,9 @@ RCGC_API int rcgc_callback_remove(rcgc_heap *h, rcgc_gc_callback fn, void *data)
 typedef struct rcgc_memory_stats {
     size_t objects;         /* live objects, tracked or not */
     size_t object_bytes;    /* bytes of their blocks (header + rounded payload) */
-    size_t pages;           /* small-object pages in use */
+    size_t pages;           /* small-object pages in use, with the (possibly
+                               empty) page each size class allocates from until
+                               the next rcgc_collect(h, 2) */
     size_t large_objects;   /* objects allocated on their own */
     size_t system_bytes;    /* memory held from the system (rcgc_memory.alloc) */
 } rcgc_memory_stats;

@@ -18,7 +18,10 @@
  * allocations (the fast path is a pop from its free list). A page that fills
  * up leaves the list; it comes back when a block is freed. A page that becomes
  * empty goes back to the heap's free pages, unless it is the one its class
- * allocates from; a chunk whose pages are all free goes back to the system.
+ * allocates from (so that allocating and freeing one object in a loop does
+ * not map and unmap a chunk each time); rcgc__trim, after a full collection
+ * asked for with rcgc_collect, gives those back too. A chunk whose pages are
+ * all free goes back to the system.
  *
  * Invariants:
  *   - a free block has info == 0 (type index 0) and its next/prev words hold
@@ -490,6 +493,15 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
     }
     if (--p->used == 0 && bin->pages != p)
         page_release(h, p);
+}
+
+void rcgc__trim(rcgc_heap *h)
+{
+    for (unsigned sc = 0; sc < NUM_CLASSES; sc++) {
+        page_t *p = h->bins[sc].pages;
+        if (p && p->used == 0)
+            page_release(h, p);
+    }
 }
 
 size_t rcgc__block_payload(const head_t *x)

@@ -11,7 +11,12 @@
  *      algorithm: copy each count into gc_refs (update_refs), subtract the
  *      references that come from inside the examined set (subtract_refs), then
  *      keep every object with gc_refs > 0 and everything reachable from it,
- *      moving the rest to the `unreachable` list (move_unreachable);
+ *      moving the rest to the `unreachable` list (move_unreachable). In a full
+ *      collection the first two are one walk (update_subtract_refs): there the
+ *      examined set is every tracked object that is neither frozen (F_FROZEN)
+ *      nor in the release queue (F_PENDING), which a visit can tell from the
+ *      header, so gc_refs is initialised at an object's first visit or turn,
+ *      whichever comes first, and F_COLLECTING says it has been;
  *   3. moves the survivors into the next generation (promotion);
  *   4. clears weak references to the unreachable objects and calls their
  *      callbacks (weakref.c), runs finalizers, and repeats step 2 on the
@@ -20,11 +25,19 @@
  *      cycles fall apart by reference counting.
  * gc_refs lives in `prev` while an object is being examined; F_COLLECTING marks
  * the examined set and F_UNREACHABLE the tentatively unreachable objects.
+ * F_UNREACHABLE means something only inside move_unreachable: the objects found
+ * unreachable keep it (no pass just to clear it) until they leave the set, and
+ * every way out clears it (update_refs for a second analysis, delete_garbage's
+ * move to old, untracking, rcgc_make_immortal, release). Past move_unreachable,
+ * the unreachable set is walked twice in the common case: by finalize_garbage
+ * (which also counts it) and by delete_garbage.
  *
  * Invariants between collections: every tracked object is in exactly one of
- * gen[0..2] or permanent, with F_COLLECTING and F_UNREACHABLE clear and
- * a valid `prev`. During step 2, the examined list is singly linked (prev is
- * gc_refs) except for its head's prev, which stays the tail.
+ * gen[0..2] or permanent, with F_COLLECTING and F_UNREACHABLE clear (the
+ * single walk of a full collection depends on it) and a valid `prev`;
+ * F_FROZEN is set exactly on the objects of permanent. During step 2, the
+ * examined list is singly linked (prev is gc_refs) except for its head's
+ * prev, which stays the tail.
  *
  * No step allocates memory, so a collection always completes.
  */
@@ -32,7 +45,9 @@
 
 /* ---- Finding unreachable objects ------------------------------------------- */
 
-/* gc_refs = refcount, and mark the set being examined. */
+/* gc_refs = refcount, and mark the set being examined. F_UNREACHABLE may be
+   left over from an earlier analysis of the same objects (see collect_main):
+   clear it here, before move_unreachable relies on it. */
 static void update_refs(rcgc_heap *h, head_t *young)
 {
     uint32_t end = ref_of(young);
@@ -43,7 +58,7 @@ static void update_refs(rcgc_heap *h, head_t *young)
             rcgc__dbg_tracked_zero(h, x);
 #endif
         x->prev = x->refcnt;
-        x->info |= F_COLLECTING;
+        x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
         r = x->next;
     }
 }
@@ -73,6 +88,57 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
     for (uint32_t r = young->next; r != end;) {
         head_t *x = ref_ptr(h, r);
         traverse_head(h, x, visit_decref, h);
+        r = x->next;
+    }
+}
+
+/* visit_decref for update_subtract_refs: an examined object not reached yet
+   gets gc_refs = its count, less this reference. */
+static void visit_decref_full(void **slot, void *arg)
+{
+    void *v = *slot;
+    if (!v)
+        return;
+    head_t *x = head_of(v);
+#ifdef RCGC_DEBUG
+    rcgc_heap *h = arg;
+    rcgc__dbg_visited(h, h->traversing, v);
+#else
+    (void)arg;
+#endif
+    if (x->info & F_COLLECTING) {
+#ifdef RCGC_DEBUG
+        if (x->prev == 0)
+            rcgc__dbg_gc_refs_negative(h, x);
+#endif
+        x->prev--;
+    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN))) {
+#ifdef RCGC_DEBUG
+        if (x->refcnt == 0)
+            rcgc__dbg_tracked_zero(h, x);
+#endif
+        x->prev = x->refcnt - 1;
+        x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
+    }
+}
+
+/* update_refs and subtract_refs in one walk, for the first analysis of a
+   full collection (young holds every tracked object that is neither frozen
+   nor queued for release). */
+static void update_subtract_refs(rcgc_heap *h, head_t *young)
+{
+    uint32_t end = ref_of(young);
+    for (uint32_t r = young->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        if (!(x->info & F_COLLECTING)) {
+#ifdef RCGC_DEBUG
+            if (x->refcnt == 0)
+                rcgc__dbg_tracked_zero(h, x);
+#endif
+            x->prev = x->refcnt;
+            x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
+        }
+        traverse_head(h, x, visit_decref_full, h);
         r = x->next;
     }
 }
@@ -151,25 +217,49 @@ static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachabl
 
 /* ---- Handling the unreachable set ------------------------------------------ */
 
+/* Moves the first objects of l, up to and including x, to the tail of to. */
+static void list_move_prefix(rcgc_heap *h, head_t *l, head_t *x, head_t *to)
+{
+    head_t *first = ref_ptr(h, l->next);
+    uint32_t after = x->next, xr = ref_of(x);
+    ref_ptr(h, to->prev)->next = l->next;
+    first->prev = to->prev;
+    x->next = ref_of(to);
+    to->prev = xr;
+    l->next = after;
+    ref_ptr(h, after)->prev = ref_of(l);
+}
+
 /* Runs every finalizer of the set once (PEP 442), head first. Finalizers may
-   free objects of the set, which then leave the lists. Returns whether any ran. */
-static bool finalize_garbage(rcgc_heap *h, head_t *collectable)
+   free objects of the set, which then leave the lists, so before each one
+   runs, the objects already passed (and the one being finalized) move to
+   `seen`; in between, no user code runs and the walk needs no moves. Returns
+   whether any finalizer ran; when none did, *count is the size of the set. */
+static bool finalize_garbage(rcgc_heap *h, head_t *collectable, size_t *count)
 {
     bool ran = false;
-    while (!list_is_empty(collectable)) {
-        head_t *x = list_first(h, collectable);
-        list_move(h, x, &h->seen);
+    size_t n = 0;
+    uint32_t end = ref_of(collectable);
+    for (uint32_t r = collectable->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
         const rcgc_type *t = type_of_head(h, x);
-        if (t->finalize && !(x->info & F_FINALIZED)) {
-            x->info |= F_FINALIZED;
-            void *obj = obj_of(x);
-            rcgc_incref(obj);
-            t->finalize(obj);
-            rcgc_decref(obj);
-            ran = true;
+        if (!t->finalize || (x->info & F_FINALIZED)) {
+            n++;
+            r = x->next;
+            continue;
         }
+        list_move_prefix(h, collectable, x, &h->seen);
+        x->info |= F_FINALIZED;
+        void *obj = obj_of(x);
+        rcgc_incref(obj);
+        t->finalize(obj);
+        rcgc_decref(obj);
+        ran = true;
+        r = collectable->next;
     }
+    list_merge(h, collectable, &h->seen);
     list_merge(h, &h->seen, collectable);
+    *count = n;
     return ran;
 }
 
@@ -187,7 +277,7 @@ static void clear_flags(rcgc_heap *h, head_t *l, uint32_t flags)
    the rest goes to still_unreachable. */
 static void handle_resurrected(rcgc_heap *h, head_t *unreachable, head_t *still, head_t *old)
 {
-    clear_flags(h, unreachable, F_COLLECTING);
+    clear_flags(h, unreachable, F_COLLECTING | F_UNREACHABLE);
     deduce_unreachable(h, unreachable, still);
     clear_flags(h, still, F_UNREACHABLE);
     list_merge(h, unreachable, old);
@@ -212,20 +302,18 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
             rcgc_decref(obj);
         }
         if (list_first(h, collectable) == x) {
-            x->info &= ~(uint32_t)F_COLLECTING;
+            x->info &= ~(uint32_t)(F_COLLECTING | F_UNREACHABLE);
             list_move(h, x, old);
         }
     }
 }
 
-static void flags_after_move(rcgc_heap *h, head_t *unreachable)
+static void report_collectable(rcgc_heap *h, head_t *unreachable)
 {
     uint32_t end = ref_of(unreachable);
     for (uint32_t r = unreachable->next; r != end;) {
         head_t *x = ref_ptr(h, r);
-        x->info &= ~(uint32_t)F_UNREACHABLE;
-        if (h->debug & RCGC_DEBUG_COLLECTABLE)
-            rcgc__debug_object(h, "collectable", x);
+        rcgc__debug_object(h, "collectable", x);
         r = x->next;
     }
 }
@@ -252,7 +340,13 @@ static size_t collect_main(rcgc_heap *h, int generation)
     head_t *young = &h->gen[generation].head;
     head_t *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1].head : young;
     head_t *unreachable = &h->unreachable;
-    size_t survivors = deduce_unreachable(h, young, unreachable);
+    size_t survivors;
+    if (young == old) {
+        update_subtract_refs(h, young);
+        survivors = move_unreachable(h, young, unreachable);
+    } else {
+        survivors = deduce_unreachable(h, young, unreachable);
+    }
 
     if (young != old) {
         if (generation == 1)
@@ -263,14 +357,15 @@ static size_t collect_main(rcgc_heap *h, int generation)
         h->long_lived_total = survivors;
     }
 
-    flags_after_move(h, unreachable);
-    if (h->debug & RCGC_DEBUG_COLLECTABLE)
+    if (h->debug & RCGC_DEBUG_COLLECTABLE) {
+        report_collectable(h, unreachable);
         rcgc__report_sccs(h, unreachable);
-    size_t m = 0;
+    }
+    size_t m = 0, count;
     bool user_code = false;
     if (h->wr_count)
         m += rcgc__handle_weakrefs(h, unreachable, old, &user_code);
-    if (finalize_garbage(h, unreachable))
+    if (finalize_garbage(h, unreachable, &count))
         user_code = true;
 
     /* Without finalizers or callbacks nothing can have changed, and the second
@@ -279,8 +374,9 @@ static size_t collect_main(rcgc_heap *h, int generation)
     if (user_code) {
         handle_resurrected(h, unreachable, &h->still_unreachable, old);
         final = &h->still_unreachable;
+        count = list_size(h, final);
     }
-    m += list_size(h, final);
+    m += count;
     delete_garbage(h, final, old);
 
     if (h->debug & RCGC_DEBUG_STATS)
@@ -335,6 +431,8 @@ ptrdiff_t rcgc_collect(rcgc_heap *h, int generation)
     h->collecting = 1;
     size_t n = collect_with_callback(h, generation);
     h->collecting = 0;
+    if (generation == NUM_GENERATIONS - 1)
+        rcgc__trim(h);
     return (ptrdiff_t)n;
 }
 
@@ -369,9 +467,21 @@ void rcgc_get_stats(const rcgc_heap *h, rcgc_gen_stats out[3])
         out[i] = h->stats[i];
 }
 
+static void set_frozen(rcgc_heap *h, head_t *l, bool frozen)
+{
+    uint32_t end = ref_of(l);
+    for (uint32_t r = l->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        x->info = frozen ? x->info | F_FROZEN : x->info & ~(uint32_t)F_FROZEN;
+        r = x->next;
+    }
+}
+
+/* Both are O(n): F_FROZEN must follow the objects. */
 void rcgc_freeze(rcgc_heap *h)
 {
     for (int i = 0; i < NUM_GENERATIONS; i++) {
+        set_frozen(h, &h->gen[i].head, true);
         list_merge(h, &h->gen[i].head, &h->permanent);
         h->gen[i].count = 0;
     }
@@ -379,6 +489,7 @@ void rcgc_freeze(rcgc_heap *h)
 
 void rcgc_unfreeze(rcgc_heap *h)
 {
+    set_frozen(h, &h->permanent, false);
     list_merge(h, &h->permanent, &h->gen[NUM_GENERATIONS - 1].head);
 }
 

@@ -36,6 +36,9 @@
  *   F_IMMORTAL     rcgc_make_immortal was called
  *   F_PENDING      the count reached 0: the object waits in the release queue
  *   F_RELEASING    its release has begun (after the finalizer): it is dead
+ *   F_FROZEN       in the permanent generation (set by rcgc_freeze, cleared by
+ *                  rcgc_unfreeze and list_remove), so that a full collection
+ *                  can tell its examined set from the header alone
  */
 #ifndef RCGC_INTERNAL_H
 #define RCGC_INTERNAL_H
@@ -57,6 +60,7 @@ enum {
     F_IMMORTAL = 0x10,
     F_PENDING = 0x20,
     F_RELEASING = 0x40,
+    F_FROZEN = 0x80,
     F_FLAGS = 0xFF,
     TYPE_SHIFT = 8
 };
@@ -259,12 +263,14 @@ static inline void list_append(const rcgc_heap *h, head_t *x, head_t *l)
     l->prev = xr;
 }
 
+/* Also the way out of the permanent generation for a single object. */
 static inline void list_remove(const rcgc_heap *h, head_t *x)
 {
     head_t *prev = ref_ptr(h, x->prev), *next = ref_ptr(h, x->next);
     prev->next = x->next;
     next->prev = x->prev;
     x->next = 0;
+    x->info &= ~(uint32_t)F_FROZEN;
 }
 
 static inline void list_move(const rcgc_heap *h, head_t *x, head_t *l)
@@ -322,6 +328,8 @@ RCGC_INTERNAL void rcgc__block_free(rcgc_heap *h, head_t *x);
 RCGC_INTERNAL rcgc_heap *rcgc__heap_alloc(const rcgc_config *config);
 RCGC_INTERNAL void rcgc__heap_release_memory(rcgc_heap *h);
 RCGC_INTERNAL size_t rcgc__block_payload(const head_t *x);
+/* Releases the empty pages that size classes keep to allocate from. */
+RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
 /* Calls fn for every live block of the heap (free blocks are skipped). */
 RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
 

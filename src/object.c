@@ -272,7 +272,8 @@ void rcgc_make_immortal(void *obj)
         return;
     if (x->next && !(x->info & F_PENDING))
         list_remove(h, x);
-    x->info |= F_IMMORTAL;
+    /* Untracked, it leaves any collection in progress. */
+    x->info = (x->info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE)) | F_IMMORTAL;
     x->refcnt = RCGC_IMMORTAL_BASE;
 }
 
@@ -403,8 +404,11 @@ void rcgc_track(void *obj)
 void rcgc_untrack(void *obj)
 {
     head_t *x = head_of(obj);
-    if (x->next && !(x->info & F_PENDING))
+    if (x->next && !(x->info & F_PENDING)) {
         list_remove(heap_of(obj), x);
+        /* As in CPython, it leaves any collection in progress. */
+        x->info &= ~(uint32_t)(F_COLLECTING | F_UNREACHABLE);
+    }
 }
 
 bool rcgc_is_tracked(const void *obj)

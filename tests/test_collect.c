@@ -1571,8 +1571,38 @@ static void test_reentrant_collect(void)
     rcgc_heap_free(h);
 }
 
+/* A frozen object taken out of the permanent generation (untracked, then
+   tracked again) is examined by the next full collection, while the frozen
+   object it is in a cycle with is not: the cycle survives until unfreeze. */
+static void test_retracked_frozen_object(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    size_t destroyed = 0;
+    node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed);
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_freeze(h);
+    CHECK_EQ(rcgc_get_freeze_count(h), 2);
+    rcgc_untrack(a);
+    rcgc_track(a);
+    CHECK_EQ(rcgc_get_freeze_count(h), 1);
+    CHECK_EQ(occurrences(h, 0, a), 1);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    /* a's only reference comes from b, which is frozen: from outside */
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(occurrences(h, 2, a), 1);
+    rcgc_unfreeze(h);
+    CHECK_EQ(rcgc_get_freeze_count(h), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(destroyed, 2);
+    rcgc_heap_free(h);
+}
+
 int main(void)
 {
+    TEST(test_retracked_frozen_object);
     TEST(test_defaults);
     TEST(test_count0_allocations_minus_deallocations);
     TEST(test_counts_promotion_stats);
