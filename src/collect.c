@@ -45,20 +45,28 @@
 
 /* ---- Finding unreachable objects ------------------------------------------- */
 
-/* gc_refs = refcount, and mark the set being examined. F_UNREACHABLE may be
-   left over from an earlier analysis of the same objects (see collect_main):
-   clear it here, before move_unreachable relies on it. */
+/* Puts x in the examined set: gc_refs = its count. F_UNREACHABLE may be left
+   over from an earlier analysis of the same objects (see collect_main): it is
+   cleared here, before move_unreachable relies on it. */
+static inline void begin_examining(rcgc_heap *h, head_t *x)
+{
+#ifdef RCGC_DEBUG
+    if (x->refcnt == 0)
+        rcgc__dbg_tracked_zero(h, x);
+#else
+    (void)h;
+#endif
+    x->prev = x->refcnt;
+    x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
+}
+
+/* gc_refs = refcount, and mark the set being examined. */
 static void update_refs(rcgc_heap *h, head_t *young)
 {
     uint32_t end = ref_of(young);
     for (uint32_t r = young->next; r != end;) {
         head_t *x = ref_ptr(h, r);
-#ifdef RCGC_DEBUG
-        if (x->refcnt == 0)
-            rcgc__dbg_tracked_zero(h, x);
-#endif
-        x->prev = x->refcnt;
-        x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
+        begin_examining(h, x);
         r = x->next;
     }
 }
@@ -96,15 +104,13 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
    gets gc_refs = its count, less this reference. */
 static void visit_decref_full(void **slot, void *arg)
 {
+    rcgc_heap *h = arg;
     void *v = *slot;
     if (!v)
         return;
     head_t *x = head_of(v);
 #ifdef RCGC_DEBUG
-    rcgc_heap *h = arg;
     rcgc__dbg_visited(h, h->traversing, v);
-#else
-    (void)arg;
 #endif
     if (x->info & F_COLLECTING) {
 #ifdef RCGC_DEBUG
@@ -113,12 +119,8 @@ static void visit_decref_full(void **slot, void *arg)
 #endif
         x->prev--;
     } else if (x->next && !(x->info & (F_PENDING | F_FROZEN))) {
-#ifdef RCGC_DEBUG
-        if (x->refcnt == 0)
-            rcgc__dbg_tracked_zero(h, x);
-#endif
-        x->prev = x->refcnt - 1;
-        x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
+        begin_examining(h, x);
+        x->prev--;
     }
 }
 
@@ -130,14 +132,8 @@ static void update_subtract_refs(rcgc_heap *h, head_t *young)
     uint32_t end = ref_of(young);
     for (uint32_t r = young->next; r != end;) {
         head_t *x = ref_ptr(h, r);
-        if (!(x->info & F_COLLECTING)) {
-#ifdef RCGC_DEBUG
-            if (x->refcnt == 0)
-                rcgc__dbg_tracked_zero(h, x);
-#endif
-            x->prev = x->refcnt;
-            x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
-        }
+        if (!(x->info & F_COLLECTING))
+            begin_examining(h, x);
         traverse_head(h, x, visit_decref_full, h);
         r = x->next;
     }
@@ -297,8 +293,7 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
             }
         } else {
             rcgc_incref(obj);
-            release_ctx c = { h, x };
-            type_of_head(h, x)->traverse(obj, rcgc__release_refs, &c);
+            rcgc__release_fields(h, x);
             rcgc_decref(obj);
         }
         if (list_first(h, collectable) == x) {

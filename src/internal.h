@@ -341,6 +341,8 @@ typedef struct release_ctx {
     const head_t *container;
 } release_ctx;
 RCGC_INTERNAL void rcgc__release_refs(void **slot, void *arg);
+/* Clears every reference field of container x and releases what they held. */
+RCGC_INTERNAL void rcgc__release_fields(rcgc_heap *h, head_t *x);
 
 /* collect.c */
 RCGC_INTERNAL void rcgc__collect_generations(rcgc_heap *h);

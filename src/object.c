@@ -313,6 +313,12 @@ void rcgc__release_refs(void **slot, void *arg)
     }
 }
 
+void rcgc__release_fields(rcgc_heap *h, head_t *x)
+{
+    release_ctx c = { h, x };
+    type_of_head(h, x)->traverse(obj_of(x), rcgc__release_refs, &c);
+}
+
 /* Releases one object whose count is 0 and which is no longer tracked. */
 static void release_one(rcgc_heap *h, head_t *x)
 {
@@ -342,8 +348,7 @@ static void release_one(rcgc_heap *h, head_t *x)
     if (x->info & F_WEAKREFS)
         rcgc__clear_weakrefs_and_call(h, x);
     if (t->traverse) {
-        release_ctx c = { h, x };
-        t->traverse(obj, rcgc__release_refs, &c);
+        rcgc__release_fields(h, x);
         if (h->gen[0].count > 0)
             h->gen[0].count--;
     }
