@@ -36,20 +36,6 @@
 
 #include <stdlib.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define RCGC_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RCGC_ASAN 1
-#endif
-#endif
-#ifdef RCGC_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-#ifdef RCGC_VALGRIND
-#include <valgrind/memcheck.h>
-#endif
-
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
 #define HAVE_MMAP 1
@@ -129,51 +115,6 @@ int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem
     *array = n;
     *cap = ncap;
     return 0;
-}
-
-/* ---- Telling AddressSanitizer and valgrind ---------------------------------- */
-
-/* Blocks that are free or never handed out are poisoned for AddressSanitizer
-   and marked inaccessible for valgrind memcheck, so that both report a use
-   after free inside rcgc's pages, as they do for malloc's. The allocator
-   itself opens a free block's first 16 bytes (its link and its zero info word)
-   only for the moment it reads them. Memory is unpoisoned before it goes back
-   to the memory source. Without either tool these are empty. */
-static inline void tool_noaccess(const void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-#ifdef RCGC_ASAN
-    ASAN_POISON_MEMORY_REGION(p, n);
-#endif
-#ifdef RCGC_VALGRIND
-    VALGRIND_MAKE_MEM_NOACCESS(p, n);
-#endif
-}
-
-static inline void tool_access(const void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-#ifdef RCGC_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(p, n);
-#endif
-#ifdef RCGC_VALGRIND
-    VALGRIND_MAKE_MEM_DEFINED(p, n);
-#endif
-}
-
-/* Gives memory back to the memory source in the state it came in. */
-static inline void tool_release(const void *p, size_t n)
-{
-    (void)p;
-    (void)n;
-#ifdef RCGC_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(p, n);
-#endif
-#ifdef RCGC_VALGRIND
-    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
-#endif
 }
 
 /* ---- Size classes --------------------------------------------------------- */
@@ -338,29 +279,6 @@ static void page_release(rcgc_heap *h, page_t *p)
 
 /* ---- Blocks ---------------------------------------------------------------- */
 
-/* A free block's link to the next free block of its page, in its next/prev
-   words. */
-static inline char *free_next(const char *b)
-{
-    char *n;
-    memcpy(&n, b + offsetof(head_t, next), sizeof n);
-    return n;
-}
-
-static inline void set_free_next(char *b, char *n)
-{
-    memcpy(b + offsetof(head_t, next), &n, sizeof n);
-}
-
-/* Takes the first block off a page's free list. */
-static inline char *pop_free(page_t *p)
-{
-    char *b = p->free;
-    tool_access(b, p->block_size);
-    p->free = free_next(b);
-    return b;
-}
-
 static head_t *small_alloc_slow(rcgc_heap *h, unsigned sc)
 {
     bin_t *bin = &h->bins[sc];
@@ -420,32 +338,44 @@ static size_t large_region_size(const page_t *p)
     return (size_t)(p->bump - (const char *)p);
 }
 
-head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
+head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sc)
 {
+    page_t *p = h->bins[sc].pages;
     head_t *x;
-    if (bytes <= SMALL_MAX) {
-        unsigned sc = size_class(bytes < 16 ? 16 : bytes);
-        page_t *p = h->bins[sc].pages;
-        if (p && p->free) {
-            x = (head_t *)pop_free(p);
-            p->used++;
-        } else if (p && p->bump + p->block_size <= p->end) {
-            x = (head_t *)p->bump;
-            p->bump += p->block_size;
-            tool_access(x, p->block_size);
-            p->used++;
-        } else {
-            x = small_alloc_slow(h, sc);
-            if (!x)
-                return NULL;
-        }
-        h->live_bytes += class_size[sc];
+    if (p && p->free) {
+        x = (head_t *)pop_free(p);
+        p->used++;
+    } else if (p && p->bump + p->block_size <= p->end) {
+        x = (head_t *)p->bump;
+        p->bump += p->block_size;
+        tool_access(x, p->block_size);
+        p->used++;
     } else {
-        x = large_alloc(h, bytes);
+        x = small_alloc_slow(h, sc);
         if (!x)
             return NULL;
-        h->live_bytes += large_region_size(page_of(x)) - PAGE_HEADER;
     }
+    h->live_bytes += class_size[sc];
+    h->live_objects++;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_block_alloc(h, x);
+#endif
+    return x;
+}
+
+unsigned rcgc__size_class(size_t bytes)
+{
+    return bytes <= SMALL_MAX ? size_class(bytes < 16 ? 16 : bytes) : SCLASS_LARGE;
+}
+
+head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
+{
+    if (bytes <= SMALL_MAX)
+        return rcgc__small_alloc(h, size_class(bytes < 16 ? 16 : bytes));
+    head_t *x = large_alloc(h, bytes);
+    if (!x)
+        return NULL;
+    h->live_bytes += large_region_size(page_of(x)) - PAGE_HEADER;
     h->live_objects++;
 #ifdef RCGC_DEBUG
     rcgc__dbg_block_alloc(h, x);
@@ -502,14 +432,6 @@ void rcgc__trim(rcgc_heap *h)
         if (p && p->used == 0)
             page_release(h, p);
     }
-}
-
-size_t rcgc__block_payload(const head_t *x)
-{
-    const page_t *p = page_of(x);
-    if (p->kind == PAGE_LARGE)
-        return (size_t)(p->end - (const char *)p) - PAGE_HEADER - sizeof(head_t);
-    return p->block_size - sizeof(head_t);
 }
 
 /* ---- Walking every block --------------------------------------------------- */

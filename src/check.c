@@ -130,7 +130,7 @@ static const char *type_name_of(const head_t *x, uint32_t info)
     uint32_t index = info >> TYPE_SHIFT;
     if (index == 0 || index >= h->type_count)
         return "?";
-    const char *name = h->types[index]->name;
+    const char *name = h->types[index].type->name;
     return name ? name : "?";
 }
 
@@ -388,7 +388,7 @@ void rcgc__dbg_leak_report(rcgc_heap *h)
         for (uint32_t i = 1; i < h->type_count; i++)
             if (c.per_type[i])
                 fprintf(c.out, "rcgc:   %zu of type '%s'\n", c.per_type[i],
-                        h->types[i]->name ? h->types[i]->name : "?");
+                        h->types[i].type->name ? h->types[i].type->name : "?");
         rcgc__sys_free(h, c.per_type, bytes);
     }
     fprintf(c.out, "rcgc: leak summary: %zu of %zu live objects referenced from outside\n", c.leaked, c.total);

@@ -48,6 +48,20 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RCGC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RCGC_ASAN 1
+#endif
+#endif
+#ifdef RCGC_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#ifdef RCGC_VALGRIND
+#include <valgrind/memcheck.h>
+#endif
+
 #define RCGC_INTERNAL __attribute__((visibility("hidden")))
 
 typedef rcgc__head head_t;
@@ -124,6 +138,22 @@ typedef struct bin {
     page_t *pages;          /* pages with free blocks; the first is allocated from */
 } bin_t;
 
+/* A registered type, with what allocation and release need to know of it
+   without reading the rcgc_type. */
+enum {
+    TB_CONTAINER = 0x01,    /* traverse != NULL: tracked, holds references */
+    TB_HOOKS = 0x02         /* finalize or destroy, or the weak-reference type:
+                               its release runs code besides freeing */
+};
+
+typedef struct type_slot {
+    const rcgc_type *type;
+    uint8_t bits;           /* TB_* */
+    uint8_t sclass;         /* size class of type->size, SCLASS_LARGE if none */
+} type_slot;
+
+#define SCLASS_LARGE 0xFF
+
 typedef struct type_entry {
     const rcgc_type *type;
     uint32_t index;
@@ -170,12 +200,12 @@ struct rcgc_heap {
     page_t *large;                  /* large-object pages */
 
     /* Type table: index -> type, and a pointer-keyed hash to find the index. */
-    const rcgc_type **types;
+    type_slot *types;
     uint32_t type_count, type_cap;
     type_entry *type_hash;
     uint32_t type_hash_cap;
     const rcgc_type *last_type;     /* one-entry cache for rcgc_new */
-    uint32_t last_info;
+    uint32_t last_index;
 
     /* Weak references: referent -> newest weakref, open addressing. */
     wr_entry *wr_table;
@@ -233,12 +263,143 @@ static inline rcgc_heap *heap_of(const void *obj) { return page_of(obj)->heap; }
 
 static inline const rcgc_type *type_of_head(const rcgc_heap *h, const head_t *x)
 {
-    return h->types[x->info >> TYPE_SHIFT];
+    return h->types[x->info >> TYPE_SHIFT].type;
+}
+
+static inline unsigned type_bits(const rcgc_heap *h, const head_t *x)
+{
+    return h->types[x->info >> TYPE_SHIFT].bits;
 }
 
 static inline bool is_container(const rcgc_heap *h, const head_t *x)
 {
-    return type_of_head(h, x)->traverse != NULL;
+    return (type_bits(h, x) & TB_CONTAINER) != 0;
+}
+
+/* ---- Telling AddressSanitizer and valgrind --------------------------------- */
+
+/* Blocks that are free or never handed out are poisoned for AddressSanitizer
+   and marked inaccessible for valgrind memcheck, so that both report a use
+   after free inside rcgc's pages, as they do for malloc's. The allocator
+   itself opens a free block's first 16 bytes (its link and its zero info word)
+   only for the moment it reads them. Memory is unpoisoned before it goes back
+   to the memory source. Without either tool these are empty. */
+static inline void tool_noaccess(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+#ifdef RCGC_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_VALGRIND
+    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+#endif
+}
+
+static inline void tool_access(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+#ifdef RCGC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_VALGRIND
+    VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+}
+
+/* Gives memory back to the memory source in the state it came in. */
+static inline void tool_release(const void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+#ifdef RCGC_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef RCGC_VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#endif
+}
+
+/* ---- Blocks: the allocator's fast paths (the rest is in alloc.c) ------------ */
+
+/* A free block's link to the next free block of its page, in its next/prev
+   words. */
+static inline char *free_next(const char *b)
+{
+    char *n;
+    memcpy(&n, b + offsetof(head_t, next), sizeof n);
+    return n;
+}
+
+static inline void set_free_next(char *b, char *n)
+{
+    memcpy(b + offsetof(head_t, next), &n, sizeof n);
+}
+
+/* Takes the first block off a page's free list. */
+static inline char *pop_free(page_t *p)
+{
+    char *b = p->free;
+    tool_access(b, p->block_size);
+    p->free = free_next(b);
+    return b;
+}
+
+RCGC_INTERNAL head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sclass);
+RCGC_INTERNAL void rcgc__block_free(rcgc_heap *h, head_t *x);
+#ifdef RCGC_DEBUG
+RCGC_INTERNAL void rcgc__dbg_block_alloc(rcgc_heap *h, head_t *x);
+RCGC_INTERNAL void rcgc__dbg_block_free(head_t *x, size_t block_bytes);
+#endif
+
+/* A block of size class sc: a pop from the free list of the page the class
+   allocates from, or rcgc__small_alloc when it has none. NULL: memory is
+   short. The block is not initialised. */
+static inline head_t *block_alloc_class(rcgc_heap *h, unsigned sc)
+{
+    page_t *p = h->bins[sc].pages;
+    if (!p || !p->free)
+        return rcgc__small_alloc(h, sc);
+    head_t *x = (head_t *)pop_free(p);
+    p->used++;
+    h->live_objects++;
+    h->live_bytes += p->block_size;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_block_alloc(h, x);
+#endif
+    return x;
+}
+
+/* Frees a block: a push on its page's free list, unless the page is large,
+   full or about to become empty, which rcgc__block_free handles. */
+static inline void block_free(rcgc_heap *h, head_t *x)
+{
+    page_t *p = page_of(x);
+    if (p->kind != PAGE_SMALL || p->full || p->used <= 1) {
+        rcgc__block_free(h, x);
+        return;
+    }
+#ifdef RCGC_DEBUG
+    rcgc__dbg_block_free(x, p->block_size);
+#endif
+    x->refcnt = 0;
+    x->info = 0;
+    set_free_next((char *)x, p->free);
+    tool_noaccess(x, p->block_size);
+    p->free = (char *)x;
+    p->used--;
+    h->live_objects--;
+    h->live_bytes -= p->block_size;
+}
+
+/* The usable payload bytes of the block holding x. */
+static inline size_t block_payload(const head_t *x)
+{
+    const page_t *p = page_of(x);
+    if (p->kind == PAGE_LARGE)
+        return (size_t)(p->end - (const char *)p) - PAGE_HEADER - sizeof(head_t);
+    return p->block_size - sizeof(head_t);
 }
 
 /* ---- Generation lists (circular, doubly linked, sentinel heads) ----------- */
@@ -324,10 +485,10 @@ static inline void traverse_head(rcgc_heap *h, head_t *x, rcgc_visit_fn visit, v
 RCGC_INTERNAL void *rcgc__sys_alloc(rcgc_heap *h, size_t size, size_t align);
 RCGC_INTERNAL void rcgc__sys_free(rcgc_heap *h, void *p, size_t size);
 RCGC_INTERNAL head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes);
-RCGC_INTERNAL void rcgc__block_free(rcgc_heap *h, head_t *x);
+/* The size class of a block of `bytes` (header included), or SCLASS_LARGE. */
+RCGC_INTERNAL unsigned rcgc__size_class(size_t bytes);
 RCGC_INTERNAL rcgc_heap *rcgc__heap_alloc(const rcgc_config *config);
 RCGC_INTERNAL void rcgc__heap_release_memory(rcgc_heap *h);
-RCGC_INTERNAL size_t rcgc__block_payload(const head_t *x);
 /* Releases the empty pages that size classes keep to allocate from. */
 RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
 /* Calls fn for every live block of the heap (free blocks are skipped). */
@@ -370,8 +531,6 @@ RCGC_INTERNAL double rcgc__now(void);
 RCGC_INTERNAL int rcgc__dbg_region_add(rcgc_heap *h, char *base);
 RCGC_INTERNAL void rcgc__dbg_region_remove(rcgc_heap *h, char *base);
 RCGC_INTERNAL void rcgc__dbg_regions_free(rcgc_heap *h);
-RCGC_INTERNAL void rcgc__dbg_block_alloc(rcgc_heap *h, head_t *x);
-RCGC_INTERNAL void rcgc__dbg_block_free(head_t *x, size_t block_bytes);
 RCGC_INTERNAL void rcgc__dbg_visited(rcgc_heap *h, const head_t *container, void *v);
 RCGC_INTERNAL void rcgc__dbg_tracked_zero(rcgc_heap *h, const head_t *x);
 RCGC_INTERNAL void rcgc__dbg_gc_refs_negative(rcgc_heap *h, const head_t *x);

@@ -82,33 +82,40 @@ static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
         h->type_hash_cap = ncap;
     }
     uint32_t index = h->type_count++;
-    h->types[index] = t;
+    type_slot *slot = &h->types[index];
+    slot->type = t;
+    slot->bits = (uint8_t)((t->traverse ? TB_CONTAINER : 0) |
+                           (t->finalize || t->destroy || t == &rcgc__weakref_type ? TB_HOOKS : 0));
+    slot->sclass = t->size <= SIZE_MAX / 2 ? (uint8_t)rcgc__size_class(sizeof(head_t) + t->size) : SCLASS_LARGE;
     if (index)
         type_hash_insert(h->type_hash, h->type_hash_cap, t, index);
     return index;
 }
 
+/* The index of t in the heap's type table, registering it the first time.
+   0: memory is short. */
 static uint32_t type_index(rcgc_heap *h, const rcgc_type *t)
 {
     if (t == h->last_type)
-        return h->last_info >> TYPE_SHIFT;
+        return h->last_index;
     uint32_t i = type_hash_slot(t, h->type_hash_cap);
+    uint32_t index;
     for (;;) {
         const rcgc_type *k = h->type_hash[i].type;
         if (k == t) {
-            h->last_type = t;
-            h->last_info = h->type_hash[i].index << TYPE_SHIFT;
-            return h->type_hash[i].index;
-        }
-        if (!k)
+            index = h->type_hash[i].index;
             break;
+        }
+        if (!k) {
+            index = type_register(h, t);
+            if (!index)
+                return 0;
+            break;
+        }
         i = (i + 1) & (h->type_hash_cap - 1);
     }
-    uint32_t index = type_register(h, t);
-    if (index) {
-        h->last_type = t;
-        h->last_info = index << TYPE_SHIFT;
-    }
+    h->last_type = t;
+    h->last_index = index;
     return index;
 }
 
@@ -177,20 +184,25 @@ void rcgc_heap_free(rcgc_heap *h)
 
 /* ---- Creating objects ------------------------------------------------------ */
 
-void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
+/* Clears a payload; small ones without a call. */
+static inline void clear_payload(head_t *x, size_t bytes)
 {
-    if (!h || !type || payload_bytes > SIZE_MAX / 2)
-        return NULL;
-#ifdef RCGC_DEBUG
-    rcgc__dbg_no_traverse(h, "rcgc_new");
-#endif
-    uint32_t index = type_index(h, type);
-    if (!index)
-        return NULL;
-    head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
-    if (!x)
-        return NULL;
-    if (type->traverse) {
+    char *p = obj_of(x);
+    if (bytes <= 48) {
+        memset(p, 0, 16);
+        if (bytes > 16)
+            memset(p + 16, 0, 16);
+        if (bytes > 32)
+            memset(p + 32, 0, 16);
+    } else {
+        memset(p, 0, bytes);
+    }
+}
+
+/* Makes an object of the type at `index` in block x (not initialised). */
+static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool container)
+{
+    if (container) {
         /* As _PyObject_GC_Link: count the allocation, then maybe collect. The
            new block is not initialised or tracked yet, so it is not examined. */
         gen_list *g0 = &h->gen[0];
@@ -205,15 +217,45 @@ void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
     x->refcnt = 1;
     x->info = index << TYPE_SHIFT;
     x->next = x->prev = 0;
-    memset(obj_of(x), 0, rcgc__block_payload(x));
-    if (type->traverse)
+    clear_payload(x, block_payload(x));
+    if (container)
         list_append(h, x, &h->gen[0].head);
     return obj_of(x);
 }
 
+void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
+{
+    if (!h || !type || payload_bytes > SIZE_MAX / 2)
+        return NULL;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_no_traverse(h, "rcgc_new");
+#endif
+    uint32_t index = type_index(h, type);
+    if (!index)
+        return NULL;
+    head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
+    if (!x)
+        return NULL;
+    return init_object(h, x, index, type->traverse != NULL);
+}
+
 void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
 {
-    return rcgc_new_sized(h, type, type ? type->size : 0);
+    if (!h || !type)
+        return NULL;
+    uint32_t index = type_index(h, type);
+    if (!index)
+        return NULL;
+    const type_slot *slot = &h->types[index];
+    if (slot->sclass == SCLASS_LARGE)
+        return rcgc_new_sized(h, type, type->size);
+#ifdef RCGC_DEBUG
+    rcgc__dbg_no_traverse(h, "rcgc_new");
+#endif
+    head_t *x = block_alloc_class(h, slot->sclass);
+    if (!x)
+        return NULL;
+    return init_object(h, x, index, (slot->bits & TB_CONTAINER) != 0);
 }
 
 rcgc_heap *rcgc_heap_of(const void *obj)
@@ -229,7 +271,7 @@ const rcgc_type *rcgc_type_of(const void *obj)
 
 size_t rcgc_size_of(const void *obj)
 {
-    return rcgc__block_payload(head_of(obj));
+    return block_payload(head_of(obj));
 }
 
 /* ---- Reference counts ------------------------------------------------------ */
@@ -319,56 +361,98 @@ void rcgc__release_fields(rcgc_heap *h, head_t *x)
     type_of_head(h, x)->traverse(obj_of(x), rcgc__release_refs, &c);
 }
 
-/* Releases one object whose count is 0 and which is no longer tracked. */
-static void release_one(rcgc_heap *h, head_t *x)
+/* The end of a release for good: x is dead (F_RELEASING); its weak
+   references are cleared, its fields released, its memory freed. */
+static inline void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
 {
-    const rcgc_type *t = type_of_head(h, x);
-    void *obj = obj_of(x);
-    if (x->refcnt != 0) {
-        /* Revived while queued (through a weak reference), or made immortal. */
-        x->info &= ~(uint32_t)F_PENDING;
-        if (t->traverse && !(x->info & F_IMMORTAL))
-            list_append(h, x, &h->gen[0].head);
-        return;
-    }
-    if (t->finalize && !(x->info & F_FINALIZED)) {
-        /* As subtype_dealloc: the object is tracked again while its finalizer
-           runs, with a temporary reference; anything left means resurrection. */
-        x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
-        if (t->traverse)
-            list_append(h, x, &h->gen[0].head);
-        x->refcnt = 1;
-        t->finalize(obj);
-        if (--x->refcnt != 0)
-            return;
-        if (x->next)
-            list_remove(h, x);
-    }
-    x->info |= F_PENDING | F_RELEASING;
     if (x->info & F_WEAKREFS)
         rcgc__clear_weakrefs_and_call(h, x);
-    if (t->traverse) {
+    if (bits & TB_CONTAINER) {
         rcgc__release_fields(h, x);
         if (h->gen[0].count > 0)
             h->gen[0].count--;
     }
-    if ((x->info >> TYPE_SHIFT) == WEAKREF_TYPE_INDEX)
-        rcgc__weakref_unlink(h, obj);
-    if (t->destroy)
-        t->destroy(obj);
-    rcgc__block_free(h, x);
+    if (bits & TB_HOOKS) {
+        const rcgc_type *t = type_of_head(h, x);
+        void *obj = obj_of(x);
+        if ((x->info >> TYPE_SHIFT) == WEAKREF_TYPE_INDEX)
+            rcgc__weakref_unlink(h, obj);
+        if (t->destroy)
+            t->destroy(obj);
+    }
+    block_free(h, x);
+}
+
+/* Releases one object taken from the release queue: its count is 0 (unless
+   something revived it meanwhile) and it is no longer tracked. */
+static void release_one(rcgc_heap *h, head_t *x)
+{
+    unsigned bits = type_bits(h, x);
+    if (x->refcnt != 0) {
+        /* Revived while queued (through a weak reference), or made immortal. */
+        x->info &= ~(uint32_t)F_PENDING;
+        if ((bits & TB_CONTAINER) && !(x->info & F_IMMORTAL))
+            list_append(h, x, &h->gen[0].head);
+        return;
+    }
+    if (bits & TB_HOOKS) {
+        const rcgc_type *t = type_of_head(h, x);
+        if (t->finalize && !(x->info & F_FINALIZED)) {
+            /* As subtype_dealloc: the object is tracked again while its
+               finalizer runs, with a temporary reference; anything left means
+               resurrection. */
+            x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
+            if (bits & TB_CONTAINER)
+                list_append(h, x, &h->gen[0].head);
+            x->refcnt = 1;
+            t->finalize(obj_of(x));
+            if (--x->refcnt != 0)
+                return;
+            if (x->next)
+                list_remove(h, x);
+        }
+    }
+    x->info |= F_PENDING | F_RELEASING;
+    release_dead(h, x, bits);
+}
+
+/* After a release: puts the objects it queued in front of the release stack,
+   so that the order is depth first, and takes the next object off the stack
+   (NULL: none is left). */
+static head_t *next_queued(rcgc_heap *h)
+{
+    if (h->release_batch) {
+        queue_set(h->release_batch_tail, h->release_stack);
+        h->release_stack = h->release_batch;
+        h->release_batch = h->release_batch_tail = NULL;
+    }
+    head_t *x = h->release_stack;
+    if (x) {
+        h->release_stack = queue_get(x);
+        queue_set(x, NULL);     /* no stale link where list words are read */
+    }
+    return x;
 }
 
 void rcgc__dealloc(void *obj)
 {
     head_t *x = head_of(obj);
     rcgc_heap *h = heap_of(obj);
-    if (x->info & F_PENDING)
+    uint32_t info = x->info;
+    if (info & F_PENDING)
         return;     /* already queued, or being released */
+    unsigned bits = type_bits(h, x);
+    if (!(bits & (TB_CONTAINER | TB_HOOKS)) && !(info & F_WEAKREFS)) {
+        /* A leaf that nothing can watch die (no finalizer, destroy or weak
+           reference) needs no place in the queue: its release is its free. */
+        block_free(h, x);
+        return;
+    }
     if (x->next)
         list_remove(h, x);
     /* Untracked, it leaves any collection in progress, as in CPython. */
-    x->info = (x->info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE)) | F_PENDING;
+    info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING;
+    x->info = info;
     queue_set(x, NULL);
     if (h->releasing) {
         if (h->release_batch_tail)
@@ -379,18 +463,15 @@ void rcgc__dealloc(void *obj)
         return;
     }
     h->releasing = 1;
-    for (;;) {
-        h->release_batch = h->release_batch_tail = NULL;
+    if (!(bits & TB_HOOKS)) {
+        /* No finalizer can run first: the release begins for good at once. */
+        x->info = info | F_RELEASING;
+        release_dead(h, x, bits);
+        x = next_queued(h);
+    }
+    while (x) {
         release_one(h, x);
-        if (h->release_batch) {
-            queue_set(h->release_batch_tail, h->release_stack);
-            h->release_stack = h->release_batch;
-        }
-        x = h->release_stack;
-        if (!x)
-            break;
-        h->release_stack = queue_get(x);
-        queue_set(x, NULL);     /* no stale link where list words are read */
+        x = next_queued(h);
     }
     h->releasing = 0;
 }

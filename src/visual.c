@@ -589,7 +589,7 @@ static void put_types(rcgc_heap *h, FILE *f, uint32_t *types, size_t n)
             ntop++;
     }
     for (size_t k = 0; k < ntop; k++) {
-        const char *name = h->types[top[k].type]->name;
+        const char *name = h->types[top[k].type].type->name;
         fprintf(f, "%s%zu %s", k ? ", " : "", top[k].count, name ? name : "?");
     }
     if (kinds > ntop)
