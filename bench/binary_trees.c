@@ -11,7 +11,15 @@
  * frees. Every node count is checked against 2^(depth+1) - 1. The rcgc build
  * also reports how many collections of each generation ran.
  *
- * Usage: bench_binary_trees [--tiny] [depth=N]
+ * The rcgc build has two variants, the two shapes of CPython's programs:
+ *   rcgc          (the default) nodes as CPython's tuples: the node type is
+ *                 RCGC_TYPE_IMMUTABLE and each node is made after its
+ *                 children, which go straight into its slots; collections
+ *                 untrack the finished trees, as CPython's do for tuples
+ *   rcgc-mutable  nodes=mutable: as a `__slots__` class, a node is made first
+ *                 and its children stored into it; every node stays tracked
+ *
+ * Usage: bench_binary_trees [--tiny] [depth=N] [nodes=immutable|mutable]
  */
 #include "bench.h"
 
@@ -40,15 +48,28 @@ static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, 
 
 typedef rcgc_heap *ctx_t;
 
+static int mutable_nodes;
+
 /* A new tree: the caller owns the reference to its root. Each child's new
    reference goes straight into its parent's slot, which owns it. */
 static node *bottom_up_tree(ctx_t h, int depth)
 {
-    node *n = bench_check_alloc(rcgc_new(h, &node_type));
-    if (depth > 0) {
-        n->left = bottom_up_tree(h, depth - 1);
-        n->right = bottom_up_tree(h, depth - 1);
+    if (mutable_nodes) {
+        node *n = bench_check_alloc(rcgc_new(h, &node_type));
+        if (depth > 0) {
+            n->left = bottom_up_tree(h, depth - 1);
+            n->right = bottom_up_tree(h, depth - 1);
+        }
+        return n;
     }
+    node *left = NULL, *right = NULL;
+    if (depth > 0) {
+        left = bottom_up_tree(h, depth - 1);
+        right = bottom_up_tree(h, depth - 1);
+    }
+    node *n = bench_check_alloc(rcgc_new(h, &node_type));
+    n->left = left;
+    n->right = right;
     return n;
 }
 
@@ -132,6 +153,7 @@ int main(int argc, char **argv)
     bench_args a = bench_parse(argc, argv);
     int depth = (int)bench_arg_long(&a, "depth", a.tiny ? 6 : 16);
     char kase[32];
+    const char *variant = VARIANT;
     ctx_t h;
     uint64_t t0, t1;
 
@@ -139,6 +161,11 @@ int main(int argc, char **argv)
         depth = 6;      /* max(min_depth + 2, n) */
 #ifdef BENCH_RCGC
     h = bench_check_alloc(rcgc_heap_new(NULL));
+    mutable_nodes = strcmp(bench_arg_str(&a, "nodes", "immutable"), "mutable") == 0;
+    if (mutable_nodes)
+        variant = "rcgc-mutable";
+    else if (rcgc_set_type_flags(h, &node_type, RCGC_TYPE_IMMUTABLE) != 0)
+        bench_fail("binary-trees", "rcgc_set_type_flags failed");
 #else
     peer_init();
     h = 0;
@@ -148,14 +175,14 @@ int main(int argc, char **argv)
     t1 = bench_now_ns();
 
     snprintf(kase, sizeof kase, "depth%d", depth);
-    bench_result("binary-trees", VARIANT, kase, "time", (double)(t1 - t0) / 1e9, "s");
+    bench_result("binary-trees", variant, kase, "time", (double)(t1 - t0) / 1e9, "s");
 #ifdef BENCH_RCGC
     {
         rcgc_gen_stats st[3];
         const char *names[3] = { "gen0_collections", "gen1_collections", "gen2_collections" };
         rcgc_get_stats(h, st);
         for (int g = 0; g < 3; g++)
-            bench_result("binary-trees", VARIANT, kase, names[g], (double)st[g].collections, "count");
+            bench_result("binary-trees", variant, kase, names[g], (double)st[g].collections, "count");
     }
     rcgc_heap_free(h);
 #endif

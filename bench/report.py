@@ -25,10 +25,11 @@ import subprocess
 import sys
 import tempfile
 
-VARIANT_ORDER = ["rcgc", "rcgc-container", "mimalloc", "malloc", "boehm",
+VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-container", "mimalloc", "malloc", "boehm",
                  "cpython", "cpython-tuples", "cpython-slots"]
 VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
+    "rcgc-mutable": "rcgc, mutable nodes",
     "mimalloc": "C + mimalloc", "malloc": "C + malloc", "boehm": "C + Boehm GC",
     "cpython": "CPython 3.11", "cpython-tuples": "CPython 3.11 tuples",
     "cpython-slots": "CPython 3.11 __slots__",
@@ -69,13 +70,17 @@ DESCRIPTIONS = {
         "as `rcgc_new` does (bench/alloc.c)."),
     "binary-trees": (
         "The Computer Language Benchmarks Game program, depths 16 and 20. rcgc: nodes are containers "
-        "with two slots and a traverse function, the collector on at default thresholds. C peers: "
+        "with two slots and a traverse function, the collector on at default thresholds. As CPython's "
+        "two programs, rcgc has two shapes: `rcgc` builds nodes as tuples (the node type is "
+        "`RCGC_TYPE_IMMUTABLE`, each node made after its children, so collections untrack finished "
+        "trees as CPython untracks tuples), `rcgc, mutable nodes` as `__slots__` objects (a node is "
+        "made first and its children stored into it; every node stays tracked). C peers: "
         "plain structs, freed recursively (malloc, mimalloc) or left to the collector (Boehm). "
         "CPython: the game's tuple program, and a `__slots__` class (bench/binary_trees.c, "
         "bench/binary_trees.py). The collections rows count the collections of each generation: "
         "rcgc follows CPython's rules, so it runs as many as the `__slots__` program; the tuple "
         "program runs fewer, because CPython 3.11 takes 2-tuples from a free list without counting "
-        "them as allocations, and untracks tuples that hold only untracked objects."),
+        "them as allocations. Untracked nodes make rcgc's collections cheaper, not fewer."),
     "gcbench": (
         "Ellis, Kovac and Boehm's GCBench: stretch tree of depth 18, long-lived tree of depth 16 and "
         "array of 500,000 doubles, then trees of depth 4 to 16 built top-down and bottom-up "
@@ -280,8 +285,12 @@ def targets(R, results_dir):
             c = med(bench, case, "time", v)
             if c is None and (bench == "gcbench" and v == "cpython-tuples" or case == "depth20" and v == "cpython-slots"):
                 continue
+            # Like for like: mutable rcgc nodes against __slots__ objects.
+            mine, name = r, "rcgc"
+            if bench == "binary-trees" and v == "cpython-slots":
+                mine, name = med(bench, case, "time", "rcgc-mutable"), "rcgc, mutable nodes"
             T.append(Target("%s: ≥ 10 × faster than %s" % (title, VARIANT_LABEL[v]),
-                            two("rcgc", r, "CPython", c, "s"), ratio(c, r), 10.0, "ge"))
+                            two(name, mine, "CPython", c, "s"), ratio(c, mine), 10.0, "ge"))
 
     alloc_cases = [c for c, m in R.order["alloc"] if m == "time_per_op"]
     ratios = []

@@ -161,6 +161,7 @@ if want binary-trees; then
     [ "$QUICK" = 1 ] && DEPTHS=${BENCH_DEPTHS:-16}
     for d in $DEPTHS; do
         add binary-trees rcgc "$BIN/bench_binary_trees depth=$d"
+        add binary-trees rcgc-mutable "$BIN/bench_binary_trees depth=$d nodes=mutable"
         for p in $(c_peers binary_trees); do
             add binary-trees "$p" "$BIN/bench_binary_trees_$p depth=$d"
         done

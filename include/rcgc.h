@@ -283,6 +283,26 @@ RCGC_API void rcgc_track(void *obj);
 RCGC_API void rcgc_untrack(void *obj);
 RCGC_API bool rcgc_is_tracked(const void *obj);
 
+/* Type flags, told to a heap with rcgc_set_type_flags. */
+#define RCGC_TYPE_IMMUTABLE 0x1u
+
+/* Tells `heap` about a property of `type` (registering the type in the heap if
+   it is new there); flags replace what was set before. Returns 0, or -1 when
+   memory is short or flags has an unknown bit.
+
+   RCGC_TYPE_IMMUTABLE: objects of the type behave as CPython's tuples. After
+   each collection, a surviving object of the type whose reference fields are
+   all NULL or refer to objects that are not tracked (leaves, untracked or
+   immortal objects) is untracked, as CPython's untrack_tuples does: such an
+   object cannot be part of a cycle, and the collector no longer examines it.
+   A tree of these built bottom-up leaves the collector's lists in the first
+   collection that finds it. The program's promise: once a collection may
+   have run since the object was made (any rcgc_new of a container, or
+   rcgc_collect), it stores no reference to a tracked object into its fields
+   without calling rcgc_track(obj) afterwards; setting fields right after
+   rcgc_new, before the next allocation, is always safe. */
+RCGC_API int rcgc_set_type_flags(rcgc_heap *heap, const rcgc_type *type, unsigned flags);
+
 /* gc.freeze(): moves every tracked object into a permanent generation that no
    collection examines, and sets all counts to 0. rcgc_unfreeze moves them back
    into generation 2. Both take time in proportion to the objects they move

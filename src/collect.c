@@ -211,6 +211,43 @@ static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachabl
     return move_unreachable(h, young, unreachable);
 }
 
+/* ---- Untracking immutable containers (CPython's untrack_tuples) ------------ */
+
+static void visit_any_tracked(void **slot, void *arg)
+{
+    void *v = *slot;
+    if (v) {
+        const head_t *x = head_of(v);
+        if (x->next && !(x->info & F_PENDING))
+            *(bool *)arg = true;
+    }
+}
+
+/* Untracks every object of young whose type is RCGC_TYPE_IMMUTABLE and whose
+   fields refer to nothing tracked. The walk goes from the tail: the objects
+   that move_unreachable rescued were appended in breadth-first order, parents
+   before children, so from the tail a tree goes in one pass, leaves first
+   (CPython's untrack_tuples walks from the head and peels one level of a tree
+   per collection). Returns the number of objects untracked. */
+static size_t untrack_immutable(rcgc_heap *h, head_t *young)
+{
+    size_t n = 0;
+    uint32_t end = ref_of(young);
+    for (uint32_t r = young->prev; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        r = x->prev;
+        if (!(type_bits(h, x) & TB_IMMUTABLE))
+            continue;
+        bool tracked = false;
+        traverse_head(h, x, visit_any_tracked, &tracked);
+        if (!tracked) {
+            list_remove(h, x);
+            n++;
+        }
+    }
+    return n;
+}
+
 /* ---- Handling the unreachable set ------------------------------------------ */
 
 /* Moves the first objects of l, up to and including x, to the tail of to. */
@@ -342,6 +379,8 @@ static size_t collect_main(rcgc_heap *h, int generation)
     } else {
         survivors = deduce_unreachable(h, young, unreachable);
     }
+    if (h->immutable_types)
+        survivors -= untrack_immutable(h, young);
 
     if (young != old) {
         if (generation == 1)

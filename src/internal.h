@@ -142,8 +142,9 @@ typedef struct bin {
    without reading the rcgc_type. */
 enum {
     TB_CONTAINER = 0x01,    /* traverse != NULL: tracked, holds references */
-    TB_HOOKS = 0x02         /* finalize or destroy, or the weak-reference type:
+    TB_HOOKS = 0x02,        /* finalize or destroy, or the weak-reference type:
                                its release runs code besides freeing */
+    TB_IMMUTABLE = 0x04     /* RCGC_TYPE_IMMUTABLE (rcgc_set_type_flags) */
 };
 
 typedef struct type_slot {
@@ -204,6 +205,7 @@ struct rcgc_heap {
     uint32_t type_count, type_cap;
     type_entry *type_hash;
     uint32_t type_hash_cap;
+    uint32_t immutable_types;       /* types with TB_IMMUTABLE */
     const rcgc_type *last_type;     /* one-entry cache for rcgc_new */
     uint32_t last_index;
 

@@ -119,6 +119,25 @@ static uint32_t type_index(rcgc_heap *h, const rcgc_type *t)
     return index;
 }
 
+int rcgc_set_type_flags(rcgc_heap *h, const rcgc_type *type, unsigned flags)
+{
+    if (!h || !type || (flags & ~RCGC_TYPE_IMMUTABLE))
+        return -1;
+    uint32_t index = type_index(h, type);
+    if (!index)
+        return -1;
+    type_slot *slot = &h->types[index];
+    bool was = (slot->bits & TB_IMMUTABLE) != 0, is = (flags & RCGC_TYPE_IMMUTABLE) != 0;
+    if (is && type->traverse && !was) {
+        slot->bits |= TB_IMMUTABLE;
+        h->immutable_types++;
+    } else if (!is && was) {
+        slot->bits &= (uint8_t)~TB_IMMUTABLE;
+        h->immutable_types--;
+    }
+    return 0;
+}
+
 /* ---- Heaps ----------------------------------------------------------------- */
 
 /* Type index 0 marks free blocks; it is never given to an object. */
@@ -243,7 +262,7 @@ void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
 {
     if (!h || !type)
         return NULL;
-    uint32_t index = type_index(h, type);
+    uint32_t index = type == h->last_type ? h->last_index : type_index(h, type);
     if (!index)
         return NULL;
     const type_slot *slot = &h->types[index];

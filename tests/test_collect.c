@@ -1600,8 +1600,107 @@ static void test_retracked_frozen_object(void)
     rcgc_heap_free(h);
 }
 
+/* A tree of nodes whose type is RCGC_TYPE_IMMUTABLE, made bottom up as
+   CPython makes tuples: children first, stored into the new node at once. */
+static node *immutable_tree(rcgc_heap *h, int depth, size_t *destroyed)
+{
+    node *l = NULL, *r = NULL;
+    if (depth > 0) {
+        l = immutable_tree(h, depth - 1, destroyed);
+        r = immutable_tree(h, depth - 1, destroyed);
+    }
+    node *n = new_node(h, destroyed);
+    n->a = l;
+    n->b = r;
+    return n;
+}
+
+static size_t count_tracked(node *n)
+{
+    if (!n)
+        return 0;
+    return (rcgc_is_tracked(n) ? 1 : 0) + count_tracked(n->a) + count_tracked(n->b);
+}
+
+/* The same layout as node_type, never told to be immutable. */
+static const rcgc_type mutable_type = { "mutable", sizeof(node), node_traverse, NULL, node_destroy };
+
+static node *new_mutable(rcgc_heap *h, size_t *destroyed)
+{
+    node *n = rcgc_new(h, &mutable_type);
+    CHECK(n != NULL);
+    n->destroyed = destroyed;
+    return n;
+}
+
+static void test_immutable_type_untracked_by_collection(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    size_t destroyed = 0;
+    CHECK_EQ(rcgc_set_type_flags(h, &node_type, 0x80), -1);
+    CHECK_EQ(rcgc_set_type_flags(h, &node_type, RCGC_TYPE_IMMUTABLE), 0);
+    node *t = immutable_tree(h, 6, &destroyed);            /* 127 nodes */
+    CHECK_EQ(count_tracked(t), 127);
+    /* One young collection untracks the whole tree: it survives (t is held
+       from outside), and no node refers to anything tracked once its
+       children are untracked. */
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(count_tracked(t), 0);
+    CHECK_EQ(gen_size(h, 1), 0);
+    size_t count[3];
+    rcgc_get_count(h, count);
+    CHECK_EQ(count[0], 0);
+
+    /* A node holding a tracked object stays tracked, and so do its
+       ancestors; a node of another type is never untracked. */
+    node *m = new_mutable(h, &destroyed);
+    node *leaf = new_node(h, &destroyed), *parent = new_node(h, &destroyed);
+    leaf->a = m;
+    parent->a = leaf;
+    node *plain = new_mutable(h, &destroyed);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK(rcgc_is_tracked(leaf));
+    CHECK(rcgc_is_tracked(parent));
+    CHECK(rcgc_is_tracked(m));
+    CHECK(rcgc_is_tracked(plain));
+    CHECK_EQ(occurrences(h, 1, parent), 1);
+
+    /* The promise kept after a store: rcgc_track makes a cycle through an
+       untracked node collectable again. */
+    node *u = new_node(h, &destroyed);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK(!rcgc_is_tracked(u));
+    node *cyc = new_mutable(h, &destroyed);
+    rcgc_set(&cyc->a, u);
+    u->a = cyc;                                             /* u -> cyc -> u */
+    rcgc_track(u);
+    CHECK(rcgc_is_tracked(u));
+    rcgc_decref(u);
+    size_t before = destroyed;
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(destroyed, before + 2);                        /* u, cyc */
+
+    /* Untracked trees still die by reference counting. */
+    before = destroyed;
+    rcgc_decref(t);
+    CHECK_EQ(destroyed, before + 127);
+    rcgc_decref(parent);
+    rcgc_decref(plain);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(live_objects(h), 0);
+    /* Turned off, the type's objects stay tracked. */
+    CHECK_EQ(rcgc_set_type_flags(h, &node_type, 0), 0);
+    t = immutable_tree(h, 2, &destroyed);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(count_tracked(t), 7);
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_set_type_flags(NULL, &node_type, 0), -1);
+    rcgc_heap_free(h);
+}
+
 int main(void)
 {
+    TEST(test_immutable_type_untracked_by_collection);
     TEST(test_retracked_frozen_object);
     TEST(test_defaults);
     TEST(test_count0_allocations_minus_deallocations);
