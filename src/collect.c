@@ -28,9 +28,10 @@
  * F_UNREACHABLE means something only inside move_unreachable: the objects found
  * unreachable keep it (no pass just to clear it) until they leave the set, and
  * every way out clears it (update_refs for a second analysis, delete_garbage's
- * move to old, untracking, rcgc_make_immortal, release). Past move_unreachable,
- * the unreachable set is walked twice in the common case: by finalize_garbage
- * (which also counts it) and by delete_garbage.
+ * move to old, untracking, rcgc_make_immortal, release). move_unreachable
+ * counts the unreachable set and notes whether it holds an object of a type
+ * with a finalizer, so in the common case (no finalizer, no weak-reference
+ * callback) the set is walked once more, by delete_garbage.
  *
  * Invariants between collections: every tracked object is in exactly one of
  * gen[0..2] or permanent, with F_COLLECTING and F_UNREACHABLE clear (the
@@ -142,6 +143,8 @@ static void update_subtract_refs(rcgc_heap *h, head_t *young)
 typedef struct reach_ctx {
     rcgc_heap *h;
     head_t *young;
+    size_t unreachable;     /* objects in the unreachable list */
+    bool finalizers;        /* one of them had a finalizer type */
 } reach_ctx;
 
 /* As CPython's visit_reachable: an examined object referenced from a
@@ -157,6 +160,7 @@ static void visit_reachable(void **slot, void *arg)
         return;
     if (x->info & F_UNREACHABLE) {
         reach_ctx *c = arg;
+        c->unreachable--;
         list_remove(c->h, x);
         x->info &= ~(uint32_t)F_UNREACHABLE;
         list_append(c->h, x, c->young);
@@ -169,10 +173,12 @@ static void visit_reachable(void **slot, void *arg)
 /* Moves every object of young that is not reachable from an object with
    gc_refs > 0 into unreachable (which must be empty), keeping list order.
    Reachable objects keep their place, get their prev link back and lose
-   F_COLLECTING. Returns the number of objects left in young. */
-static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable)
+   F_COLLECTING. Returns the number of objects left in young; *moved is set
+   to the number in unreachable, *finalizers to whether any object of a type
+   with a finalizer was found unreachable on the way. */
+static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, bool *finalizers)
 {
-    reach_ctx c = { h, young };
+    reach_ctx c = { h, young, 0, false };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref;
     size_t kept = 0;
@@ -195,20 +201,25 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable)
             last->next = r;
             unreachable->prev = r;
             x->info |= F_UNREACHABLE;
+            c.unreachable++;
+            if (type_bits(h, x) & TB_FINALIZE)
+                c.finalizers = true;
         }
     }
     young->prev = prev_ref;
+    *moved = c.unreachable;
+    *finalizers = c.finalizers;
     return kept;
 }
 
 /* Splits young into what is reachable from outside it (stays in young) and
    the rest (moved to unreachable, which must be empty). Returns the number of
    objects left in young. */
-static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable)
+static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, bool *finalizers)
 {
     update_refs(h, young);
     subtract_refs(h, young);
-    return move_unreachable(h, young, unreachable);
+    return move_unreachable(h, young, unreachable, moved, finalizers);
 }
 
 /* ---- Untracking immutable containers (CPython's untrack_tuples) ------------ */
@@ -267,17 +278,14 @@ static void list_move_prefix(rcgc_heap *h, head_t *l, head_t *x, head_t *to)
    free objects of the set, which then leave the lists, so before each one
    runs, the objects already passed (and the one being finalized) move to
    `seen`; in between, no user code runs and the walk needs no moves. Returns
-   whether any finalizer ran; when none did, *count is the size of the set. */
-static bool finalize_garbage(rcgc_heap *h, head_t *collectable, size_t *count)
+   whether any finalizer ran. */
+static bool finalize_garbage(rcgc_heap *h, head_t *collectable)
 {
     bool ran = false;
-    size_t n = 0;
     uint32_t end = ref_of(collectable);
     for (uint32_t r = collectable->next; r != end;) {
         head_t *x = ref_ptr(h, r);
-        const rcgc_type *t = type_of_head(h, x);
-        if (!t->finalize || (x->info & F_FINALIZED)) {
-            n++;
+        if (!(type_bits(h, x) & TB_FINALIZE) || (x->info & F_FINALIZED)) {
             r = x->next;
             continue;
         }
@@ -285,14 +293,13 @@ static bool finalize_garbage(rcgc_heap *h, head_t *collectable, size_t *count)
         x->info |= F_FINALIZED;
         void *obj = obj_of(x);
         rcgc_incref(obj);
-        t->finalize(obj);
+        type_of_head(h, x)->finalize(obj);
         rcgc_decref(obj);
         ran = true;
         r = collectable->next;
     }
     list_merge(h, collectable, &h->seen);
     list_merge(h, &h->seen, collectable);
-    *count = n;
     return ran;
 }
 
@@ -311,7 +318,9 @@ static void clear_flags(rcgc_heap *h, head_t *l, uint32_t flags)
 static void handle_resurrected(rcgc_heap *h, head_t *unreachable, head_t *still, head_t *old)
 {
     clear_flags(h, unreachable, F_COLLECTING | F_UNREACHABLE);
-    deduce_unreachable(h, unreachable, still);
+    size_t moved;
+    bool finalizers;
+    deduce_unreachable(h, unreachable, still, &moved, &finalizers);
     clear_flags(h, still, F_UNREACHABLE);
     list_merge(h, unreachable, old);
 }
@@ -372,12 +381,13 @@ static size_t collect_main(rcgc_heap *h, int generation)
     head_t *young = &h->gen[generation].head;
     head_t *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1].head : young;
     head_t *unreachable = &h->unreachable;
-    size_t survivors;
+    size_t survivors, count;
+    bool finalizers;
     if (young == old) {
         update_subtract_refs(h, young);
-        survivors = move_unreachable(h, young, unreachable);
+        survivors = move_unreachable(h, young, unreachable, &count, &finalizers);
     } else {
-        survivors = deduce_unreachable(h, young, unreachable);
+        survivors = deduce_unreachable(h, young, unreachable, &count, &finalizers);
     }
     if (h->immutable_types)
         survivors -= untrack_immutable(h, young);
@@ -395,11 +405,11 @@ static size_t collect_main(rcgc_heap *h, int generation)
         report_collectable(h, unreachable);
         rcgc__report_sccs(h, unreachable);
     }
-    size_t m = 0, count;
+    size_t m = 0;
     bool user_code = false;
     if (h->wr_count)
         m += rcgc__handle_weakrefs(h, unreachable, old, &user_code);
-    if (finalize_garbage(h, unreachable, &count))
+    if (finalizers && finalize_garbage(h, unreachable))
         user_code = true;
 
     /* Without finalizers or callbacks nothing can have changed, and the second

@@ -144,7 +144,8 @@ enum {
     TB_CONTAINER = 0x01,    /* traverse != NULL: tracked, holds references */
     TB_HOOKS = 0x02,        /* finalize or destroy, or the weak-reference type:
                                its release runs code besides freeing */
-    TB_IMMUTABLE = 0x04     /* RCGC_TYPE_IMMUTABLE (rcgc_set_type_flags) */
+    TB_IMMUTABLE = 0x04,    /* RCGC_TYPE_IMMUTABLE (rcgc_set_type_flags) */
+    TB_FINALIZE = 0x08      /* has a finalizer */
 };
 
 typedef struct type_slot {

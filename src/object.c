@@ -84,7 +84,7 @@ static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
     uint32_t index = h->type_count++;
     type_slot *slot = &h->types[index];
     slot->type = t;
-    slot->bits = (uint8_t)((t->traverse ? TB_CONTAINER : 0) |
+    slot->bits = (uint8_t)((t->traverse ? TB_CONTAINER : 0) | (t->finalize ? TB_FINALIZE : 0) |
                            (t->finalize || t->destroy || t == &rcgc__weakref_type ? TB_HOOKS : 0));
     slot->sclass = t->size <= SIZE_MAX / 2 ? (uint8_t)rcgc__size_class(sizeof(head_t) + t->size) : SCLASS_LARGE;
     if (index)
