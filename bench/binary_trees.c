@@ -45,6 +45,10 @@ static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 }
 
 static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, NULL };
+/* Where the type keeps its references (rcgc_set_type_fields): the collector
+   reads the fields itself instead of calling the traverse function. */
+static const size_t node_fields[] = { offsetof(node, left), offsetof(node, right) };
+
 
 typedef rcgc_heap *ctx_t;
 
@@ -161,6 +165,8 @@ int main(int argc, char **argv)
         depth = 6;      /* max(min_depth + 2, n) */
 #ifdef BENCH_RCGC
     h = bench_check_alloc(rcgc_heap_new(NULL));
+    if (rcgc_set_type_fields(h, &node_type, node_fields, 2) != 0)
+        bench_fail("binary-trees", "rcgc_set_type_fields failed");
     mutable_nodes = strcmp(bench_arg_str(&a, "nodes", "immutable"), "mutable") == 0;
     if (mutable_nodes)
         variant = "rcgc-mutable";

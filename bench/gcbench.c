@@ -52,6 +52,10 @@ static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 }
 
 static const rcgc_type node_type = { "Node", sizeof(node), node_traverse, NULL, NULL };
+/* Where the type keeps its references (rcgc_set_type_fields): the collector
+   reads the fields itself instead of calling the traverse function. */
+static const size_t node_fields[] = { offsetof(node, left), offsetof(node, right) };
+
 static const rcgc_type array_type = { "array", 0, NULL, NULL, NULL };
 
 static rcgc_heap *heap;
@@ -171,6 +175,8 @@ int main(int argc, char **argv)
     }
 #ifdef BENCH_RCGC
     heap = bench_check_alloc(rcgc_heap_new(NULL));
+    if (rcgc_set_type_fields(heap, &node_type, node_fields, 2) != 0)
+        bench_fail("gcbench", "rcgc_set_type_fields failed");
 #else
     peer_init();
 #endif

@@ -27,6 +27,10 @@ static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 }
 
 static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, NULL };
+/* Where the type keeps its references (rcgc_set_type_fields): the collector
+   reads the fields itself instead of calling the traverse function. */
+static const size_t node_fields[] = { offsetof(node, first), offsetof(node, second) };
+
 
 typedef struct pause_log {
     uint64_t start;
@@ -70,6 +74,8 @@ int main(int argc, char **argv)
     bench_args a = bench_parse(argc, argv);
     long n = bench_arg_long(&a, "n", a.tiny ? 20000 : 1000000);
     rcgc_heap *h = bench_check_alloc(rcgc_heap_new(NULL));
+    if (rcgc_set_type_fields(h, &node_type, node_fields, 2) != 0)
+        bench_fail("pauses", "rcgc_set_type_fields failed");
     pause_log log = { 0, NULL, 0, 0, { 0, 0, 0 } };
     node *head = NULL;
     rcgc_gen_stats st[3];

@@ -72,7 +72,7 @@ static void update_refs(rcgc_heap *h, head_t *young)
     }
 }
 
-static void visit_decref(void **slot, void *arg)
+static inline void visit_decref(void **slot, void *arg)
 {
     void *v = *slot;
     if (v) {
@@ -96,14 +96,14 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
     uint32_t end = ref_of(young);
     for (uint32_t r = young->next; r != end;) {
         head_t *x = ref_ptr(h, r);
-        traverse_head(h, x, visit_decref, h);
+        each_field(h, x, visit_decref, h);
         r = x->next;
     }
 }
 
 /* visit_decref for update_subtract_refs: an examined object not reached yet
    gets gc_refs = its count, less this reference. */
-static void visit_decref_full(void **slot, void *arg)
+static inline void visit_decref_full(void **slot, void *arg)
 {
     rcgc_heap *h = arg;
     void *v = *slot;
@@ -135,7 +135,7 @@ static void update_subtract_refs(rcgc_heap *h, head_t *young)
         head_t *x = ref_ptr(h, r);
         if (!(x->info & F_COLLECTING))
             begin_examining(h, x);
-        traverse_head(h, x, visit_decref_full, h);
+        each_field(h, x, visit_decref_full, h);
         r = x->next;
     }
 }
@@ -150,7 +150,7 @@ typedef struct reach_ctx {
 /* As CPython's visit_reachable: an examined object referenced from a
    reachable one is reachable. If it was already parked in `unreachable`, it
    goes back to the tail of `young` to be scanned again. */
-static void visit_reachable(void **slot, void *arg)
+static inline void visit_reachable(void **slot, void *arg)
 {
     void *v = *slot;
     if (!v)
@@ -186,7 +186,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
         head_t *x = ref_ptr(h, r);
         if (x->prev) {
             /* visit_reachable may append to young, changing x->next. */
-            traverse_head(h, x, visit_reachable, &c);
+            each_field(h, x, visit_reachable, &c);
             x->prev = prev_ref;
             x->info &= ~(uint32_t)F_COLLECTING;
             prev = x;
@@ -224,7 +224,7 @@ static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachabl
 
 /* ---- Untracking immutable containers (CPython's untrack_tuples) ------------ */
 
-static void visit_any_tracked(void **slot, void *arg)
+static inline void visit_any_tracked(void **slot, void *arg)
 {
     void *v = *slot;
     if (v) {
@@ -250,7 +250,7 @@ static size_t untrack_immutable(rcgc_heap *h, head_t *young)
         if (!(type_bits(h, x) & TB_IMMUTABLE))
             continue;
         bool tracked = false;
-        traverse_head(h, x, visit_any_tracked, &tracked);
+        each_field(h, x, visit_any_tracked, &tracked);
         if (!tracked) {
             list_remove(h, x);
             n++;
@@ -340,6 +340,15 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
         } else {
             rcgc_incref(obj);
             rcgc__release_fields(h, x);
+            if (x->refcnt == 1 && !(type_bits(h, x) & TB_HOOKS) && !(x->info & F_WEAKREFS)) {
+                /* Its fields are clear and only this function refers to it:
+                   all its release would do now is free it. */
+                list_remove(h, x);
+                if (h->gen[0].count > 0)
+                    h->gen[0].count--;
+                block_free(h, x);
+                continue;
+            }
             rcgc_decref(obj);
         }
         if (list_first(h, collectable) == x) {

@@ -150,6 +150,8 @@ enum {
 
 typedef struct type_slot {
     const rcgc_type *type;
+    const size_t *fields;   /* offsets of its reference fields (rcgc_set_type_fields), or NULL */
+    uint32_t nfields;
     uint8_t bits;           /* TB_* */
     uint8_t sclass;         /* size class of type->size, SCLASS_LARGE if none */
 } type_slot;
@@ -482,6 +484,29 @@ static inline void traverse_head(rcgc_heap *h, head_t *x, rcgc_visit_fn visit, v
 #endif
 }
 
+/* Calls visit(&field, arg) for each reference field of container x: straight
+   from the field offsets the heap was told (rcgc_set_type_fields), where the
+   compiler can inline visit into the caller's loop, or else through the
+   type's traverse. */
+static inline __attribute__((always_inline)) void each_field(rcgc_heap *h, head_t *x, rcgc_visit_fn visit, void *arg)
+{
+    const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
+    if (!t->fields) {
+        traverse_head(h, x, visit, arg);
+        return;
+    }
+#ifdef RCGC_DEBUG
+    const head_t *outer = h->traversing;
+    h->traversing = x;
+#endif
+    char *obj = obj_of(x);
+    for (uint32_t i = 0; i < t->nfields; i++)
+        visit((void **)(obj + t->fields[i]), arg);
+#ifdef RCGC_DEBUG
+    h->traversing = outer;
+#endif
+}
+
 /* ---- Cross-file internal functions ---------------------------------------- */
 
 /* alloc.c */
@@ -498,13 +523,6 @@ RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
 RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
 
 /* object.c */
-/* The visitor that clears a field and releases its reference; its argument
-   names the object whose fields these are. */
-typedef struct release_ctx {
-    rcgc_heap *h;
-    const head_t *container;
-} release_ctx;
-RCGC_INTERNAL void rcgc__release_refs(void **slot, void *arg);
 /* Clears every reference field of container x and releases what they held. */
 RCGC_INTERNAL void rcgc__release_fields(rcgc_heap *h, head_t *x);
 

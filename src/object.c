@@ -84,6 +84,8 @@ static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
     uint32_t index = h->type_count++;
     type_slot *slot = &h->types[index];
     slot->type = t;
+    slot->fields = NULL;
+    slot->nfields = 0;
     slot->bits = (uint8_t)((t->traverse ? TB_CONTAINER : 0) | (t->finalize ? TB_FINALIZE : 0) |
                            (t->finalize || t->destroy || t == &rcgc__weakref_type ? TB_HOOKS : 0));
     slot->sclass = t->size <= SIZE_MAX / 2 ? (uint8_t)rcgc__size_class(sizeof(head_t) + t->size) : SCLASS_LARGE;
@@ -135,6 +137,21 @@ int rcgc_set_type_flags(rcgc_heap *h, const rcgc_type *type, unsigned flags)
         slot->bits &= (uint8_t)~TB_IMMUTABLE;
         h->immutable_types--;
     }
+    return 0;
+}
+
+int rcgc_set_type_fields(rcgc_heap *h, const rcgc_type *type, const size_t *offsets, size_t n)
+{
+    if (!h || !type || !type->traverse || (n && !offsets) || n > UINT32_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (offsets[i] % _Alignof(void *) != 0 || offsets[i] > type->size || type->size - offsets[i] < sizeof(void *))
+            return -1;
+    uint32_t index = type_index(h, type);
+    if (!index)
+        return -1;
+    h->types[index].fields = n ? offsets : NULL;
+    h->types[index].nfields = (uint32_t)n;
     return 0;
 }
 
@@ -203,15 +220,16 @@ void rcgc_heap_free(rcgc_heap *h)
 
 /* ---- Creating objects ------------------------------------------------------ */
 
-/* Clears a payload; small ones without a call. */
+/* Clears a payload; small ones (0, 16, 32 or 48 bytes) without a call. */
 static inline void clear_payload(head_t *x, size_t bytes)
 {
     char *p = obj_of(x);
     if (bytes <= 48) {
-        memset(p, 0, 16);
-        if (bytes > 16)
+        if (bytes >= 16)
+            memset(p, 0, 16);
+        if (bytes >= 32)
             memset(p + 16, 0, 16);
-        if (bytes > 32)
+        if (bytes >= 48)
             memset(p + 32, 0, 16);
     } else {
         memset(p, 0, bytes);
@@ -357,7 +375,14 @@ static inline head_t *queue_get(const head_t *x)
     return link;
 }
 
-void rcgc__release_refs(void **slot, void *arg)
+/* The visitor that clears a field and releases its reference; its argument
+   names the object whose fields these are. */
+typedef struct release_ctx {
+    rcgc_heap *h;
+    const head_t *container;
+} release_ctx;
+
+static inline void release_ref(void **slot, void *arg)
 {
     void *v = *slot;
 #ifdef RCGC_DEBUG
@@ -377,7 +402,7 @@ void rcgc__release_refs(void **slot, void *arg)
 void rcgc__release_fields(rcgc_heap *h, head_t *x)
 {
     release_ctx c = { h, x };
-    type_of_head(h, x)->traverse(obj_of(x), rcgc__release_refs, &c);
+    each_field(h, x, release_ref, &c);
 }
 
 /* The end of a release for good: x is dead (F_RELEASING); its weak

@@ -1698,8 +1698,105 @@ static void test_immutable_type_untracked_by_collection(void)
     rcgc_heap_free(h);
 }
 
+/* Field offsets (rcgc_set_type_fields) against traverse: the same random
+   graphs of finalizer and plain nodes, built on two heaps, one of which was
+   told where node_type and fin_type keep their references, must collect the
+   same objects, run the same finalizers in the same order and destroy the
+   same number of objects, collection after collection. */
+typedef struct graph_run {
+    rcgc_heap *h;
+    evlog log;
+    node *live[64];
+    size_t destroyed;
+} graph_run;
+
+static uint32_t next_random(uint32_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+static void graph_step(graph_run *g, uint32_t r)
+{
+    unsigned i = r % 64, j = (r >> 8) % 64, op = (r >> 16) % 8, f = (r >> 20) % 4;
+    node *n = g->live[i];
+    if (!n) {
+        n = rcgc_new(g->h, op < 2 ? &fin_type : &node_type);
+        CHECK(n != NULL);
+        n->log = &g->log;
+        n->destroyed = &g->destroyed;
+        static const char *const names[8] = { "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7" };
+        n->name = names[i % 8];
+        g->live[i] = n;
+    } else if (op < 5 && g->live[j]) {
+        void **slot = f == 0 ? &n->a : f == 1 ? &n->b : f == 2 ? &n->c : &n->d;
+        rcgc_set(slot, g->live[j]);
+    } else if (op < 7) {
+        g->live[i] = NULL;
+        rcgc_decref(n);
+    } else {
+        rcgc_collect(g->h, (int)(r >> 24) % 3);
+    }
+}
+
+static void test_field_offsets_match_traverse(void)
+{
+    static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
+    static const size_t bad_fields[] = { 4 };
+    static const size_t outside_fields[] = { sizeof(node) };
+    graph_run g[2];
+    memset(g, 0, sizeof g);
+    for (int k = 0; k < 2; k++) {
+        g[k].h = rcgc_heap_new(NULL);
+        rcgc_set_threshold(g[k].h, 50, 5, 5);
+    }
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &blob_type, node_fields, 4), -1);
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, bad_fields, 1), -1);
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, outside_fields, 1), -1);
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, NULL, 2), -1);
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, node_fields, 4), 0);
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &fin_type, node_fields, 4), 0);
+    uint32_t state = 2463534242u;
+    for (int step = 0; step < 20000; step++) {
+        uint32_t r = next_random(&state);
+        for (int k = 0; k < 2; k++)
+            graph_step(&g[k], r);
+        if (step % 1000 == 999) {
+            ptrdiff_t n0 = rcgc_collect(g[0].h, 2), n1 = rcgc_collect(g[1].h, 2);
+            CHECK_EQ(n0, n1);
+            CHECK_EQ(g[0].destroyed, g[1].destroyed);
+            CHECK_EQ(g[0].log.fin_calls, g[1].log.fin_calls);
+            CHECK_EQ(live_objects(g[0].h), live_objects(g[1].h));
+            CHECK_STR(g[0].log.text, g[1].log.text);
+            g[0].log.text[0] = g[1].log.text[0] = '\0';
+        }
+    }
+    CHECK(g[0].destroyed > 1000);
+    CHECK(g[0].log.fin_calls > 100);
+    rcgc_gen_stats st0[3], st1[3];
+    rcgc_get_stats(g[0].h, st0);
+    rcgc_get_stats(g[1].h, st1);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(st0[i].collections, st1[i].collections);
+        CHECK_EQ(st0[i].collected, st1[i].collected);
+    }
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 64; i++)
+            if (g[k].live[i])
+                rcgc_decref(g[k].live[i]);
+        CHECK(rcgc_collect(g[k].h, 2) >= 0);
+        CHECK_EQ(live_objects(g[k].h), 0);
+        rcgc_heap_free(g[k].h);
+    }
+    CHECK_EQ(g[0].destroyed, g[1].destroyed);
+    CHECK_EQ(g[0].log.double_fin, 0);
+}
+
 int main(void)
 {
+    TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
     TEST(test_retracked_frozen_object);
     TEST(test_defaults);
