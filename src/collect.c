@@ -72,6 +72,16 @@ static void update_refs(rcgc_heap *h, head_t *young)
     }
 }
 
+/* A reference from an examined object to x, which is not examined: unless x
+   is a leaf that nothing can watch die, releasing the reference could run code
+   or free more, so delete_garbage must keep CPython's order (see
+   bulk_delete). */
+static inline void note_outside_ref(rcgc_heap *h, const head_t *x)
+{
+    if (!h->outside_refs && ((type_bits(h, x) & (TB_CONTAINER | TB_HOOKS)) || (x->info & F_WEAKREFS)))
+        h->outside_refs = true;
+}
+
 static inline void visit_decref(void **slot, void *arg)
 {
     void *v = *slot;
@@ -82,11 +92,11 @@ static inline void visit_decref(void **slot, void *arg)
         rcgc__dbg_visited(h, h->traversing, v);
         if ((x->info & F_COLLECTING) && x->prev == 0)
             rcgc__dbg_gc_refs_negative(h, x);
-#else
-        (void)arg;
 #endif
         if (x->info & F_COLLECTING)
             x->prev--;
+        else
+            note_outside_ref(arg, x);
     }
 }
 
@@ -122,6 +132,8 @@ static inline void visit_decref_full(void **slot, void *arg)
     } else if (x->next && !(x->info & (F_PENDING | F_FROZEN))) {
         begin_examining(h, x);
         x->prev--;
+    } else {
+        note_outside_ref(h, x);
     }
 }
 
@@ -144,8 +156,15 @@ typedef struct reach_ctx {
     rcgc_heap *h;
     head_t *young;
     size_t unreachable;     /* objects in the unreachable list */
-    bool finalizers;        /* one of them had a finalizer type */
+    unsigned found;         /* FOUND_* of the objects found unreachable */
 } reach_ctx;
+
+/* What move_unreachable saw among the objects it found unreachable. */
+enum {
+    FOUND_FINALIZERS = 1,   /* an object of a type with a finalizer */
+    FOUND_HOOKS = 2         /* one whose release runs code: a finalizer, a destroy,
+                               weak references to it, or a weak reference */
+};
 
 /* As CPython's visit_reachable: an examined object referenced from a
    reachable one is reachable. If it was already parked in `unreachable`, it
@@ -174,11 +193,11 @@ static inline void visit_reachable(void **slot, void *arg)
    gc_refs > 0 into unreachable (which must be empty), keeping list order.
    Reachable objects keep their place, get their prev link back and lose
    F_COLLECTING. Returns the number of objects left in young; *moved is set
-   to the number in unreachable, *finalizers to whether any object of a type
-   with a finalizer was found unreachable on the way. */
-static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, bool *finalizers)
+   to the number in unreachable, *found to what was found unreachable on the
+   way (FOUND_*; objects rescued later included). */
+static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
 {
-    reach_ctx c = { h, young, 0, false };
+    reach_ctx c = { h, young, 0, 0 };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref;
     size_t kept = 0;
@@ -202,24 +221,25 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
             unreachable->prev = r;
             x->info |= F_UNREACHABLE;
             c.unreachable++;
-            if (type_bits(h, x) & TB_FINALIZE)
-                c.finalizers = true;
+            unsigned bits = type_bits(h, x);
+            if (bits & (TB_HOOKS | TB_FINALIZE) || (x->info & F_WEAKREFS))
+                c.found |= FOUND_HOOKS | (bits & TB_FINALIZE ? FOUND_FINALIZERS : 0);
         }
     }
     young->prev = prev_ref;
     *moved = c.unreachable;
-    *finalizers = c.finalizers;
+    *found = c.found;
     return kept;
 }
 
 /* Splits young into what is reachable from outside it (stays in young) and
    the rest (moved to unreachable, which must be empty). Returns the number of
    objects left in young. */
-static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, bool *finalizers)
+static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
 {
     update_refs(h, young);
     subtract_refs(h, young);
-    return move_unreachable(h, young, unreachable, moved, finalizers);
+    return move_unreachable(h, young, unreachable, moved, found);
 }
 
 /* ---- Untracking immutable containers (CPython's untrack_tuples) ------------ */
@@ -319,8 +339,8 @@ static void handle_resurrected(rcgc_heap *h, head_t *unreachable, head_t *still,
 {
     clear_flags(h, unreachable, F_COLLECTING | F_UNREACHABLE);
     size_t moved;
-    bool finalizers;
-    deduce_unreachable(h, unreachable, still, &moved, &finalizers);
+    unsigned found;
+    deduce_unreachable(h, unreachable, still, &moved, &found);
     clear_flags(h, still, F_UNREACHABLE);
     list_merge(h, unreachable, old);
 }
@@ -358,6 +378,50 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
     }
 }
 
+/* The visitor of bulk_delete: a reference to an object outside the set is
+   released (it survives, or is a leaf that dies unwatched); one into the set
+   is left, as the whole set is freed next. */
+static inline void visit_release_outside(void **slot, void *arg)
+{
+    void *v = *slot;
+#ifdef RCGC_DEBUG
+    rcgc_heap *h = arg;
+    if (v)
+        rcgc__dbg_visited(h, h->traversing, v);
+#else
+    (void)arg;
+#endif
+    if (v && !(head_of(v)->info & F_UNREACHABLE)) {
+        *slot = NULL;
+        rcgc_decref(v);
+    }
+}
+
+/* delete_garbage for a set whose release nobody can watch: no object in it
+   has a finalizer, a destroy or weak references, none is a weak reference,
+   and the examined objects refer to nothing outside the examined set but
+   leaves without hooks (h->outside_refs false). The order of delete_garbage
+   is then invisible: the references leaving the set are released (the
+   examined objects they reach were found reachable, so they survive; leaves
+   may die, silently), and then every object of the set is freed, without a
+   release cascade through it. */
+static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
+{
+    uint32_t end = ref_of(collectable);
+    for (uint32_t r = collectable->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        each_field(h, x, visit_release_outside, h);
+        r = x->next;
+    }
+    for (uint32_t r = collectable->next; r != end;) {
+        head_t *x = ref_ptr(h, r);
+        r = x->next;
+        block_free(h, x);
+    }
+    list_init(collectable);
+    h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;
+}
+
 static void report_collectable(rcgc_heap *h, head_t *unreachable)
 {
     uint32_t end = ref_of(unreachable);
@@ -391,12 +455,13 @@ static size_t collect_main(rcgc_heap *h, int generation)
     head_t *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1].head : young;
     head_t *unreachable = &h->unreachable;
     size_t survivors, count;
-    bool finalizers;
+    unsigned found;
+    h->outside_refs = false;
     if (young == old) {
         update_subtract_refs(h, young);
-        survivors = move_unreachable(h, young, unreachable, &count, &finalizers);
+        survivors = move_unreachable(h, young, unreachable, &count, &found);
     } else {
-        survivors = deduce_unreachable(h, young, unreachable, &count, &finalizers);
+        survivors = deduce_unreachable(h, young, unreachable, &count, &found);
     }
     if (h->immutable_types)
         survivors -= untrack_immutable(h, young);
@@ -418,7 +483,7 @@ static size_t collect_main(rcgc_heap *h, int generation)
     bool user_code = false;
     if (h->wr_count)
         m += rcgc__handle_weakrefs(h, unreachable, old, &user_code);
-    if (finalizers && finalize_garbage(h, unreachable))
+    if ((found & FOUND_FINALIZERS) && finalize_garbage(h, unreachable))
         user_code = true;
 
     /* Without finalizers or callbacks nothing can have changed, and the second
@@ -430,7 +495,10 @@ static size_t collect_main(rcgc_heap *h, int generation)
         count = list_size(h, final);
     }
     m += count;
-    delete_garbage(h, final, old);
+    if (!user_code && !(found & FOUND_HOOKS) && !h->outside_refs && !(h->debug & RCGC_DEBUG_SAVEALL))
+        bulk_delete(h, final, count);
+    else
+        delete_garbage(h, final, old);
 
     if (h->debug & RCGC_DEBUG_STATS)
         rcgc__debug_done(h, m, 0, rcgc__now() - t0);

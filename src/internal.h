@@ -224,6 +224,7 @@ struct rcgc_heap {
     /* Collector state. */
     int enabled;
     int collecting;
+    bool outside_refs;              /* see collect.c, note_outside_ref */
     unsigned debug;
     size_t long_lived_total;
     size_t long_lived_pending;

@@ -1794,8 +1794,83 @@ static void test_field_offsets_match_traverse(void)
     CHECK_EQ(g[0].log.double_fin, 0);
 }
 
+/* A garbage cycle's references out of the set: to an object found
+   reachable (its count drops by one per reference, it lives), to plain
+   leaves (they die with the cycle) and to leaves that are watched (a destroy,
+   a weak reference: they die with the cycle, and the watcher sees it). Run
+   with types without hooks (the collector frees the set in bulk), with field
+   offsets and with a finalizer type in the cycle (the release cascade). */
+static size_t wr_calls;
+
+static void count_wr_call(void *wr, void *data)
+{
+    (void)wr;
+    (void)data;
+    wr_calls++;
+}
+
+static void check_garbage_out_references(int variant, bool watched)
+{
+    static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
+    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
+    static const rcgc_type plain_leaf = { "leaf", 32, NULL, NULL, NULL };
+    static const rcgc_type watched_leaf = { "watched", sizeof(node), NULL, NULL, node_destroy };
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    size_t destroyed = 0;
+    evlog log;
+    memset(&log, 0, sizeof log);
+    if (variant == 1)
+        CHECK_EQ(rcgc_set_type_fields(h, &plain, node_fields, 4), 0);
+    node *kept = rcgc_new(h, &plain);
+    node *a = rcgc_new(h, variant == 2 ? &fin_type : &plain);
+    node *b = rcgc_new(h, &plain);
+    if (variant == 2)
+        a->log = &log;
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    rcgc_set(&a->b, kept);
+    rcgc_set(&b->b, kept);
+    a->c = rcgc_new(h, &plain_leaf);
+    b->c = rcgc_new(h, &plain_leaf);
+    b->d = rcgc_new(h, watched ? &watched_leaf : &plain_leaf);
+    if (watched)
+        ((node *)b->d)->destroyed = &destroyed;
+    a->d = rcgc_new(h, &plain_leaf);
+    void *wr = NULL;
+    if (watched) {
+        wr = rcgc_weakref_new(a->d, count_wr_call, NULL);
+        CHECK(wr != NULL);
+    }
+    wr_calls = 0;
+    CHECK_EQ(rcgc_refcount(kept), 3);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(live_objects(h), watched ? 8u : 7u);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(rcgc_refcount(kept), 1);
+    CHECK_EQ(destroyed, watched ? 1u : 0u);
+    CHECK_EQ(wr_calls, watched ? 1u : 0u);
+    CHECK_EQ(log.fin_calls, variant == 2 ? 1u : 0u);
+    CHECK_EQ(live_objects(h), watched ? 2u : 1u);               /* kept (and wr) */
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    if (wr)
+        rcgc_decref(wr);
+    rcgc_decref(kept);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+static void test_garbage_out_references(void)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        check_garbage_out_references(variant, true);
+        check_garbage_out_references(variant, false);
+    }
+}
+
 int main(void)
 {
+    TEST(test_garbage_out_references);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
     TEST(test_retracked_frozen_object);
