@@ -7,38 +7,44 @@
  * collection of generation g:
  *   1. merges the younger generations into g (appending, so a full collection
  *      scans gen2, then gen0, then gen1, as CPython does);
- *   2. finds the unreachable objects (deduce_unreachable), the article's
- *      algorithm: copy each count into gc_refs (update_refs), subtract the
- *      references that come from inside the examined set (subtract_refs), then
- *      keep every object with gc_refs > 0 and everything reachable from it,
- *      moving the rest to the `unreachable` list (move_unreachable). In a full
- *      collection the first two are one walk (update_subtract_refs): there the
- *      examined set is every tracked object that is neither frozen (F_FROZEN)
- *      nor in the release queue (F_PENDING), which a visit can tell from the
- *      header, so gc_refs is initialised at an object's first visit or turn,
- *      whichever comes first, and F_COLLECTING says it has been;
- *   3. moves the survivors into the next generation (promotion);
+ *   2. finds the unreachable objects, the article's algorithm: copy each
+ *      count into gc_refs (update_refs), subtract the references that come
+ *      from inside the examined set (subtract_refs), then keep every object
+ *      with gc_refs > 0 and everything reachable from it, moving the rest to
+ *      the `unreachable` list (move_unreachable). The first two are one walk
+ *      (update_subtract_refs): the examined set is every tracked object of
+ *      generations 0..g that is neither frozen (F_FROZEN) nor in the release
+ *      queue (F_PENDING), which a visit can tell from the header (the
+ *      generation bits of info), so gc_refs is initialised at an object's
+ *      first visit or turn, whichever comes first, and F_COLLECTING says it
+ *      has been. A type whose field offsets the heap knows
+ *      (rcgc_set_type_fields) is visited without calling its traverse;
+ *   3. moves the survivors into the next generation (promotion), untracking
+ *      those of RCGC_TYPE_IMMUTABLE types that hold nothing tracked;
  *   4. clears weak references to the unreachable objects and calls their
- *      callbacks (weakref.c), runs finalizers, and repeats step 2 on the
- *      unreachable set to find what they resurrected, which survives;
+ *      callbacks (weakref.c), runs finalizers, and repeats step 2, as separate
+ *      walks (deduce_unreachable), on the unreachable set to find what they
+ *      resurrected, which survives;
  *   5. clears the references held by the rest, in list order, so that the
- *      cycles fall apart by reference counting.
+ *      cycles fall apart by reference counting (delete_garbage); when nothing
+ *      can watch that happen, it frees the set in bulk (bulk_delete).
  * gc_refs lives in `prev` while an object is being examined; F_COLLECTING marks
  * the examined set and F_UNREACHABLE the tentatively unreachable objects.
  * F_UNREACHABLE means something only inside move_unreachable: the objects found
  * unreachable keep it (no pass just to clear it) until they leave the set, and
  * every way out clears it (update_refs for a second analysis, delete_garbage's
  * move to old, untracking, rcgc_make_immortal, release). move_unreachable
- * counts the unreachable set and notes whether it holds an object of a type
- * with a finalizer, so in the common case (no finalizer, no weak-reference
- * callback) the set is walked once more, by delete_garbage.
+ * counts the unreachable set and notes whether it holds an object with a
+ * finalizer or other hooks, so in the common case (no finalizer, no
+ * weak-reference callback) the set is walked once more, by delete_garbage,
+ * or twice, by bulk_delete.
  *
  * Invariants between collections: every tracked object is in exactly one of
  * gen[0..2] or permanent, with F_COLLECTING and F_UNREACHABLE clear (the
- * single walk of a full collection depends on it) and a valid `prev`;
- * F_FROZEN is set exactly on the objects of permanent. During step 2, the
- * examined list is singly linked (prev is gc_refs) except for its head's
- * prev, which stays the tail.
+ * single walk of step 2 depends on it), its generation bits equal to its
+ * list's generation and a valid `prev`; F_FROZEN is set exactly on the
+ * objects of permanent. During step 2, the examined list is singly linked
+ * (prev is gc_refs) except for its head's prev, which stays the tail.
  *
  * No step allocates memory, so a collection always completes.
  */
@@ -112,7 +118,9 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
 }
 
 /* visit_decref for update_subtract_refs: an examined object not reached yet
-   gets gc_refs = its count, less this reference. */
+   gets gc_refs = its count, less this reference. The examined objects are the
+   tracked ones of generations 0..h->collect_gen that are neither frozen nor
+   queued for release, all of which the header tells. */
 static inline void visit_decref_full(void **slot, void *arg)
 {
     rcgc_heap *h = arg;
@@ -129,7 +137,7 @@ static inline void visit_decref_full(void **slot, void *arg)
             rcgc__dbg_gc_refs_negative(h, x);
 #endif
         x->prev--;
-    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN))) {
+    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN)) && gen_of(x) <= h->collect_gen) {
         begin_examining(h, x);
         x->prev--;
     } else {
@@ -137,9 +145,11 @@ static inline void visit_decref_full(void **slot, void *arg)
     }
 }
 
-/* update_refs and subtract_refs in one walk, for the first analysis of a
-   full collection (young holds every tracked object that is neither frozen
-   nor queued for release). */
+/* update_refs and subtract_refs in one walk, for the first analysis of every
+   collection: young holds the tracked objects of generations 0..collect_gen
+   (neither frozen nor queued for release), so a visit can tell from the
+   header whether its object is examined, and initialise its gc_refs if the
+   walk has not reached it yet. */
 static void update_subtract_refs(rcgc_heap *h, head_t *young)
 {
     uint32_t end = ref_of(young);
@@ -191,12 +201,13 @@ static inline void visit_reachable(void **slot, void *arg)
 
 /* Moves every object of young that is not reachable from an object with
    gc_refs > 0 into unreachable (which must be empty), keeping list order.
-   Reachable objects keep their place, get their prev link back and lose
-   F_COLLECTING. Returns the number of objects left in young; *moved is set
+   Reachable objects keep their place, get their prev link back, lose
+   F_COLLECTING and get the generation they are promoted to. Returns the number of objects left in young; *moved is set
    to the number in unreachable, *found to what was found unreachable on the
    way (FOUND_*; objects rescued later included). */
 static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
 {
+    uint32_t gen_bits = (uint32_t)h->promote_gen << GEN_SHIFT;
     reach_ctx c = { h, young, 0, 0 };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref;
@@ -207,7 +218,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
             /* visit_reachable may append to young, changing x->next. */
             each_field(h, x, visit_reachable, &c);
             x->prev = prev_ref;
-            x->info &= ~(uint32_t)F_COLLECTING;
+            x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | gen_bits;
             prev = x;
             prev_ref = r;
             kept++;
@@ -374,6 +385,7 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
         if (list_first(h, collectable) == x) {
             x->info &= ~(uint32_t)(F_COLLECTING | F_UNREACHABLE);
             list_move(h, x, old);
+            set_gen(x, h->promote_gen);
         }
     }
 }
@@ -453,16 +465,14 @@ static size_t collect_main(rcgc_heap *h, int generation)
 
     head_t *young = &h->gen[generation].head;
     head_t *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1].head : young;
+    h->collect_gen = (uint8_t)generation;
+    h->promote_gen = (uint8_t)(generation + 1 < NUM_GENERATIONS ? generation + 1 : generation);
     head_t *unreachable = &h->unreachable;
     size_t survivors, count;
     unsigned found;
     h->outside_refs = false;
-    if (young == old) {
-        update_subtract_refs(h, young);
-        survivors = move_unreachable(h, young, unreachable, &count, &found);
-    } else {
-        survivors = deduce_unreachable(h, young, unreachable, &count, &found);
-    }
+    update_subtract_refs(h, young);
+    survivors = move_unreachable(h, young, unreachable, &count, &found);
     if (h->immutable_types)
         survivors -= untrack_immutable(h, young);
 
@@ -593,7 +603,12 @@ static void set_frozen(rcgc_heap *h, head_t *l, bool frozen)
     uint32_t end = ref_of(l);
     for (uint32_t r = l->next; r != end;) {
         head_t *x = ref_ptr(h, r);
-        x->info = frozen ? x->info | F_FROZEN : x->info & ~(uint32_t)F_FROZEN;
+        if (frozen) {
+            x->info |= F_FROZEN;
+        } else {
+            x->info &= ~(uint32_t)F_FROZEN;
+            set_gen(x, NUM_GENERATIONS - 1);
+        }
         r = x->next;
     }
 }

@@ -10,7 +10,8 @@
  *       u32        u32        u32        u32        16-byte aligned
  *
  *   refcnt  the reference count (RCGC_IMMORTAL_BASE and up for immortal objects)
- *   info    bits 0-7 flags (F_*), bits 8-31 the index of the object's type in
+ *   info    bits 0-7 flags (F_*), bits 8-9 the generation of a tracked object
+ *           that is not frozen, bits 10-31 the index of the object's type in
  *           its heap's type table (0: the block is free)
  *   next    generation-list successor as a compressed reference; 0 means the
  *           object is not tracked
@@ -39,6 +40,10 @@
  *   F_FROZEN       in the permanent generation (set by rcgc_freeze, cleared by
  *                  rcgc_unfreeze and list_remove), so that a full collection
  *                  can tell its examined set from the header alone
+ * The generation bits serve the same purpose for every collection: an object
+ * whose generation is at most the collected one is in the examined set. They
+ * never say less than the list an object is in (gen_append and every move of
+ * survivors to an older list set them); between collections they are exact.
  */
 #ifndef RCGC_INTERNAL_H
 #define RCGC_INTERNAL_H
@@ -75,8 +80,9 @@ enum {
     F_PENDING = 0x20,
     F_RELEASING = 0x40,
     F_FROZEN = 0x80,
-    F_FLAGS = 0xFF,
-    TYPE_SHIFT = 8
+    GEN_SHIFT = 8,
+    GEN_MASK = 0x300,
+    TYPE_SHIFT = 10
 };
 
 /* The index of the weak-reference type in every heap's type table. */
@@ -225,6 +231,8 @@ struct rcgc_heap {
     int enabled;
     int collecting;
     bool outside_refs;              /* see collect.c, note_outside_ref */
+    uint8_t collect_gen;            /* the collection running examines generations 0..collect_gen */
+    uint8_t promote_gen;            /* and moves its survivors to this one */
     unsigned debug;
     size_t long_lived_total;
     size_t long_lived_pending;
@@ -444,6 +452,23 @@ static inline void list_move(const rcgc_heap *h, head_t *x, head_t *l)
 {
     list_remove(h, x);
     list_append(h, x, l);
+}
+
+static inline unsigned gen_of(const head_t *x)
+{
+    return (x->info & GEN_MASK) >> GEN_SHIFT;
+}
+
+static inline void set_gen(head_t *x, unsigned g)
+{
+    x->info = (x->info & ~(uint32_t)GEN_MASK) | (uint32_t)g << GEN_SHIFT;
+}
+
+/* Appends untracked x to generation g's list. */
+static inline void gen_append(rcgc_heap *h, head_t *x, unsigned g)
+{
+    set_gen(x, g);
+    list_append(h, x, &h->gen[g].head);
 }
 
 /* Appends every element of from to to, leaving from empty. */

@@ -256,7 +256,7 @@ static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool co
     x->next = x->prev = 0;
     clear_payload(x, block_payload(x));
     if (container)
-        list_append(h, x, &h->gen[0].head);
+        gen_append(h, x, 0);
     return obj_of(x);
 }
 
@@ -436,7 +436,7 @@ static void release_one(rcgc_heap *h, head_t *x)
         /* Revived while queued (through a weak reference), or made immortal. */
         x->info &= ~(uint32_t)F_PENDING;
         if ((bits & TB_CONTAINER) && !(x->info & F_IMMORTAL))
-            list_append(h, x, &h->gen[0].head);
+            gen_append(h, x, 0);
         return;
     }
     if (bits & TB_HOOKS) {
@@ -447,7 +447,7 @@ static void release_one(rcgc_heap *h, head_t *x)
                resurrection. */
             x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
             if (bits & TB_CONTAINER)
-                list_append(h, x, &h->gen[0].head);
+                gen_append(h, x, 0);
             x->refcnt = 1;
             t->finalize(obj_of(x));
             if (--x->refcnt != 0)
@@ -528,7 +528,7 @@ void rcgc_track(void *obj)
     rcgc_heap *h = heap_of(obj);
     if (x->next || (x->info & (F_IMMORTAL | F_PENDING)) || !is_container(h, x))
         return;
-    list_append(h, x, &h->gen[0].head);
+    gen_append(h, x, 0);
 }
 
 void rcgc_untrack(void *obj)

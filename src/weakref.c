@@ -256,8 +256,10 @@ size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, boo
         *called = true;
         w->cb(w, w->data);
         rcgc_decref(w);
-        if (list_first(h, wrcb) == wh)
+        if (list_first(h, wrcb) == wh) {
             list_move(h, wh, old);
+            set_gen(wh, h->promote_gen);
+        }
         else
             freed++;
     }

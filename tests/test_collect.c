@@ -1868,8 +1868,132 @@ static void test_garbage_out_references(void)
     }
 }
 
+/* Random graphs of containers and leaves without hooks, so that full
+   collections free their garbage in bulk: after each one, exactly the objects
+   reachable from the roots are alive, and each one's count is the number of
+   references to it from the roots and from live objects. */
+#define BULK_ROOTS 32
+#define BULK_MAX 4096
+
+typedef struct bulk_graph {
+    void *obj[BULK_MAX];        /* every object made, in order */
+    int n;
+    bool leaf[BULK_MAX];
+    int mark[BULK_MAX];
+} bulk_graph;
+
+/* Each object keeps its index in g: a container in fin_calls, a leaf in its
+   first word. */
+static int bulk_index(const bulk_graph *g, const void *p)
+{
+    (void)g;
+    const rcgc_type *t = rcgc_type_of(p);
+    return t->traverse ? (int)((const node *)p)->fin_calls : (int)*(const size_t *)p;
+}
+
+static void bulk_set_index(void *p, int i)
+{
+    if (rcgc_type_of(p)->traverse)
+        ((node *)p)->fin_calls = (size_t)i;
+    else
+        *(size_t *)p = (size_t)i;
+}
+
+static void bulk_mark(bulk_graph *g, int i, int epoch, size_t *refs)
+{
+    refs[i]++;
+    if (g->mark[i] == epoch)
+        return;
+    g->mark[i] = epoch;
+    if (g->leaf[i])
+        return;
+    node *n = g->obj[i];
+    void *f[4] = { n->a, n->b, n->c, n->d };
+    for (int k = 0; k < 4; k++)
+        if (f[k])
+            bulk_mark(g, bulk_index(g, f[k]), epoch, refs);
+}
+
+static void test_bulk_delete_random_graphs(void)
+{
+    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
+    static const rcgc_type leaf = { "leaf", 16, NULL, NULL, NULL };
+    static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
+    static bulk_graph g;
+    static size_t refs[BULK_MAX];
+    void *roots[BULK_ROOTS] = { 0 };
+    uint32_t state = 88172645u;
+    for (int round = 0; round < 2; round++) {
+        rcgc_heap *h = rcgc_heap_new(NULL);
+        rcgc_disable(h);
+        if (round == 1)
+            CHECK_EQ(rcgc_set_type_fields(h, &plain, node_fields, 4), 0);
+        memset(&g, 0, sizeof g);
+        int epoch = 0;
+        for (int step = 0; step < 30000 && g.n < BULK_MAX - 1; step++) {
+            uint32_t r = next_random(&state);
+            int i = (int)(r % BULK_ROOTS), op = (int)((r >> 8) % 16);
+            if (op < 6 || !roots[i]) {
+                bool is_leaf = op < 2;
+                void *o = rcgc_new(h, is_leaf ? &leaf : &plain);
+                CHECK(o != NULL);
+                g.leaf[g.n] = is_leaf;
+                bulk_set_index(o, g.n);
+                g.obj[g.n++] = o;
+                if (roots[i])
+                    rcgc_decref(roots[i]);
+                roots[i] = o;
+            } else if (op < 13) {
+                void *target = roots[(r >> 16) % BULK_ROOTS];
+                node *n = roots[i];
+                if (target && !g.leaf[bulk_index(&g, n)]) {
+                    void **slot = (r >> 24) % 4 == 0 ? &n->a : (r >> 24) % 4 == 1 ? &n->b : (r >> 24) % 4 == 2 ? &n->c : &n->d;
+                    rcgc_set(slot, target);
+                }
+            } else if (op < 15) {
+                rcgc_decref(roots[i]);
+                roots[i] = NULL;
+            } else {
+                rcgc_collect(h, 2);
+                epoch++;
+                memset(refs, 0, sizeof refs);
+                size_t alive = 0;
+                for (int k = 0; k < BULK_ROOTS; k++)
+                    if (roots[k])
+                        bulk_mark(&g, bulk_index(&g, roots[k]), epoch, refs);
+                for (int k = 0; k < g.n; k++)
+                    if (g.mark[k] == epoch) {
+                        alive++;
+                        CHECK_EQ(rcgc_refcount(g.obj[k]), refs[k]);
+                    }
+                CHECK_EQ(live_objects(h), alive);
+                /* Forget the dead, whose memory may be reused. */
+                int m = 0;
+                for (int k = 0; k < g.n; k++)
+                    if (g.mark[k] == epoch) {
+                        bulk_set_index(g.obj[k], m);
+                        g.obj[m] = g.obj[k];
+                        g.leaf[m] = g.leaf[k];
+                        g.mark[m++] = epoch;
+                    }
+                g.n = m;
+            }
+        }
+        for (int k = 0; k < BULK_ROOTS; k++)
+            if (roots[k]) {
+                rcgc_decref(roots[k]);
+                roots[k] = NULL;
+            }
+        CHECK(epoch > 100);
+        CHECK(rcgc_collect(h, 2) >= 0);
+        CHECK_EQ(live_objects(h), 0);
+        rcgc_heap_free(h);
+    }
+}
+
 int main(void)
 {
+    TEST(test_bulk_delete_random_graphs);
     TEST(test_garbage_out_references);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
