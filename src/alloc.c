@@ -18,10 +18,11 @@
  * allocations (the fast path is a pop from its free list). A page that fills
  * up leaves the list; it comes back when a block is freed. A page that becomes
  * empty goes back to the heap's free pages, unless it is the one its class
- * allocates from (so that allocating and freeing one object in a loop does
- * not map and unmap a chunk each time); rcgc__trim, after a full collection
- * asked for with rcgc_collect, gives those back too. A chunk whose pages are
- * all free goes back to the system.
+ * allocates from or the class has no other empty page (its `spare`), so that
+ * allocating and freeing objects in a loop, one or a page's worth at a time,
+ * does not take and return pages each time; rcgc__trim, after a full
+ * collection asked for with rcgc_collect, gives those back too. A chunk whose
+ * pages are all free goes back to the system.
  *
  * Invariants:
  *   - a free block has info == 0 (type index 0) and its next/prev words hold
@@ -268,7 +269,10 @@ static page_t *page_new(rcgc_heap *h, unsigned sc)
 
 static void page_release(rcgc_heap *h, page_t *p)
 {
-    page_list_remove(&h->bins[p->sclass].pages, p);
+    bin_t *bin = &h->bins[p->sclass];
+    if (bin->spare == p)
+        bin->spare = NULL;
+    page_list_remove(&bin->pages, p);
     p->kind = PAGE_FREE;
     h->live_pages--;
     page_list_push(&h->free_pages, p);
@@ -421,14 +425,24 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
             cur->next = p;
         }
     }
-    if (--p->used == 0 && bin->pages != p)
-        page_release(h, p);
+    if (--p->used == 0 && bin->pages != p) {
+        /* One empty page per class stays, so that a program that fills and
+           empties a page's worth of objects again and again does not get a
+           fresh page each time. */
+        if (bin->spare && bin->spare != p && bin->spare->used == 0)
+            page_release(h, p);
+        else
+            bin->spare = p;
+    }
 }
 
 void rcgc__trim(rcgc_heap *h)
 {
     for (unsigned sc = 0; sc < NUM_CLASSES; sc++) {
-        page_t *p = h->bins[sc].pages;
+        bin_t *bin = &h->bins[sc];
+        if (bin->spare && bin->spare->used == 0)
+            page_release(h, bin->spare);
+        page_t *p = bin->pages;
         if (p && p->used == 0)
             page_release(h, p);
     }

@@ -142,6 +142,7 @@ static inline page_t *chunk_of(page_t *p)
 
 typedef struct bin {
     page_t *pages;          /* pages with free blocks; the first is allocated from */
+    page_t *spare;          /* a page of the list kept when it became empty, or NULL */
 } bin_t;
 
 /* A registered type, with what allocation and release need to know of it
@@ -215,8 +216,10 @@ struct rcgc_heap {
     type_entry *type_hash;
     uint32_t type_hash_cap;
     uint32_t immutable_types;       /* types with TB_IMMUTABLE */
-    const rcgc_type *last_type;     /* one-entry cache for rcgc_new */
-    uint32_t last_index;
+    const rcgc_type *last_type;     /* one-entry cache for rcgc_new: the type, */
+    uint32_t last_index;            /* its index, */
+    uint8_t last_sclass;            /* its size class */
+    bool last_container;            /* and whether it has traverse */
 
     /* Weak references: referent -> newest weakref, open addressing. */
     wr_entry *wr_table;

@@ -118,6 +118,8 @@ static uint32_t type_index(rcgc_heap *h, const rcgc_type *t)
     }
     h->last_type = t;
     h->last_index = index;
+    h->last_sclass = h->types[index].sclass;
+    h->last_container = (h->types[index].bits & TB_CONTAINER) != 0;
     return index;
 }
 
@@ -220,19 +222,19 @@ void rcgc_heap_free(rcgc_heap *h)
 
 /* ---- Creating objects ------------------------------------------------------ */
 
-/* Clears a payload; small ones (0, 16, 32 or 48 bytes) without a call. */
+/* Clears a payload. Those of blocks up to 128 bytes (0 to 112 bytes, in
+   steps of 16) take a few stores instead of a call. */
 static inline void clear_payload(head_t *x, size_t bytes)
 {
     char *p = obj_of(x);
-    if (bytes <= 48) {
-        if (bytes >= 16)
-            memset(p, 0, 16);
-        if (bytes >= 32)
-            memset(p + 16, 0, 16);
-        if (bytes >= 48)
-            memset(p + 32, 0, 16);
-    } else {
+    if (bytes > 112) {
         memset(p, 0, bytes);
+        return;
+    }
+    for (size_t at = 0; at < 112; at += 16) {
+        if (at >= bytes)
+            break;
+        memset(p + at, 0, 16);
     }
 }
 
@@ -280,19 +282,19 @@ void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
 {
     if (!h || !type)
         return NULL;
-    uint32_t index = type == h->last_type ? h->last_index : type_index(h, type);
-    if (!index)
+    if (type != h->last_type && !type_index(h, type))
         return NULL;
-    const type_slot *slot = &h->types[index];
-    if (slot->sclass == SCLASS_LARGE)
+    /* type_index left the type's index, class and kind in the cache. */
+    unsigned sc = h->last_sclass;
+    if (sc == SCLASS_LARGE)
         return rcgc_new_sized(h, type, type->size);
 #ifdef RCGC_DEBUG
     rcgc__dbg_no_traverse(h, "rcgc_new");
 #endif
-    head_t *x = block_alloc_class(h, slot->sclass);
+    head_t *x = block_alloc_class(h, sc);
     if (!x)
         return NULL;
-    return init_object(h, x, index, (slot->bits & TB_CONTAINER) != 0);
+    return init_object(h, x, h->last_index, h->last_container);
 }
 
 rcgc_heap *rcgc_heap_of(const void *obj)
