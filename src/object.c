@@ -407,12 +407,105 @@ void rcgc__release_fields(rcgc_heap *h, head_t *x)
     each_field(h, x, release_ref, &c);
 }
 
+/* Appends x (count 0, untracked, F_PENDING) to the current release batch. */
+static inline void queue_append(rcgc_heap *h, head_t *x)
+{
+    queue_set(x, NULL);
+    if (h->release_batch_tail)
+        queue_set(h->release_batch_tail, x);
+    else
+        h->release_batch = x;
+    h->release_batch_tail = x;
+}
+
+/* ---- Releasing plain containers without the queue ---------------------------
+
+   A container without finalizer, destroy or weak references dies unwatched:
+   only the order in which the objects with hooks below it die can be seen.
+   release_simple releases such a container and, depth first with a small
+   stack of its own, the plain containers whose counts that brings to 0; every
+   other object whose count reaches 0 goes to rcgc__dealloc, which queues it
+   in the order met, as the queue would have met it. Objects past the stack's
+   depth are queued too. */
+
+#define SIMPLE_STACK 64
+#define SIMPLE_KIDS 8
+
+typedef struct simple_ctx {
+    rcgc_heap *h;
+    const head_t *container;
+    unsigned n;
+    head_t *kids[SIMPLE_KIDS];      /* plain containers whose count reached 0 */
+} simple_ctx;
+
+static inline bool is_plain_container(unsigned bits, uint32_t info)
+{
+    return (bits & (TB_CONTAINER | TB_HOOKS)) == TB_CONTAINER && !(info & F_WEAKREFS);
+}
+
+static inline void release_ref_simple(void **slot, void *arg)
+{
+    simple_ctx *c = arg;
+    void *v = *slot;
+    if (!v)
+        return;
+    *slot = NULL;
+#ifdef RCGC_DEBUG
+    rcgc__dbg_visited(c->h, c->container, v);
+    rcgc_decref(v);
+#else
+    head_t *y = head_of(v);
+    if (--y->refcnt != 0)
+        return;
+    uint32_t info = y->info;
+    if (c->n < SIMPLE_KIDS && !(info & F_PENDING) && is_plain_container(type_bits(c->h, y), info)) {
+        if (y->next)
+            list_remove(c->h, y);
+        y->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING | F_RELEASING;
+        c->kids[c->n++] = y;
+    } else {
+        rcgc__dealloc(v);
+    }
+#endif
+}
+
+/* x: a plain container, dead (F_PENDING | F_RELEASING), untracked. Called
+   with h->releasing set. */
+static void release_simple(rcgc_heap *h, head_t *x)
+{
+    head_t *stack[SIMPLE_STACK];
+    unsigned top = 0;
+    for (;;) {
+        simple_ctx c;
+        c.h = h;
+        c.container = x;
+        c.n = 0;
+        each_field(h, x, release_ref_simple, &c);
+        if (h->gen[0].count > 0)
+            h->gen[0].count--;
+        block_free(h, x);
+        for (unsigned i = c.n; i-- > 0;) {
+            if (top < SIMPLE_STACK)
+                stack[top++] = c.kids[i];
+            else
+                queue_append(h, c.kids[i]);
+        }
+        if (!top)
+            break;
+        x = stack[--top];
+    }
+}
+
 /* The end of a release for good: x is dead (F_RELEASING); its weak
    references are cleared, its fields released, its memory freed. */
 static inline void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
 {
     if (x->info & F_WEAKREFS)
         rcgc__clear_weakrefs_and_call(h, x);
+    if ((bits & (TB_CONTAINER | TB_HOOKS)) == TB_CONTAINER) {
+        release_simple(h, x);
+        return;
+    }
     if (bits & TB_CONTAINER) {
         rcgc__release_fields(h, x);
         if (h->gen[0].count > 0)
@@ -499,15 +592,11 @@ void rcgc__dealloc(void *obj)
     /* Untracked, it leaves any collection in progress, as in CPython. */
     info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING;
     x->info = info;
-    queue_set(x, NULL);
     if (h->releasing) {
-        if (h->release_batch_tail)
-            queue_set(h->release_batch_tail, x);
-        else
-            h->release_batch = x;
-        h->release_batch_tail = x;
+        queue_append(h, x);
         return;
     }
+    queue_set(x, NULL);
     h->releasing = 1;
     if (!(bits & TB_HOOKS)) {
         /* No finalizer can run first: the release begins for good at once. */
