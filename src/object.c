@@ -12,7 +12,11 @@
  * stack, and the next object comes from the stack. The order is therefore the
  * depth-first order a recursive release would have (a chain 1->2->3 is
  * finalized 1, 2, 3), and the C stack stays flat for any depth: the queue is
- * threaded through the dying objects' own list words.
+ * threaded through the dying objects' own list words. Plain containers (no
+ * finalizer, destroy or weak references), whose deaths nobody can see, skip
+ * the queue: release_simple walks them with a small stack of its own, and
+ * queues the objects with hooks in the order it meets them. Plain leaves are
+ * freed on the spot.
  *
  * A recursive release (CPython's) finishes each child before it clears the
  * parent's next field, so while one child is released its later siblings are

@@ -6,7 +6,9 @@
  * node (each destroy runs once) without recursion; full collections of these
  * structures while they are alive, and of a 10,000,000-node ring as garbage
  * (the collector's first clear starts a 10,000,000-deep release cascade),
- * work on the same stack. Memory statistics return to zero objects.
+ * work on the same stack. A comb of plain containers (no destroy), whose
+ * release skips the release queue until its own small stack overflows, is
+ * dropped the same way. Memory statistics return to zero objects.
  * RCGC_TEST_SCALE (common.h) shrinks the 10,000,000 for slow tools.
  *
  * CPython's counterpart is the trashcan (cpython-gc.md 3.3, test_trashcan).
@@ -205,6 +207,42 @@ static void *comb_drop_job(void *arg)
     return NULL;
 }
 
+/* The comb again, of plain containers (no destroy), which are released
+   without the release queue as long as they fit in a small stack: spine node
+   i has left = spine node i + 1 and right = a leaf node, so every level
+   leaves one more leaf waiting and the stack overflows into the queue. No
+   destroy counts them: memory statistics must come back to zero. */
+static const rcgc_type plain_type = { "plain", sizeof(tnode), tnode_traverse, NULL, NULL };
+
+static void *plain_comb_job(void *arg)
+{
+    deep_job *j = arg;
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    if (!h) { j->heap_failed = 1; return NULL; }
+    rcgc_disable(h);
+    double t0 = now_seconds();
+    tnode *spine = NULL;
+    for (size_t i = 0; i < deep_n / 2; i++) {
+        tnode *leaf = rcgc_new(h, &plain_type);
+        if (!leaf) break;
+        j->made++;
+        tnode *s = rcgc_new(h, &plain_type);
+        if (!s) { rcgc_decref(leaf); break; }
+        j->made++;
+        s->left = spine;                   /* references move into s */
+        s->right = leaf;
+        spine = s;
+    }
+    if (spine) {
+        stats_into(h, &j->objects_alive, NULL, &j->system_peak);
+        rcgc_decref(spine);
+        stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+    }
+    rcgc_heap_free(h);
+    j->seconds = now_seconds() - t0;
+    return NULL;
+}
+
 /* Runs fn(arg) on a new thread with a 256 KiB stack and waits for it. */
 static int run_on_small_stack(void *(*fn)(void *), void *arg)
 {
@@ -265,6 +303,19 @@ static void test_comb_drop(void)
     check_deep_job(&j, 0);
 }
 
+static void test_plain_comb_drop(void)
+{
+    deep_job j;
+    memset(&j, 0, sizeof j);
+    CHECK_EQ(run_on_small_stack(plain_comb_job, &j), 0);
+    CHECK_EQ(j.heap_failed, 0);
+    CHECK_EQ(j.made, deep_n);
+    CHECK_EQ(j.objects_alive, deep_n);
+    CHECK_EQ(j.objects_after, 0);
+    CHECK_EQ(j.object_bytes_after, 0);
+    printf("comb of plain containers, root dropped: %zu nodes, %.2f s\n", j.made, j.seconds);
+}
+
 static void test_ring_collected(void)
 {
     deep_job j;
@@ -280,6 +331,7 @@ int main(void)
     TEST(test_chain_drop);
     TEST(test_tree_drop);
     TEST(test_comb_drop);
+    TEST(test_plain_comb_drop);
     TEST(test_ring_collected);
     return check_summary();
 }
