@@ -310,8 +310,11 @@ RCGC_API int rcgc_set_type_flags(rcgc_heap *heap, const rcgc_type *type, unsigne
    for every object, which makes both faster; traverse is still used by
    introspection. `offsets` must stay valid and unchanged as long as the heap
    has objects of the type (a static const array); n = 0 goes back to
-   traverse. Returns 0, or -1 when memory is short, the type has no traverse,
-   or an offset is not that of an aligned void * field within type->size. */
+   traverse. Every object of the type must have the fields: once they are set,
+   rcgc_new_sized refuses (NULL) a payload smaller than type->size, and no
+   such object may exist when this is called. Returns 0, or -1 when memory is
+   short, the type has no traverse, or an offset is not that of an aligned
+   void * field within type->size. */
 RCGC_API int rcgc_set_type_fields(rcgc_heap *heap, const rcgc_type *type, const size_t *offsets, size_t n);
 
 /* gc.freeze(): moves every tracked object into a permanent generation that no

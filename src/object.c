@@ -276,6 +276,8 @@ void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
     uint32_t index = type_index(h, type);
     if (!index)
         return NULL;
+    if (h->types[index].fields && payload_bytes < type->size)
+        return NULL;    /* the collector would read fields past the payload */
     head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
     if (!x)
         return NULL;

@@ -1758,6 +1758,10 @@ static void test_field_offsets_match_traverse(void)
     CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, NULL, 2), -1);
     CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, node_fields, 4), 0);
     CHECK_EQ(rcgc_set_type_fields(g[1].h, &fin_type, node_fields, 4), 0);
+    CHECK(rcgc_new_sized(g[1].h, &node_type, sizeof(node) - 1) == NULL);
+    void *big = rcgc_new_sized(g[1].h, &node_type, sizeof(node) + 100);
+    CHECK(big != NULL);
+    rcgc_decref(big);
     uint32_t state = 2463534242u;
     for (int step = 0; step < 20000; step++) {
         uint32_t r = next_random(&state);
