@@ -14,9 +14,9 @@
  * finalized 1, 2, 3), and the C stack stays flat for any depth: the queue is
  * threaded through the dying objects' own list words. Plain containers (no
  * finalizer, destroy or weak references), whose deaths nobody can see, skip
- * the queue: release_simple walks them with a small stack of its own, and
- * queues the objects with hooks in the order it meets them. Plain leaves are
- * freed on the spot.
+ * the queue: release_simple walks them with a small stack of its own, in the
+ * queue's order, and hands over to the queue at the first object with hooks.
+ * Plain leaves are freed on the spot.
  *
  * A recursive release (CPython's) finishes each child before it clears the
  * parent's next field, so while one child is released its later siblings are
@@ -427,12 +427,15 @@ static inline void queue_append(rcgc_heap *h, head_t *x)
 /* ---- Releasing plain containers without the queue ---------------------------
 
    A container without finalizer, destroy or weak references dies unwatched:
-   only the order in which the objects with hooks below it die can be seen.
-   release_simple releases such a container and, depth first with a small
-   stack of its own, the plain containers whose counts that brings to 0; every
-   other object whose count reaches 0 goes to rcgc__dealloc, which queues it
-   in the order met, as the queue would have met it. Objects past the stack's
-   depth are queued too. */
+   only the order in which the objects with hooks die can be seen, and that
+   order is the queue's (children in field order, each one's descendants
+   before its next sibling). release_simple releases such a container and,
+   with a small stack of its own in the same order, the plain containers whose
+   counts that brings to 0, as long as it meets nothing else. Plain leaves are
+   freed on the spot. At the first object with hooks (or a node with too many
+   children, or a full stack), the node being released sends its children,
+   and then the stack, top first, to the release queue, in the order the queue
+   would have had them, and the queue goes on from there. */
 
 #define SIMPLE_STACK 64
 #define SIMPLE_KIDS 8
@@ -441,12 +444,21 @@ typedef struct simple_ctx {
     rcgc_heap *h;
     const head_t *container;
     unsigned n;
+    bool queued;                    /* the children go to the queue from now on */
     head_t *kids[SIMPLE_KIDS];      /* plain containers whose count reached 0 */
 } simple_ctx;
 
 static inline bool is_plain_container(unsigned bits, uint32_t info)
 {
     return (bits & (TB_CONTAINER | TB_HOOKS)) == TB_CONTAINER && !(info & F_WEAKREFS);
+}
+
+static void kids_to_queue(simple_ctx *c)
+{
+    for (unsigned i = 0; i < c->n; i++)
+        queue_append(c->h, c->kids[i]);
+    c->n = 0;
+    c->queued = true;
 }
 
 static inline void release_ref_simple(void **slot, void *arg)
@@ -458,20 +470,30 @@ static inline void release_ref_simple(void **slot, void *arg)
     *slot = NULL;
 #ifdef RCGC_DEBUG
     rcgc__dbg_visited(c->h, c->container, v);
+    if (!c->queued)
+        kids_to_queue(c);
     rcgc_decref(v);
 #else
     head_t *y = head_of(v);
     if (--y->refcnt != 0)
         return;
     uint32_t info = y->info;
-    if (c->n < SIMPLE_KIDS && !(info & F_PENDING) && is_plain_container(type_bits(c->h, y), info)) {
+    unsigned bits = type_bits(c->h, y);
+    if (!(info & F_PENDING) && is_plain_container(bits, info)) {
         if (y->next)
             list_remove(c->h, y);
         y->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING | F_RELEASING;
-        c->kids[c->n++] = y;
-    } else {
-        rcgc__dealloc(v);
+        if (!c->queued && c->n == SIMPLE_KIDS)
+            kids_to_queue(c);
+        if (c->queued)
+            queue_append(c->h, y);
+        else
+            c->kids[c->n++] = y;
+        return;
     }
+    if (!c->queued && ((bits & (TB_CONTAINER | TB_HOOKS)) || (info & (F_WEAKREFS | F_PENDING))))
+        kids_to_queue(c);
+    rcgc__dealloc(v);               /* frees a plain leaf, queues the rest */
 #endif
 }
 
@@ -486,18 +508,22 @@ static void release_simple(rcgc_heap *h, head_t *x)
         c.h = h;
         c.container = x;
         c.n = 0;
+        c.queued = false;
         each_field(h, x, release_ref_simple, &c);
         if (h->gen[0].count > 0)
             h->gen[0].count--;
         block_free(h, x);
-        for (unsigned i = c.n; i-- > 0;) {
-            if (top < SIMPLE_STACK)
-                stack[top++] = c.kids[i];
-            else
-                queue_append(h, c.kids[i]);
+        if (!c.queued && top + c.n > SIMPLE_STACK)
+            kids_to_queue(&c);
+        if (c.queued) {
+            while (top > 0)
+                queue_append(h, stack[--top]);
+            return;
         }
+        for (unsigned i = c.n; i-- > 0;)
+            stack[top++] = c.kids[i];
         if (!top)
-            break;
+            return;
         x = stack[--top];
     }
 }

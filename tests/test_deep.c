@@ -172,7 +172,29 @@ static void *tree_drop_job(void *arg)
     return NULL;
 }
 
-/* A comb: spine node i has left = a leaf node, right = spine node i + 1. */
+/* A comb of deep_n nodes: deep_n / 2 spine nodes, each with a leaf child.
+   Spine node i has left = its leaf and right = spine node i + 1, or, with
+   spine_first, left = spine node i + 1 and right = its leaf. Nodes of a type
+   with destroy count it in j->destroyed. */
+static tnode *build_comb(rcgc_heap *h, deep_job *j, const rcgc_type *type, int spine_first)
+{
+    tnode *spine = NULL;
+    for (size_t i = 0; i < deep_n / 2; i++) {
+        tnode *leaf = rcgc_new(h, type);
+        if (!leaf) break;
+        leaf->destroyed = &j->destroyed;
+        j->made++;
+        tnode *s = rcgc_new(h, type);
+        if (!s) { rcgc_decref(leaf); break; }
+        s->destroyed = &j->destroyed;
+        j->made++;
+        s->left = spine_first ? spine : leaf;   /* references move into s */
+        s->right = spine_first ? leaf : spine;
+        spine = s;
+    }
+    return spine;
+}
+
 static void *comb_drop_job(void *arg)
 {
     deep_job *j = arg;
@@ -180,20 +202,7 @@ static void *comb_drop_job(void *arg)
     if (!h) { j->heap_failed = 1; return NULL; }
     rcgc_disable(h);
     double t0 = now_seconds();
-    tnode *spine = NULL;
-    for (size_t i = 0; i < deep_n / 2; i++) {
-        tnode *leaf = rcgc_new(h, &tnode_type);
-        if (!leaf) break;
-        leaf->destroyed = &j->destroyed;
-        j->made++;
-        tnode *s = rcgc_new(h, &tnode_type);
-        if (!s) { rcgc_decref(leaf); break; }
-        s->destroyed = &j->destroyed;
-        j->made++;
-        s->left = leaf;                    /* references move into s */
-        s->right = spine;
-        spine = s;
-    }
+    tnode *spine = build_comb(h, j, &tnode_type, 0);
     if (spine) {
         j->collect_alive = rcgc_collect(h, 2);
         stats_into(h, &j->objects_alive, NULL, &j->system_peak);
@@ -208,10 +217,10 @@ static void *comb_drop_job(void *arg)
 }
 
 /* The comb again, of plain containers (no destroy), which are released
-   without the release queue as long as they fit in a small stack: spine node
-   i has left = spine node i + 1 and right = a leaf node, so every level
-   leaves one more leaf waiting and the stack overflows into the queue. No
-   destroy counts them: memory statistics must come back to zero. */
+   without the release queue as long as they fit in a small stack: with the
+   spine first, every level leaves one more leaf waiting and the stack
+   overflows into the queue. No destroy counts them: memory statistics must
+   come back to zero. */
 static const rcgc_type plain_type = { "plain", sizeof(tnode), tnode_traverse, NULL, NULL };
 
 static void *plain_comb_job(void *arg)
@@ -221,18 +230,7 @@ static void *plain_comb_job(void *arg)
     if (!h) { j->heap_failed = 1; return NULL; }
     rcgc_disable(h);
     double t0 = now_seconds();
-    tnode *spine = NULL;
-    for (size_t i = 0; i < deep_n / 2; i++) {
-        tnode *leaf = rcgc_new(h, &plain_type);
-        if (!leaf) break;
-        j->made++;
-        tnode *s = rcgc_new(h, &plain_type);
-        if (!s) { rcgc_decref(leaf); break; }
-        j->made++;
-        s->left = spine;                   /* references move into s */
-        s->right = leaf;
-        spine = s;
-    }
+    tnode *spine = build_comb(h, j, &plain_type, 1);
     if (spine) {
         stats_into(h, &j->objects_alive, NULL, &j->system_peak);
         rcgc_decref(spine);

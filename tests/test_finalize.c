@@ -783,8 +783,60 @@ static void test_queued_leaf_with_finalizer(void)
     rcgc_heap_free(h);
 }
 
+/* Plain containers (no finalizer, destroy or weak references) are released
+   without the release queue; the finalizers below them must still run in the
+   order the queue gives. The same random trees of containers and finalizer
+   nodes are dropped twice: with plain inner nodes, and with inner nodes that
+   have a destroy (which takes the queue). Both logs must be equal. */
+static const rcgc_type plain_inner_type = { "plain inner", sizeof(node), node_traverse, NULL, NULL };
+
+static char order_names[512][16];
+
+static node *order_tree(rcgc_heap *h, const rcgc_type *inner, evlog *log, int depth, uint32_t *state, int *named)
+{
+    *state = *state * 1103515245u + 12345u;
+    uint32_t r = *state >> 8;
+    if (depth == 0 || r % 5 == 0) {
+        if (*named >= 512)
+            return NULL;
+        snprintf(order_names[*named], sizeof order_names[0], "f%d", *named);
+        node *f = new_named(h, &fin_type, log, order_names[(*named)++]);
+        if (depth > 0 && r % 3 == 0)
+            f->a = order_tree(h, inner, log, depth - 1, state, named);
+        return f;
+    }
+    node *n = rcgc_new(h, inner);
+    CHECK(n != NULL);
+    n->a = order_tree(h, inner, log, depth - 1, state, named);
+    n->b = order_tree(h, inner, log, depth - 1, state, named);
+    if (r % 2)
+        n->c = order_tree(h, inner, log, depth - 1, state, named);
+    return n;
+}
+
+static void test_plain_release_keeps_finalizer_order(void)
+{
+    for (uint32_t seed = 1; seed <= 40; seed++) {
+        evlog log[2];
+        memset(log, 0, sizeof log);
+        for (int k = 0; k < 2; k++) {
+            rcgc_heap *h = fresh_heap();
+            uint32_t state = seed;
+            int named = 0;
+            node *root = order_tree(h, k == 0 ? &plain_inner_type : &node_type, &log[k], 7, &state, &named);
+            rcgc_decref(root);
+            CHECK_EQ(live_objects(h), 0);
+            rcgc_heap_free(h);
+        }
+        CHECK(log[0].fin_calls > 0);
+        CHECK_EQ(log[0].fin_calls, log[1].fin_calls);
+        CHECK_STR(log[0].text, log[1].text);
+    }
+}
+
 int main(void)
 {
+    TEST(test_plain_release_keeps_finalizer_order);
     TEST(test_refcount_finalizer_runs_first_and_once);
     TEST(test_refcount_resurrection);
     TEST(test_s51_gc_then_refcount);
