@@ -14,6 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The row of obj in the table, if it has one. */
+static bool row_of(const struct explain *e, const void *obj, size_t *row)
+{
+    uintptr_t v;
+
+    if (!ptrmap_get(&e->index, (uintptr_t)obj, &v))
+        return false;
+    *row = (size_t)v;
+    return true;
+}
+
 static int grow(void **array, size_t *cap, size_t need, size_t elem)
 {
     size_t n;
@@ -53,7 +64,7 @@ static void add_row(void *obj, void *arg)
     struct explain_row *r;
 
     if (c->failed || grow((void **)&e->rows, &e->rows_cap, e->nrows + 1, sizeof *e->rows) != 0
-        || ptrmap_put(&e->index, obj, e->nrows) != 0) {
+        || ptrmap_put(&e->index, (uintptr_t)obj, e->nrows) != 0) {
         c->failed = true;
         return;
     }
@@ -79,7 +90,7 @@ static void count_internal(void *obj, void *arg)
     struct ref_ctx *c = arg;
     size_t i;
 
-    if (ptrmap_get(&c->e->index, obj, &i))
+    if (row_of(c->e, obj, &i))
         c->e->rows[i].internal++;
 }
 
@@ -89,7 +100,7 @@ static void rescue(void *obj, void *arg)
     struct explain_row *r;
     size_t i;
 
-    if (!ptrmap_get(&c->e->index, obj, &i))
+    if (!row_of(c->e, obj, &i))
         return;
     r = &c->e->rows[i];
     if (r->reach == EXPLAIN_UNREACHABLE) {
@@ -162,9 +173,8 @@ int explain_start(struct explain *e, struct replay *rp, int generation)
     /* The trace objects the collection does not examine, to tell which of
        them die as a consequence. */
     for (i = 0; i < rp->live.capacity; i++) {
-        struct replay_object *o = rp->live.entries[i].value;
-        size_t row;
-        if (rp->live.entries[i].name == 0 || o == NULL || ptrmap_get(&e->index, o, &row))
+        struct replay_object *o = (struct replay_object *)rp->live.entries[i].value;
+        if (rp->live.entries[i].key == 0 || o == NULL || ptrmap_get(&e->index, (uintptr_t)o, NULL))
             continue;
         if (grow((void **)&e->others, &e->others_cap, e->nothers + 1, sizeof *e->others) != 0)
             return -1;
@@ -198,7 +208,7 @@ static void locate(void *obj, void *arg)
     struct gen_ctx *c = arg;
     size_t i;
 
-    if (ptrmap_get(&c->e->index, obj, &i))
+    if (row_of(c->e, obj, &i))
         c->e->rows[i].after = c->gen;
 }
 
@@ -213,7 +223,7 @@ void explain_stop(struct explain *e, struct replay *rp)
     for (i = 0; i < e->nrows; i++) {
         struct explain_row *r = &e->rows[i];
         if (r->id != 0 && replay_live_object(rp, r->id) != r->obj)
-            ptrmap_remove(&e->index, r->obj);
+            ptrmap_remove(&e->index, (uintptr_t)r->obj);
     }
     for (c.gen = 0; c.gen < 3; c.gen++)
         rcgc_get_objects(rp->heap, c.gen, locate, &c);

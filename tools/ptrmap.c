@@ -1,6 +1,6 @@
 /*
- * The pointer map of ptrmap.h: a power-of-two table at most 3/4 full,
- * probed linearly from a multiplicative hash of the address.
+ * The word map of ptrmap.h: a power-of-two table at most 3/4 full, probed
+ * linearly from a multiplicative hash of the key.
  */
 #include "ptrmap.h"
 
@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t slot_of(const void *key, size_t mask)
+static size_t slot_of(uintptr_t key, size_t mask)
 {
-    uint64_t k = (uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ull;
+    uint64_t k = (uint64_t)key * 0x9E3779B97F4A7C15ull;
     return (size_t)(k >> 29) & mask;
 }
 
-static struct ptrmap_entry *find(const struct ptrmap *m, const void *key)
+static struct ptrmap_entry *find(const struct ptrmap *m, uintptr_t key)
 {
     size_t mask = m->capacity - 1;
     size_t i;
@@ -24,24 +24,24 @@ static struct ptrmap_entry *find(const struct ptrmap *m, const void *key)
     for (i = slot_of(key, mask);; i = (i + 1) & mask) {
         if (m->entries[i].key == key)
             return &m->entries[i];
-        if (m->entries[i].key == NULL)
+        if (m->entries[i].key == 0)
             return NULL;
     }
 }
 
-static void insert(struct ptrmap *m, const void *key, size_t value)
+static void insert(struct ptrmap *m, uintptr_t key, uintptr_t value)
 {
     size_t mask = m->capacity - 1;
     size_t i = slot_of(key, mask);
 
-    while (m->entries[i].key != NULL)
+    while (m->entries[i].key != 0)
         i = (i + 1) & mask;
     m->entries[i].key = key;
     m->entries[i].value = value;
     m->count++;
 }
 
-int ptrmap_put(struct ptrmap *m, const void *key, size_t value)
+int ptrmap_put(struct ptrmap *m, uintptr_t key, uintptr_t value)
 {
     struct ptrmap_entry *e = find(m, key);
 
@@ -58,7 +58,7 @@ int ptrmap_put(struct ptrmap *m, const void *key, size_t value)
         if (bigger.entries == NULL)
             return -1;
         for (i = 0; i < m->capacity; i++) {
-            if (m->entries[i].key != NULL)
+            if (m->entries[i].key != 0)
                 insert(&bigger, m->entries[i].key, m->entries[i].value);
         }
         free(m->entries);
@@ -68,17 +68,18 @@ int ptrmap_put(struct ptrmap *m, const void *key, size_t value)
     return 0;
 }
 
-bool ptrmap_get(const struct ptrmap *m, const void *key, size_t *value)
+bool ptrmap_get(const struct ptrmap *m, uintptr_t key, uintptr_t *value)
 {
     const struct ptrmap_entry *e = find(m, key);
 
     if (e == NULL)
         return false;
-    *value = e->value;
+    if (value != NULL)
+        *value = e->value;
     return true;
 }
 
-void ptrmap_remove(struct ptrmap *m, const void *key)
+void ptrmap_remove(struct ptrmap *m, uintptr_t key)
 {
     struct ptrmap_entry *e = find(m, key);
     size_t mask = m->capacity - 1;
@@ -87,15 +88,15 @@ void ptrmap_remove(struct ptrmap *m, const void *key)
     if (e == NULL)
         return;
     hole = (size_t)(e - m->entries);
-    m->entries[hole].key = NULL;
+    m->entries[hole].key = 0;
     m->count--;
     /* Moves back every later entry of the run that may no longer be found. */
-    for (i = (hole + 1) & mask; m->entries[i].key != NULL; i = (i + 1) & mask) {
+    for (i = (hole + 1) & mask; m->entries[i].key != 0; i = (i + 1) & mask) {
         size_t home = slot_of(m->entries[i].key, mask);
         bool between = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
         if (!between) {
             m->entries[hole] = m->entries[i];
-            m->entries[i].key = NULL;
+            m->entries[i].key = 0;
             hole = i;
         }
     }

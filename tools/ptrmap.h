@@ -1,18 +1,20 @@
 /*
- * A map from pointers to numbers for the replayer's views of the heap
- * (object -> row of a table, weak-reference object -> its name): open
- * addressing with linear probing, deletion by shifting back, so that there
- * are no tombstones.
+ * A map from words to words for the replayer and its views of the heap
+ * (a trace's name -> its object, object -> row of a table): keys are
+ * pointers or numbers, never 0, and values are numbers or pointers as
+ * uintptr_t. Open addressing with linear probing, deletion by shifting back,
+ * so that there are no tombstones.
  */
 #ifndef RCGC_TOOLS_PTRMAP_H
 #define RCGC_TOOLS_PTRMAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ptrmap_entry {
-    const void *key;                /* NULL: free */
-    size_t value;
+    uintptr_t key;                  /* 0: free */
+    uintptr_t value;
 };
 
 struct ptrmap {
@@ -21,14 +23,15 @@ struct ptrmap {
     size_t count;
 };
 
-/* Sets key's value (key not NULL). 0, or -1 when memory is short. */
-int ptrmap_put(struct ptrmap *m, const void *key, size_t value);
+/* Sets key's value (key not 0). 0, or -1 when memory is short; setting the
+   value of a key already present never fails. */
+int ptrmap_put(struct ptrmap *m, uintptr_t key, uintptr_t value);
 
-/* Finds key: true with *value set, or false. */
-bool ptrmap_get(const struct ptrmap *m, const void *key, size_t *value);
+/* Finds key: true with *value set (when value is not NULL), or false. */
+bool ptrmap_get(const struct ptrmap *m, uintptr_t key, uintptr_t *value);
 
 /* Removes key if present. */
-void ptrmap_remove(struct ptrmap *m, const void *key);
+void ptrmap_remove(struct ptrmap *m, uintptr_t key);
 
 /* Empties the map, keeping its memory. */
 void ptrmap_clear(struct ptrmap *m);

@@ -67,16 +67,14 @@ static void finalize_resurrect(void *obj)
         o->replay->out_of_memory = true;
 }
 
-static struct replay_name *names_find(const struct replay_names *m, uint32_t name);
+static void name_release(struct ptrmap *m, uint32_t name);
 
 /* The object leaves the map of live objects. */
 static void destroy_object(void *obj)
 {
     struct replay_object *o = obj;
-    struct replay_name *e = names_find(&o->replay->live, o->id);
 
-    if (e != NULL)
-        e->value = NULL;
+    name_release(&o->replay->live, o->id);
 }
 
 /* One type per finalizer kind: an object without a finalizer has none. */
@@ -99,66 +97,32 @@ static void weak_callback(void *weakref, void *data)
 /* Names                                                                     */
 /* ------------------------------------------------------------------------- */
 
-/* Spreads sequential names over the table (a 32-bit finalizer mix). */
-static size_t hash(uint32_t x)
+/* The trace's names in a ptrmap: the name is the key, its pointer the value,
+   0 once released. */
+
+/* What name stands for in m (NULL once released); *used: whether the trace
+   has used the name at all. */
+static void *name_get(const struct ptrmap *m, uint32_t name, bool *used)
 {
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
+    uintptr_t v = 0;
+    bool found = ptrmap_get(m, name, &v);
+
+    if (used != NULL)
+        *used = found;
+    return (void *)v;
 }
 
-/* The entry of name, or NULL if the trace never used it. */
-static struct replay_name *names_find(const struct replay_names *m, uint32_t name)
+/* Gives a new name its pointer. 0, or -1 when memory is short. */
+static int name_add(struct ptrmap *m, uint32_t name, void *value)
 {
-    size_t mask = m->capacity - 1;
-    size_t i;
-
-    if (m->capacity == 0)
-        return NULL;
-    for (i = hash(name) & mask;; i = (i + 1) & mask) {
-        if (m->entries[i].name == name)
-            return &m->entries[i];
-        if (m->entries[i].name == 0)
-            return NULL;
-    }
+    return ptrmap_put(m, name, (uintptr_t)value);
 }
 
-/* Puts an entry (name not in the table, capacity left) without growing. */
-static void names_put(struct replay_names *m, uint32_t name, void *value)
+/* The name's pointer is released; the name stays used. */
+static void name_release(struct ptrmap *m, uint32_t name)
 {
-    size_t mask = m->capacity - 1;
-    size_t i = hash(name) & mask;
-
-    while (m->entries[i].name != 0)
-        i = (i + 1) & mask;
-    m->entries[i].name = name;
-    m->entries[i].value = value;
-    m->count++;
-}
-
-/* Adds name (not in the table yet). 0, or -1 when memory is short. */
-static int names_add(struct replay_names *m, uint32_t name, void *value)
-{
-    if ((m->count + 1) * 4 > m->capacity * 3) {
-        struct replay_names bigger = { NULL, m->capacity ? m->capacity * 2 : 64, 0 };
-        size_t i;
-        if (bigger.capacity > SIZE_MAX / 2 / sizeof *bigger.entries)
-            return -1;
-        bigger.entries = calloc(bigger.capacity, sizeof *bigger.entries);
-        if (bigger.entries == NULL)
-            return -1;
-        for (i = 0; i < m->capacity; i++) {
-            if (m->entries[i].name != 0)
-                names_put(&bigger, m->entries[i].name, m->entries[i].value);
-        }
-        free(m->entries);
-        *m = bigger;
-    }
-    names_put(m, name, value);
-    return 0;
+    if (ptrmap_get(m, name, NULL))
+        (void)ptrmap_put(m, name, 0);   /* a key already present: cannot fail */
 }
 
 /* ------------------------------------------------------------------------- */
@@ -181,10 +145,10 @@ static int out_of_memory(struct replay *rp)
 }
 
 /* Fails unless the trace never used name in m. */
-static int check_new(struct replay *rp, const struct trace_op *op, const struct replay_names *m,
+static int check_new(struct replay *rp, const struct trace_op *op, const struct ptrmap *m,
                      const char *what, uint32_t name)
 {
-    if (names_find(m, name) != NULL)
+    if (ptrmap_get(m, name, NULL))
         return fail(rp, "%s: %s %" PRIu32 " must be new in this trace", op->tokens[0], what, name);
     return 0;
 }
@@ -192,25 +156,27 @@ static int check_new(struct replay *rp, const struct trace_op *op, const struct 
 /* The object the trace holds under id, or NULL with the error set. */
 static struct replay_object *held_object(struct replay *rp, const struct trace_op *op, uint32_t id)
 {
-    struct replay_name *e = names_find(&rp->objects, id);
+    bool used;
+    struct replay_object *o = name_get(&rp->objects, id, &used);
 
-    if (e == NULL)
+    if (!used)
         fail(rp, "%s: unknown object %" PRIu32, op->tokens[0], id);
-    else if (e->value == NULL)
+    else if (o == NULL)
         fail(rp, "%s: object %" PRIu32 " was dropped", op->tokens[0], id);
-    return e != NULL ? e->value : NULL;
+    return o;
 }
 
 /* The weak reference the trace holds under w, or NULL with the error set. */
 static struct replay_weak *held_weak(struct replay *rp, const struct trace_op *op, uint32_t w)
 {
-    struct replay_name *e = names_find(&rp->weakrefs, w);
+    bool used;
+    struct replay_weak *r = name_get(&rp->weakrefs, w, &used);
 
-    if (e == NULL)
+    if (!used)
         fail(rp, "%s: unknown weak reference %" PRIu32, op->tokens[0], w);
-    else if (e->value == NULL)
+    else if (r == NULL)
         fail(rp, "%s: weak reference %" PRIu32 " was released", op->tokens[0], w);
-    return e != NULL ? e->value : NULL;
+    return r;
 }
 
 /* The slot I of A, or NULL with the error set. */
@@ -277,24 +243,23 @@ static int run_new(struct replay *rp, const struct trace_op *op)
     o->id = op->id;
     o->nslots = op->nslots;
     o->finalizer = op->finalizer;
-    if (names_add(&rp->objects, op->id, o) != 0 || names_add(&rp->live, op->id, o) != 0)
+    if (name_add(&rp->objects, op->id, o) != 0 || name_add(&rp->live, op->id, o) != 0)
         return out_of_memory(rp);
     return 0;
 }
 
 static int run_drop(struct replay *rp, const struct trace_op *op)
 {
-    struct replay_name *e = names_find(&rp->objects, op->id);
-    void *obj = e->value;
+    void *obj = name_get(&rp->objects, op->id, NULL);
 
-    e->value = NULL;
+    name_release(&rp->objects, op->id);
     rcgc_decref(obj);
     return 0;
 }
 
 static int run_weak(struct replay *rp, const struct trace_op *op)
 {
-    struct replay_object *referent = names_find(&rp->objects, op->id)->value;
+    struct replay_object *referent = name_get(&rp->objects, op->id, NULL);
     struct replay_weak *w = malloc(sizeof *w);
 
     if (w == NULL)
@@ -302,7 +267,7 @@ static int run_weak(struct replay *rp, const struct trace_op *op)
     w->replay = rp;
     w->id = op->weak;
     w->ref = NULL;
-    if (names_add(&rp->weakrefs, op->weak, w) != 0) {
+    if (name_add(&rp->weakrefs, op->weak, w) != 0) {
         free(w);
         return out_of_memory(rp);
     }
@@ -316,10 +281,9 @@ static int run_weak(struct replay *rp, const struct trace_op *op)
    can no longer run and w can be freed. */
 static int run_unweak(struct replay *rp, const struct trace_op *op)
 {
-    struct replay_name *e = names_find(&rp->weakrefs, op->weak);
-    struct replay_weak *w = e->value;
+    struct replay_weak *w = name_get(&rp->weakrefs, op->weak, NULL);
 
-    e->value = NULL;
+    name_release(&rp->weakrefs, op->weak);
     rcgc_decref(w->ref);
     free(w);
     return 0;
@@ -327,7 +291,7 @@ static int run_unweak(struct replay *rp, const struct trace_op *op)
 
 static int run_deref(struct replay *rp, const struct trace_op *op)
 {
-    struct replay_weak *w = names_find(&rp->weakrefs, op->weak)->value;
+    struct replay_weak *w = name_get(&rp->weakrefs, op->weak, NULL);
     struct replay_object *referent = rcgc_weakref_get(w->ref);
 
     if (referent == NULL) {
@@ -475,9 +439,7 @@ int replay_step(struct replay *rp, const struct trace_op *op)
 
 struct replay_object *replay_live_object(const struct replay *rp, uint32_t id)
 {
-    struct replay_name *e = names_find(&rp->live, id);
-
-    return e != NULL ? e->value : NULL;
+    return name_get(&rp->live, id, NULL);
 }
 
 void replay_name_of(const struct replay *rp, const void *obj, char *buf, size_t size)
@@ -493,8 +455,8 @@ void replay_name_of(const struct replay *rp, const void *obj, char *buf, size_t 
     }
     if (rcgc_is_weakref(obj)) {
         for (i = 0; i < rp->weakrefs.capacity; i++) {
-            const struct replay_weak *w = rp->weakrefs.entries[i].value;
-            if (rp->weakrefs.entries[i].name != 0 && w != NULL && w->ref == obj) {
+            const struct replay_weak *w = (const struct replay_weak *)rp->weakrefs.entries[i].value;
+            if (rp->weakrefs.entries[i].key != 0 && w != NULL && w->ref == obj) {
                 snprintf(buf, size, "w%" PRIu32, w->id);
                 return;
             }
@@ -510,10 +472,10 @@ void replay_finish(struct replay *rp)
     rcgc_heap_free(rp->heap);
     rp->heap = NULL;
     for (i = 0; i < rp->weakrefs.capacity; i++)
-        free(rp->weakrefs.entries[i].value);
-    free(rp->weakrefs.entries);
-    free(rp->objects.entries);
-    free(rp->live.entries);
+        free((void *)rp->weakrefs.entries[i].value);
+    ptrmap_free(&rp->weakrefs);
+    ptrmap_free(&rp->objects);
+    ptrmap_free(&rp->live);
     free(rp->saved);
     memset(rp, 0, sizeof *rp);
 }

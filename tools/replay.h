@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "rcgc.h"
+#include "ptrmap.h"
 #include "trace.h"
 
 struct replay;
@@ -61,17 +62,6 @@ struct replay_weak {
     void *ref;                      /* the weak-reference object (the trace's reference) */
 };
 
-/* A map from names to pointers: open addressing, name 0 marks a free entry. */
-struct replay_name {
-    uint32_t name;
-    void *value;
-};
-
-struct replay_names {
-    struct replay_name *entries;
-    size_t capacity;                /* 0 or a power of two */
-    size_t count;                   /* names used, released ones included */
-};
 
 struct replay {
     rcgc_heap *heap;
@@ -79,9 +69,11 @@ struct replay {
     struct replay_options options;
     const struct replay_hooks *hooks; /* NULL: none */
     unsigned long long steps;       /* operations run, the current one included */
-    struct replay_names objects;    /* ID -> struct replay_object *, NULL once dropped */
-    struct replay_names live;       /* ID -> struct replay_object *, NULL once freed */
-    struct replay_names weakrefs;   /* W -> struct replay_weak *, NULL once released */
+    /* Names the trace used (released ones included), to their pointers as
+       uintptr_t (ptrmap.h); 0 once released. */
+    struct ptrmap objects;          /* ID -> struct replay_object *, 0 once dropped */
+    struct ptrmap live;             /* ID -> struct replay_object *, 0 once freed */
+    struct ptrmap weakrefs;         /* W -> struct replay_weak *, 0 once released */
     void **saved;                   /* references stored by resurrecting finalizers */
     size_t nsaved;
     size_t saved_capacity;

@@ -13,5 +13,5 @@ function(rcgc_fuzz_corpus_test name)
 endfunction()
 
 rcgc_fuzz_corpus_test(replay ${RCGC_FUZZ_DIR}/fuzz_replay.c
-  ${PROJECT_SOURCE_DIR}/tools/replay.c ${PROJECT_SOURCE_DIR}/tools/trace.c)
+  ${PROJECT_SOURCE_DIR}/tools/replay.c ${PROJECT_SOURCE_DIR}/tools/trace.c ${PROJECT_SOURCE_DIR}/tools/ptrmap.c)
 rcgc_fuzz_corpus_test(graph ${RCGC_FUZZ_DIR}/fuzz_graph.c)

@@ -1,6 +1,6 @@
 # Reliability tests. The C programs are registered by tests/CMakeLists.txt;
 # this adds what some of them need: the trace replayer (tools/replay.c,
-# tools/trace.c) linked into test_oom_scenarios with the path of the traces
+# tools/trace.c, tools/ptrmap.c) linked into test_oom_scenarios with the path of the traces
 # it replays, the labels "stress" (test_stress) and "threads" (test_threads,
 # what `make tsan` runs), and smaller sizes for the 10-million-object tests
 # (test_stress, test_deep) in the sanitizer and debug builds:
@@ -8,7 +8,8 @@
 # same checks in a tenth of the time. The normal build runs them in full.
 if(TARGET test_oom_scenarios)
   target_sources(test_oom_scenarios PRIVATE
-    ${PROJECT_SOURCE_DIR}/tools/replay.c ${PROJECT_SOURCE_DIR}/tools/trace.c)
+    ${PROJECT_SOURCE_DIR}/tools/replay.c ${PROJECT_SOURCE_DIR}/tools/trace.c
+    ${PROJECT_SOURCE_DIR}/tools/ptrmap.c)
   target_include_directories(test_oom_scenarios PRIVATE ${PROJECT_SOURCE_DIR}/tools)
   target_compile_definitions(test_oom_scenarios PRIVATE
     RCGC_TRACE_DIR="${PROJECT_SOURCE_DIR}/tests/traces")
