@@ -129,7 +129,7 @@ static void name_release(struct ptrmap *m, uint32_t name)
 /* Checking an operation against what the trace holds                        */
 /* ------------------------------------------------------------------------- */
 
-static int fail(struct replay *rp, const char *fmt, ...)
+int replay_fail(struct replay *rp, const char *fmt, ...)
 {
     va_list ap;
 
@@ -141,7 +141,7 @@ static int fail(struct replay *rp, const char *fmt, ...)
 
 static int out_of_memory(struct replay *rp)
 {
-    return fail(rp, "out of memory");
+    return replay_fail(rp, "out of memory");
 }
 
 /* Fails unless the trace never used name in m. */
@@ -149,7 +149,7 @@ static int check_new(struct replay *rp, const struct trace_op *op, const struct 
                      const char *what, uint32_t name)
 {
     if (ptrmap_get(m, name, NULL))
-        return fail(rp, "%s: %s %" PRIu32 " must be new in this trace", op->tokens[0], what, name);
+        return replay_fail(rp, "%s: %s %" PRIu32 " must be new in this trace", op->tokens[0], what, name);
     return 0;
 }
 
@@ -160,9 +160,9 @@ static struct replay_object *held_object(struct replay *rp, const struct trace_o
     struct replay_object *o = name_get(&rp->objects, id, &used);
 
     if (!used)
-        fail(rp, "%s: unknown object %" PRIu32, op->tokens[0], id);
+        replay_fail(rp, "%s: unknown object %" PRIu32, op->tokens[0], id);
     else if (o == NULL)
-        fail(rp, "%s: object %" PRIu32 " was dropped", op->tokens[0], id);
+        replay_fail(rp, "%s: object %" PRIu32 " was dropped", op->tokens[0], id);
     return o;
 }
 
@@ -173,9 +173,9 @@ static struct replay_weak *held_weak(struct replay *rp, const struct trace_op *o
     struct replay_weak *r = name_get(&rp->weakrefs, w, &used);
 
     if (!used)
-        fail(rp, "%s: unknown weak reference %" PRIu32, op->tokens[0], w);
+        replay_fail(rp, "%s: unknown weak reference %" PRIu32, op->tokens[0], w);
     else if (r == NULL)
-        fail(rp, "%s: weak reference %" PRIu32 " was released", op->tokens[0], w);
+        replay_fail(rp, "%s: weak reference %" PRIu32 " was released", op->tokens[0], w);
     return r;
 }
 
@@ -188,9 +188,9 @@ static void **held_slot(struct replay *rp, const struct trace_op *op)
         return NULL;
     if (op->slot >= a->nslots) {
         if (a->nslots == 0)
-            fail(rp, "%s: object %" PRIu32 " has no slots", op->tokens[0], a->id);
+            replay_fail(rp, "%s: object %" PRIu32 " has no slots", op->tokens[0], a->id);
         else
-            fail(rp, "%s: slot %" PRIu32 " out of range for object %" PRIu32 " (slots 0..%" PRIu32 ")",
+            replay_fail(rp, "%s: slot %" PRIu32 " out of range for object %" PRIu32 " (slots 0..%" PRIu32 ")",
                  op->tokens[0], op->slot, a->id, a->nslots - 1);
         return NULL;
     }
@@ -484,11 +484,11 @@ void replay_finish(struct replay *rp)
 static void reject_line(struct replay *rp, enum trace_read r)
 {
     if (r == TRACE_READ_NUL)
-        fail(rp, "NUL byte in line");
+        replay_fail(rp, "NUL byte in line");
     else if (r == TRACE_READ_TOO_LONG)
-        fail(rp, "line longer than %d bytes", TRACE_MAX_LINE);
+        replay_fail(rp, "line longer than %d bytes", TRACE_MAX_LINE);
     else
-        fail(rp, "read error");
+        replay_fail(rp, "read error");
 }
 
 int replay_run(FILE *in, FILE *out, FILE *err, const struct replay_options *options)

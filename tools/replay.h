@@ -94,6 +94,14 @@ int replay_step(struct replay *rp, const struct trace_op *op);
    everything the replay allocated. */
 void replay_finish(struct replay *rp);
 
+/* Sets rp->message from a printf format, as a failing step or hook must;
+   returns -1. */
+int replay_fail(struct replay *rp, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Replays the trace read from in: events to out; on a malformed line or a
    name the trace does not hold, "trace:LINE: what is wrong" to err. Returns
    the exit status: 0 when the whole trace ran, 2 otherwise. */

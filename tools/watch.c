@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -122,16 +121,6 @@ static char *read_text(const char *path)
     return b.text;
 }
 
-static int fail(struct replay *rp, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(rp->message, sizeof rp->message, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* ------------------------------------------------------------------------- */
 /* Pictures                                                                  */
 /* ------------------------------------------------------------------------- */
@@ -175,14 +164,14 @@ static int write_picture(struct watch *w, struct replay *rp, const char *name, c
     int r = 0;
 
     if (path == NULL || svg == NULL) {
-        r = fail(rp, "out of memory");
+        r = replay_fail(rp, "out of memory");
     } else {
         snprintf(path, len, "%s/%s.dot", w->o.dot_dir, name);
         snprintf(svg, len, "%s/%s.svg", w->o.dot_dir, name);
         if (write_text(path, dot) != 0)
-            r = fail(rp, "cannot write %s: %s", path, strerror(errno));
+            r = replay_fail(rp, "cannot write %s: %s", path, strerror(errno));
         else if (w->graphviz && run_graphviz(path, svg) != 0)
-            r = fail(rp, "dot -Tsvg failed on %s", path);
+            r = replay_fail(rp, "dot -Tsvg failed on %s", path);
     }
     free(path);
     free(svg);
@@ -289,14 +278,14 @@ static int hook_start(struct replay *rp, void *data)
 
     if ((w->o.explain || w->o.dot_dir != NULL || w->o.html_path != NULL)
         && rcgc_callback_add(rp->heap, on_collection, rp) != 0)
-        return fail(rp, "out of memory");
+        return replay_fail(rp, "out of memory");
     if (w->o.dot_dir != NULL && mkdir(w->o.dot_dir, 0777) != 0 && errno != EEXIST)
-        return fail(rp, "cannot create %s: %s", w->o.dot_dir, strerror(errno));
+        return replay_fail(rp, "cannot create %s: %s", w->o.dot_dir, strerror(errno));
     if (w->o.html_path != NULL && w->graphviz) {
         char tmpl[] = "/tmp/rcgc-html-XXXXXX";
         const char *dir = mkdtemp(tmpl);
         if (dir == NULL || (w->tmpdir = strdup(dir)) == NULL)
-            return fail(rp, "cannot make a scratch directory for Graphviz");
+            return replay_fail(rp, "cannot make a scratch directory for Graphviz");
     }
     return 0;
 }
@@ -318,7 +307,7 @@ static int hook_before(struct replay *rp, const struct trace_op *op, void *data)
         w->captured_len = 0;
         w->capture = open_memstream(&w->captured, &w->captured_len);
         if (w->capture == NULL)
-            return fail(rp, "out of memory");
+            return replay_fail(rp, "out of memory");
         w->real_out = rp->out;
         rp->out = w->capture;
     }
@@ -357,7 +346,7 @@ static int add_frame(struct watch *w, struct replay *rp, char *events)
         struct html_frame *frames = realloc(w->frames, cap * sizeof *frames);
         if (frames == NULL) {
             free(events);
-            return fail(rp, "out of memory");
+            return replay_fail(rp, "out of memory");
         }
         w->frames = frames;
         w->frames_cap = cap;
@@ -381,7 +370,7 @@ static int add_frame(struct watch *w, struct replay *rp, char *events)
     }
     w->nframes++;
     if (f->op == NULL || f->events == NULL || f->svg == NULL || gc_failed)
-        return fail(rp, w->graphviz ? "cannot draw the heap with dot" : "out of memory");
+        return replay_fail(rp, w->graphviz ? "cannot draw the heap with dot" : "out of memory");
     return 0;
 }
 
@@ -391,9 +380,9 @@ static int hook_after(struct replay *rp, const struct trace_op *op, void *data)
 
     (void)op;
     if (w->failed)
-        return fail(rp, "%s", w->error);
+        return replay_fail(rp, "%s", w->error);
     if (w->o.why && explain_why(rp, w->o.why_id, rp->out) != 0)
-        return fail(rp, "out of memory");
+        return replay_fail(rp, "out of memory");
     if (w->o.html_path != NULL && add_frame(w, rp, end_capture(w, rp)) != 0)
         return -1;
     if (w->o.dot_dir != NULL) {
@@ -404,7 +393,7 @@ static int hook_after(struct replay *rp, const struct trace_op *op, void *data)
         snprintf(name, sizeof name, "step-%04llu", rp->steps);
         dot = heap_dot(rp, title, NULL, 0, true);
         if (dot == NULL)
-            return fail(rp, "out of memory");
+            return replay_fail(rp, "out of memory");
         r = write_picture(w, rp, name, dot);
         free(dot);
         if (r != 0)
