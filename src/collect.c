@@ -81,7 +81,8 @@ static void update_refs(rcgc_heap *h, head_t *young)
 /* A reference from an examined object to x, which is not examined: unless x
    is a leaf that nothing can watch die, releasing the reference could run code
    or free more, so delete_garbage must keep CPython's order (see
-   bulk_delete). */
+   bulk_delete). Noted by the first analysis only: after a second one (when
+   user code ran) the set is never freed in bulk. */
 static inline void note_outside_ref(rcgc_heap *h, const head_t *x)
 {
     if (!h->outside_refs && ((type_bits(h, x) & (TB_CONTAINER | TB_HOOKS)) || (x->info & F_WEAKREFS)))
@@ -98,11 +99,11 @@ static inline void visit_decref(void **slot, void *arg)
         rcgc__dbg_visited(h, h->traversing, v);
         if ((x->info & F_COLLECTING) && x->prev == 0)
             rcgc__dbg_gc_refs_negative(h, x);
+#else
+        (void)arg;
 #endif
         if (x->info & F_COLLECTING)
             x->prev--;
-        else
-            note_outside_ref(arg, x);
     }
 }
 
@@ -207,7 +208,7 @@ static inline void visit_reachable(void **slot, void *arg)
    way (FOUND_*; objects rescued later included). */
 static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
 {
-    uint32_t gen_bits = (uint32_t)h->promote_gen << GEN_SHIFT;
+    uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
     reach_ctx c = { h, young, 0, 0 };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref;
@@ -233,7 +234,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
             x->info |= F_UNREACHABLE;
             c.unreachable++;
             unsigned bits = type_bits(h, x);
-            if (bits & (TB_HOOKS | TB_FINALIZE) || (x->info & F_WEAKREFS))
+            if (!is_plain_container(bits, x->info))
                 c.found |= FOUND_HOOKS | (bits & TB_FINALIZE ? FOUND_FINALIZERS : 0);
         }
     }
@@ -371,12 +372,11 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
         } else {
             rcgc_incref(obj);
             rcgc__release_fields(h, x);
-            if (x->refcnt == 1 && !(type_bits(h, x) & TB_HOOKS) && !(x->info & F_WEAKREFS)) {
+            if (x->refcnt == 1 && is_plain_container(type_bits(h, x), x->info)) {
                 /* Its fields are clear and only this function refers to it:
                    all its release would do now is free it. */
                 list_remove(h, x);
-                if (h->gen[0].count > 0)
-                    h->gen[0].count--;
+                uncount_container(h);
                 block_free(h, x);
                 continue;
             }
@@ -385,7 +385,7 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
         if (list_first(h, collectable) == x) {
             x->info &= ~(uint32_t)(F_COLLECTING | F_UNREACHABLE);
             list_move(h, x, old);
-            set_gen(x, h->promote_gen);
+            set_gen(x, promote_gen(h));
         }
     }
 }
@@ -431,7 +431,7 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
         block_free(h, x);
     }
     list_init(collectable);
-    h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;
+    h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;  /* uncount_container, count times */
 }
 
 static void report_collectable(rcgc_heap *h, head_t *unreachable)
@@ -466,7 +466,6 @@ static size_t collect_main(rcgc_heap *h, int generation)
     head_t *young = &h->gen[generation].head;
     head_t *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1].head : young;
     h->collect_gen = (uint8_t)generation;
-    h->promote_gen = (uint8_t)(generation + 1 < NUM_GENERATIONS ? generation + 1 : generation);
     head_t *unreachable = &h->unreachable;
     size_t survivors, count;
     unsigned found;

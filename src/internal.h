@@ -235,7 +235,6 @@ struct rcgc_heap {
     int collecting;
     bool outside_refs;              /* see collect.c, note_outside_ref */
     uint8_t collect_gen;            /* the collection running examines generations 0..collect_gen */
-    uint8_t promote_gen;            /* and moves its survivors to this one */
     unsigned debug;
     size_t long_lived_total;
     size_t long_lived_pending;
@@ -465,6 +464,27 @@ static inline unsigned gen_of(const head_t *x)
 static inline void set_gen(head_t *x, unsigned g)
 {
     x->info = (x->info & ~(uint32_t)GEN_MASK) | (uint32_t)g << GEN_SHIFT;
+}
+
+/* A container is freed: generation 0's count goes down, never below 0, as in
+   CPython's PyObject_GC_Del. */
+static inline void uncount_container(rcgc_heap *h)
+{
+    if (h->gen[0].count > 0)
+        h->gen[0].count--;
+}
+
+/* A container without finalizer, destroy or weak references: nobody can
+   watch it die. */
+static inline bool is_plain_container(unsigned bits, uint32_t info)
+{
+    return (bits & (TB_CONTAINER | TB_HOOKS)) == TB_CONTAINER && !(info & F_WEAKREFS);
+}
+
+/* The generation the survivors of the collection running move to. */
+static inline unsigned promote_gen(const rcgc_heap *h)
+{
+    return h->collect_gen + 1u < NUM_GENERATIONS ? h->collect_gen + 1u : h->collect_gen;
 }
 
 /* Appends untracked x to generation g's list. */

@@ -448,11 +448,6 @@ typedef struct simple_ctx {
     head_t *kids[SIMPLE_KIDS];      /* plain containers whose count reached 0 */
 } simple_ctx;
 
-static inline bool is_plain_container(unsigned bits, uint32_t info)
-{
-    return (bits & (TB_CONTAINER | TB_HOOKS)) == TB_CONTAINER && !(info & F_WEAKREFS);
-}
-
 static void kids_to_queue(simple_ctx *c)
 {
     for (unsigned i = 0; i < c->n; i++)
@@ -510,8 +505,7 @@ static void release_simple(rcgc_heap *h, head_t *x)
         c.n = 0;
         c.queued = false;
         each_field(h, x, release_ref_simple, &c);
-        if (h->gen[0].count > 0)
-            h->gen[0].count--;
+        uncount_container(h);
         block_free(h, x);
         if (!c.queued && top + c.n > SIMPLE_STACK)
             kids_to_queue(&c);
@@ -540,8 +534,7 @@ static inline void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
     }
     if (bits & TB_CONTAINER) {
         rcgc__release_fields(h, x);
-        if (h->gen[0].count > 0)
-            h->gen[0].count--;
+        uncount_container(h);
     }
     if (bits & TB_HOOKS) {
         const rcgc_type *t = type_of_head(h, x);

@@ -258,7 +258,7 @@ size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, boo
         rcgc_decref(w);
         if (list_first(h, wrcb) == wh) {
             list_move(h, wh, old);
-            set_gen(wh, h->promote_gen);
+            set_gen(wh, promote_gen(h));
         }
         else
             freed++;
