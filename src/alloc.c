@@ -283,7 +283,11 @@ static void page_release(rcgc_heap *h, page_t *p)
 
 /* ---- Blocks ---------------------------------------------------------------- */
 
-static head_t *small_alloc_slow(rcgc_heap *h, unsigned sc)
+/* The next block of class sc when the page the class allocates from has no
+   free block in its list: its never-used tail, or the next page with room, or
+   a new page (NULL: memory is short). The page counts the block as used;
+   block_alloc_class does the rest. */
+head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sc)
 {
     bin_t *bin = &h->bins[sc];
     page_t *p = bin->pages;
@@ -342,31 +346,6 @@ static size_t large_region_size(const page_t *p)
     return (size_t)(p->bump - (const char *)p);
 }
 
-head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sc)
-{
-    page_t *p = h->bins[sc].pages;
-    head_t *x;
-    if (p && p->free) {
-        x = (head_t *)pop_free(p);
-        p->used++;
-    } else if (p && p->bump + p->block_size <= p->end) {
-        x = (head_t *)p->bump;
-        p->bump += p->block_size;
-        tool_access(x, p->block_size);
-        p->used++;
-    } else {
-        x = small_alloc_slow(h, sc);
-        if (!x)
-            return NULL;
-    }
-    h->live_bytes += class_size[sc];
-    h->live_objects++;
-#ifdef RCGC_DEBUG
-    rcgc__dbg_block_alloc(h, x);
-#endif
-    return x;
-}
-
 unsigned rcgc__size_class(size_t bytes)
 {
     return bytes <= SMALL_MAX ? size_class(bytes < 16 ? 16 : bytes) : SCLASS_LARGE;
@@ -375,7 +354,7 @@ unsigned rcgc__size_class(size_t bytes)
 head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
 {
     if (bytes <= SMALL_MAX)
-        return rcgc__small_alloc(h, size_class(bytes < 16 ? 16 : bytes));
+        return block_alloc_class(h, size_class(bytes < 16 ? 16 : bytes));
     head_t *x = large_alloc(h, bytes);
     if (!x)
         return NULL;

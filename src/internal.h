@@ -370,15 +370,21 @@ RCGC_INTERNAL void rcgc__dbg_block_free(head_t *x, size_t block_bytes);
 #endif
 
 /* A block of size class sc: a pop from the free list of the page the class
-   allocates from, or rcgc__small_alloc when it has none. NULL: memory is
-   short. The block is not initialised. */
+   allocates from, or rcgc__small_alloc when it has none. NULL: memory
+   is short. The block is not initialised. */
 static inline head_t *block_alloc_class(rcgc_heap *h, unsigned sc)
 {
     page_t *p = h->bins[sc].pages;
-    if (!p || !p->free)
-        return rcgc__small_alloc(h, sc);
-    head_t *x = (head_t *)pop_free(p);
-    p->used++;
+    head_t *x;
+    if (p && p->free) {
+        x = (head_t *)pop_free(p);
+        p->used++;
+    } else {
+        x = rcgc__small_alloc(h, sc);
+        if (!x)
+            return NULL;
+        p = page_of(x);
+    }
     h->live_objects++;
     h->live_bytes += p->block_size;
 #ifdef RCGC_DEBUG
