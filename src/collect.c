@@ -203,9 +203,10 @@ static inline void visit_reachable(void **slot, void *arg)
 /* Moves every object of young that is not reachable from an object with
    gc_refs > 0 into unreachable (which must be empty), keeping list order.
    Reachable objects keep their place, get their prev link back, lose
-   F_COLLECTING and get the generation they are promoted to. Returns the number of objects left in young; *moved is set
-   to the number in unreachable, *found to what was found unreachable on the
-   way (FOUND_*; objects rescued later included). */
+   F_COLLECTING and get the generation they are promoted to. Returns the
+   number of objects left in young; *moved is set to the number in
+   unreachable, *found to what was found unreachable on the way (FOUND_*;
+   objects rescued later included). */
 static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
 {
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
