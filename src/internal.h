@@ -98,8 +98,8 @@ enum {
 
 #define PAGE_SHIFT 16
 #define PAGE_SIZE ((size_t)1 << PAGE_SHIFT)             /* 64 KiB, also the alignment */
-#define CHUNK_PAGES 16
-#define CHUNK_SIZE (PAGE_SIZE * CHUNK_PAGES)            /* 1 MiB region of small pages */
+#define CHUNK_PAGES 32
+#define CHUNK_SIZE (PAGE_SIZE * CHUNK_PAGES)            /* 2 MiB region of small pages */
 #define PAGE_HEADER 64                                  /* first block offset in a page */
 #define REGION_SHIFT 12                                 /* granules per region: 64 KiB / 16 */
 #define MAX_REGIONS (1u << 20)
