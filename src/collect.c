@@ -153,13 +153,15 @@ static inline void visit_decref_full(void **slot, void *arg)
    walk has not reached it yet. */
 static void update_subtract_refs(rcgc_heap *h, head_t *young)
 {
-    uint32_t end = ref_of(young);
-    for (uint32_t r = young->next; r != end;) {
-        head_t *x = ref_ptr(h, r);
+    uint32_t end = ref_of(young), r = young->next, stride = 0;
+    head_t *x = ref_ptr(h, r);
+    while (r != end) {
         if (!(x->info & F_COLLECTING))
             begin_examining(h, x);
         each_field(h, x, visit_decref_full, h);
-        r = x->next;
+        uint32_t nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
     }
 }
 
@@ -212,10 +214,10 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
     reach_ctx c = { h, young, 0, 0 };
     head_t *prev = young;
-    uint32_t prev_ref = ref_of(young), end = prev_ref;
+    uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0, nr;
+    head_t *x = ref_ptr(h, r);
     size_t kept = 0;
-    for (uint32_t r = young->next; r != end; r = prev->next) {
-        head_t *x = ref_ptr(h, r);
+    for (; r != end; x = walk_next(h, x, r, nr, &stride), r = nr) {
         if (x->prev) {
             /* visit_reachable may append to young, changing x->next. */
             each_field(h, x, visit_reachable, &c);
@@ -224,8 +226,10 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
             prev = x;
             prev_ref = r;
             kept++;
+            nr = x->next;
         } else {
-            prev->next = x->next;
+            nr = x->next;
+            prev->next = nr;
             /* Append to unreachable; it is an ordinary doubly linked list. */
             head_t *last = ref_ptr(h, unreachable->prev);
             x->prev = unreachable->prev;
@@ -420,16 +424,22 @@ static inline void visit_release_outside(void **slot, void *arg)
    release cascade through it. */
 static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
 {
-    uint32_t end = ref_of(collectable);
-    for (uint32_t r = collectable->next; r != end;) {
-        head_t *x = ref_ptr(h, r);
+    uint32_t end = ref_of(collectable), r = collectable->next, stride = 0;
+    head_t *x = ref_ptr(h, r);
+    while (r != end) {
         each_field(h, x, visit_release_outside, h);
-        r = x->next;
+        uint32_t nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
     }
-    for (uint32_t r = collectable->next; r != end;) {
-        head_t *x = ref_ptr(h, r);
-        r = x->next;
+    r = collectable->next;
+    x = ref_ptr(h, r);
+    while (r != end) {
+        uint32_t nr = x->next;
+        head_t *next = walk_next(h, x, r, nr, &stride);
         block_free(h, x);
+        x = next;
+        r = nr;
     }
     list_init(collectable);
     h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;  /* uncount_container, count times */
