@@ -434,13 +434,15 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
     }
     r = collectable->next;
     x = ref_ptr(h, r);
+    free_run run = { NULL, NULL, 0, 0, 0 };
     while (r != end) {
         uint32_t nr = x->next;
         head_t *next = walk_next(h, x, r, nr, &stride);
-        block_free(h, x);
+        free_run_add(h, &run, x);
         x = next;
         r = nr;
     }
+    free_run_end(h, &run);
     list_init(collectable);
     h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;  /* uncount_container, count times */
 }
