@@ -280,18 +280,21 @@ static inline void visit_any_tracked(void **slot, void *arg)
 static size_t untrack_immutable(rcgc_heap *h, head_t *young)
 {
     size_t n = 0;
-    uint32_t end = ref_of(young);
-    for (uint32_t r = young->prev; r != end;) {
-        head_t *x = ref_ptr(h, r);
-        r = x->prev;
-        if (!(type_bits(h, x) & TB_IMMUTABLE))
-            continue;
-        bool tracked = false;
-        each_field(h, x, visit_any_tracked, &tracked);
-        if (!tracked) {
-            list_remove(h, x);
-            n++;
+    uint32_t end = ref_of(young), r = young->prev, stride = 0;
+    head_t *x = ref_ptr(h, r);
+    while (r != end) {
+        uint32_t nr = x->prev;
+        head_t *next = walk_next(h, x, r, nr, &stride);
+        if (type_bits(h, x) & TB_IMMUTABLE) {
+            bool tracked = false;
+            each_field(h, x, visit_any_tracked, &tracked);
+            if (!tracked) {
+                list_remove(h, x);
+                n++;
+            }
         }
+        x = next;
+        r = nr;
     }
     return n;
 }
