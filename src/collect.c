@@ -36,8 +36,8 @@
  * move to old, untracking, rcgc_make_immortal, release). move_unreachable
  * counts the unreachable set and notes whether it holds an object with a
  * finalizer or other hooks, so in the common case (no finalizer, no
- * weak-reference callback) the set is walked once more, by delete_garbage,
- * or twice, by bulk_delete.
+ * weak-reference callback) the set is walked once more, by delete_garbage
+ * or bulk_delete.
  *
  * Invariants between collections: every tracked object is in exactly one of
  * gen[0..2] or permanent, with F_COLLECTING and F_UNREACHABLE clear (the
@@ -398,21 +398,33 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
     }
 }
 
-/* The visitor of bulk_delete: a reference to an object outside the set is
-   released (it survives, or is a leaf that dies unwatched); one into the set
-   is left, as the whole set is freed next. */
-static inline void visit_release_outside(void **slot, void *arg)
+typedef struct bulk_ctx {
+    rcgc_heap *h;
+    free_run run;
+} bulk_ctx;
+
+/* The visitor of bulk_delete. A reference into the set takes one off its
+   object's count, which then counts the references from the set's objects not
+   walked yet (an unreachable object has no others); the object is freed when
+   that reaches 0 and its own turn has passed. A reference out of the set is
+   released: its object survives, or is a leaf that dies unwatched, freed on
+   the spot (so the free run hands its page back first). */
+static inline void visit_release_bulk(void **slot, void *arg)
 {
+    bulk_ctx *c = arg;
     void *v = *slot;
+    if (!v)
+        return;
 #ifdef RCGC_DEBUG
-    rcgc_heap *h = arg;
-    if (v)
-        rcgc__dbg_visited(h, h->traversing, v);
-#else
-    (void)arg;
+    rcgc__dbg_visited(c->h, c->h->traversing, v);
 #endif
-    if (v && !(head_of(v)->info & F_UNREACHABLE)) {
+    head_t *y = head_of(v);
+    if (y->info & F_UNREACHABLE) {
+        if (--y->refcnt == 0 && !(y->info & F_COLLECTING))
+            free_run_add(c->h, &c->run, y);
+    } else {
         *slot = NULL;
+        free_run_flush(&c->run);
         rcgc_decref(v);
     }
 }
@@ -421,31 +433,28 @@ static inline void visit_release_outside(void **slot, void *arg)
    has a finalizer, a destroy or weak references, none is a weak reference,
    and the examined objects refer to nothing outside the examined set but
    leaves without hooks (h->outside_refs false). The order of delete_garbage
-   is then invisible: the references leaving the set are released (the
-   examined objects they reach were found reachable, so they survive; leaves
-   may die, silently), and then every object of the set is freed, without a
-   release cascade through it. */
+   is then invisible, and one walk frees the set: it releases each object's
+   references, and frees each object once its turn has come (F_COLLECTING
+   cleared) and every reference to it from the set has been released (its
+   count is 0), without a release cascade through the set. Every reference to
+   an unreachable object comes from the set, so every object gets freed, and
+   none is read after it was. */
 static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
 {
     uint32_t end = ref_of(collectable), r = collectable->next, stride = 0;
     head_t *x = ref_ptr(h, r);
-    while (r != end) {
-        each_field(h, x, visit_release_outside, h);
-        uint32_t nr = x->next;
-        x = walk_next(h, x, r, nr, &stride);
-        r = nr;
-    }
-    r = collectable->next;
-    x = ref_ptr(h, r);
-    free_run run = { NULL, NULL, 0, 0, 0 };
+    bulk_ctx c = { h, { NULL, NULL, 0, 0, 0 } };
     while (r != end) {
         uint32_t nr = x->next;
         head_t *next = walk_next(h, x, r, nr, &stride);
-        free_run_add(h, &run, x);
+        each_field(h, x, visit_release_bulk, &c);
+        x->info &= ~(uint32_t)F_COLLECTING;
+        if (x->refcnt == 0)
+            free_run_add(h, &c.run, x);
         x = next;
         r = nr;
     }
-    free_run_end(h, &run);
+    free_run_end(h, &c.run);
     list_init(collectable);
     h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;  /* uncount_container, count times */
 }

@@ -629,9 +629,13 @@ static inline __attribute__((always_inline)) void each_field(rcgc_heap *h, head_
     const head_t *outer = h->traversing;
     h->traversing = x;
 #endif
+    /* In locals: the visits store to headers, which the compiler cannot tell
+       from the type's table. */
     char *obj = obj_of(x);
-    for (uint32_t i = 0; i < t->nfields; i++)
-        visit((void **)(obj + t->fields[i]), arg);
+    const size_t *fields = t->fields;
+    uint32_t n = t->nfields;
+    for (uint32_t i = 0; i < n; i++)
+        visit((void **)(obj + fields[i]), arg);
 #ifdef RCGC_DEBUG
     h->traversing = outer;
 #endif
