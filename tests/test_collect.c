@@ -1875,7 +1875,12 @@ static void test_garbage_out_references(void)
 /* Random graphs of containers and leaves without hooks, so that full
    collections free their garbage in bulk: after each one, exactly the objects
    reachable from the roots are alive, and each one's count is the number of
-   references to it from the roots and from live objects. */
+   references to it from the roots and from live objects. Rounds 0 and 1
+   collect only when asked (1 with field offsets); rounds 2 and 3 also collect
+   automatically, at low thresholds, and make a quarter of the containers with
+   a destroy hook, so that young collections free sets in bulk whose objects
+   refer out to older generations, and sets with hooked objects go through
+   delete_garbage instead: every hooked object is destroyed once. */
 #define BULK_ROOTS 32
 #define BULK_MAX 4096
 
@@ -1927,20 +1932,31 @@ static void test_bulk_delete_random_graphs(void)
     static size_t refs[BULK_MAX];
     void *roots[BULK_ROOTS] = { 0 };
     uint32_t state = 88172645u;
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 4; round++) {
+        bool automatic = round >= 2;
+        size_t destroyed = 0, hooked = 0;
         rcgc_heap *h = rcgc_heap_new(NULL);
-        rcgc_disable(h);
-        if (round == 1)
+        if (automatic)
+            rcgc_set_threshold(h, 10, 3, 3);
+        else
+            rcgc_disable(h);
+        if (round & 1) {
             CHECK_EQ(rcgc_set_type_fields(h, &plain, node_fields, 4), 0);
+            CHECK_EQ(rcgc_set_type_fields(h, &node_type, node_fields, 4), 0);
+        }
         memset(&g, 0, sizeof g);
         int epoch = 0;
         for (int step = 0; step < 30000 && g.n < BULK_MAX - 1; step++) {
             uint32_t r = next_random(&state);
             int i = (int)(r % BULK_ROOTS), op = (int)((r >> 8) % 16);
             if (op < 6 || !roots[i]) {
-                bool is_leaf = op < 2;
-                void *o = rcgc_new(h, is_leaf ? &leaf : &plain);
+                bool is_leaf = op < 2, is_hooked = automatic && !is_leaf && (r >> 28) % 4 == 0;
+                void *o = rcgc_new(h, is_leaf ? &leaf : is_hooked ? &node_type : &plain);
                 CHECK(o != NULL);
+                if (is_hooked) {
+                    ((node *)o)->destroyed = &destroyed;
+                    hooked++;
+                }
                 g.leaf[g.n] = is_leaf;
                 bulk_set_index(o, g.n);
                 g.obj[g.n++] = o;
@@ -1954,7 +1970,7 @@ static void test_bulk_delete_random_graphs(void)
                     void **slot = (r >> 24) % 4 == 0 ? &n->a : (r >> 24) % 4 == 1 ? &n->b : (r >> 24) % 4 == 2 ? &n->c : &n->d;
                     rcgc_set(slot, target);
                 }
-            } else if (op < 15) {
+            } else if (op < 15 || (automatic && (r >> 20) % 8 != 0)) {
                 rcgc_decref(roots[i]);
                 roots[i] = NULL;
             } else {
@@ -1991,6 +2007,13 @@ static void test_bulk_delete_random_graphs(void)
         CHECK(epoch > 100);
         CHECK(rcgc_collect(h, 2) >= 0);
         CHECK_EQ(live_objects(h), 0);
+        CHECK_EQ(destroyed, hooked);
+        if (automatic) {
+            rcgc_gen_stats st[3];
+            rcgc_get_stats(h, st);
+            CHECK(st[0].collections > 100);
+            CHECK(hooked > 100);
+        }
         rcgc_heap_free(h);
     }
 }
