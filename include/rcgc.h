@@ -420,6 +420,9 @@ typedef struct rcgc_memory_stats {
     size_t system_bytes;    /* memory held from the system (rcgc_memory.alloc) */
 } rcgc_memory_stats;
 
+/* Fills *out. Allocation and release count objects in their pages only, so
+   objects and object_bytes are added up here, over the heap's pages: the call
+   takes time in proportion to the heap's size (one read per 64 KiB page). */
 RCGC_API void rcgc_get_memory_stats(const rcgc_heap *h, rcgc_memory_stats *out);
 
 /* ------------------------------------------------------------------------- */

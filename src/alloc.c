@@ -386,8 +386,7 @@ head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
     head_t *x = large_alloc(h, bytes);
     if (!x)
         return NULL;
-    h->live_bytes += large_region_size(page_of(x)) - PAGE_HEADER;
-    h->live_objects++;
+    h->large_bytes += large_region_size(page_of(x)) - PAGE_HEADER;
 #ifdef RCGC_DEBUG
     rcgc__dbg_block_alloc(h, x);
 #endif
@@ -397,10 +396,9 @@ head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
 void rcgc__block_free(rcgc_heap *h, head_t *x)
 {
     page_t *p = page_of(x);
-    h->live_objects--;
     if (p->kind == PAGE_LARGE) {
         size_t size = large_region_size(p);
-        h->live_bytes -= size - PAGE_HEADER;
+        h->large_bytes -= size - PAGE_HEADER;
         h->live_large--;
         page_list_remove(&h->large, p);
         region_remove(h, p->ref_base >> REGION_SHIFT);
@@ -416,7 +414,6 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
     set_free_next(b, p->free);
     tool_noaccess(b, p->block_size);
     p->free = b;
-    h->live_bytes -= p->block_size;
     bin_t *bin = &h->bins[p->sclass];
     if (p->full) {
         /* Back in the list, behind the page being allocated from. */
@@ -547,8 +544,19 @@ void rcgc__heap_release_memory(rcgc_heap *h)
 
 void rcgc_get_memory_stats(const rcgc_heap *h, rcgc_memory_stats *out)
 {
-    out->objects = h->live_objects;
-    out->object_bytes = h->live_bytes;
+    size_t objects = h->live_large, bytes = h->large_bytes;
+    for (unsigned r = 1; r < h->region_top; r++) {
+        const char *base = h->region_base[r];
+        if (!region_in_use(base))
+            continue;
+        const page_t *p = (const page_t *)base;
+        if (p->kind == PAGE_SMALL) {
+            objects += p->used;
+            bytes += (size_t)p->used * p->block_size;
+        }
+    }
+    out->objects = objects;
+    out->object_bytes = bytes;
     out->pages = h->live_pages;
     out->large_objects = h->live_large;
     out->system_bytes = h->system_bytes;

@@ -452,7 +452,7 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
 {
     uint32_t end = ref_of(collectable), r = collectable->next, stride = 0;
     head_t *x = ref_ptr(h, r);
-    bulk_ctx c = { h, { NULL, NULL, 0, 0, 0 } };
+    bulk_ctx c = { h, { NULL, NULL, 0 } };
     while (r != end) {
         uint32_t nr = x->next;
         head_t *next = walk_next(h, x, r, nr, &stride);
@@ -463,7 +463,7 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
         x = next;
         r = nr;
     }
-    free_run_end(h, &c.run);
+    free_run_flush(&c.run);
     list_init(collectable);
     h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;  /* uncount_container, count times */
 }

@@ -245,8 +245,10 @@ struct rcgc_heap {
     callback_entry *callbacks;
     size_t callback_len, callback_cap;
 
-    /* Memory statistics. */
-    size_t live_objects, live_bytes, live_pages, live_large, system_bytes;
+    /* Memory statistics. The small objects and their bytes are not counted
+       here: each page's `used` says it, and rcgc_get_memory_stats adds them up,
+       so that an allocation and a release touch only their page. */
+    size_t live_pages, live_large, large_bytes, system_bytes;
 
 #ifdef RCGC_DEBUG
     /* Debug build (check.c): the set of this heap's region bases, to tell
@@ -398,10 +400,7 @@ static inline head_t *block_alloc_class(rcgc_heap *h, unsigned sc)
         x = rcgc__small_alloc(h, sc);
         if (!x)
             return NULL;
-        p = page_of(x);
     }
-    h->live_objects++;
-    h->live_bytes += p->block_size;
 #ifdef RCGC_DEBUG
     rcgc__dbg_block_alloc(h, x);
 #endif
@@ -426,21 +425,18 @@ static inline void block_free(rcgc_heap *h, head_t *x)
     tool_noaccess(x, p->block_size);
     p->free = (char *)x;
     p->used--;
-    h->live_objects--;
-    h->live_bytes -= p->block_size;
 }
 
 /* Frees blocks one after another, with nothing else freed or allocated in
    between (bulk_delete): while they come from one page, its free list and
-   count stay in the run, and the heap's counts are settled at the end, instead
-   of a store and a reload of each per block, which chains one block's free to
-   the next. Blocks that block_free would hand to rcgc__block_free still go
-   there, with the run flushed first. free_run_end must follow. */
+   count stay in the run instead of a store and a reload of each per block,
+   which chains one block's free to the next. Blocks that block_free would hand
+   to rcgc__block_free still go there, with the run flushed first; so must it
+   be before anything else frees a block, and at the end. */
 typedef struct free_run {
     page_t *page;           /* page of the blocks in the run, or NULL */
     char *free;             /* its free list, with the run's blocks pushed */
     uint32_t n;             /* blocks of the run */
-    size_t objects, bytes;  /* freed by the fast path, for the heap's counts */
 } free_run;
 
 static inline void free_run_flush(free_run *f)
@@ -479,15 +475,6 @@ static inline void free_run_add(rcgc_heap *h, free_run *f, head_t *x)
     tool_noaccess(x, p->block_size);
     f->free = (char *)x;
     f->n++;
-    f->objects++;
-    f->bytes += p->block_size;
-}
-
-static inline void free_run_end(rcgc_heap *h, free_run *f)
-{
-    free_run_flush(f);
-    h->live_objects -= f->objects;
-    h->live_bytes -= f->bytes;
 }
 
 /* The usable payload bytes of the block holding x. */
