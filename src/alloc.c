@@ -5,7 +5,7 @@
  * Memory comes from the heap's memory source (rcgc_memory) in three shapes,
  * each made of "regions" (64 KiB) with an index in the region table:
  *   - chunks of 2 MiB, split into 32 pages of 64 KiB; a page serves one size
- *     class (32 classes, blocks of 16 to 8192 bytes including the header);
+ *     class (56 classes, blocks of 16 to 8192 bytes including the header);
  *   - one region per large object (block over 8192 bytes), rounded to 64 KiB
  *     (pages never touched cost address space, not memory);
  *   - the heap structure itself (region 0), so list heads have references.
@@ -147,13 +147,17 @@ int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem
 
 /* ---- Size classes --------------------------------------------------------- */
 
-/* Classes 0-7: 16..128 bytes in steps of 16; then four classes per power of
-   two up to 8192 (160, 192, 224, 256, 320, ...). */
+/* Classes 0-7: 16..128 bytes in steps of 16; then eight classes per power of
+   two up to 8192 (144, 160, ..., 256, 288, 320, ...), so that a block wastes
+   at most an eighth of itself. */
 static const uint16_t class_size[NUM_CLASSES] = {
     16, 32, 48, 64, 80, 96, 112, 128,
-    160, 192, 224, 256, 320, 384, 448, 512,
-    640, 768, 896, 1024, 1280, 1536, 1792, 2048,
-    2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+    144, 160, 176, 192, 208, 224, 240, 256,
+    288, 320, 352, 384, 416, 448, 480, 512,
+    576, 640, 704, 768, 832, 896, 960, 1024,
+    1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
+    2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096,
+    4608, 5120, 5632, 6144, 6656, 7168, 7680, 8192,
 };
 
 static inline unsigned size_class(size_t size)
@@ -161,8 +165,8 @@ static inline unsigned size_class(size_t size)
     if (size <= 128)
         return (unsigned)((size + 15) >> 4) - 1;
     unsigned p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
-    unsigned k = (unsigned)((size - ((size_t)1 << p) + ((size_t)1 << (p - 2)) - 1) >> (p - 2));
-    return 8 + (p - 7) * 4 + k - 1;
+    unsigned k = (unsigned)((size - ((size_t)1 << p) + ((size_t)1 << (p - 3)) - 1) >> (p - 3));
+    return 8 + (p - 7) * 8 + k - 1;
 }
 
 /* ---- Regions --------------------------------------------------------------- */
