@@ -409,15 +409,7 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
         rcgc__sys_free(h, p, size);
         return;
     }
-    char *b = (char *)x;
-#ifdef RCGC_DEBUG
-    rcgc__dbg_block_free(x, p->block_size);
-#endif
-    x->refcnt = 0;
-    x->info = 0;
-    set_free_next(b, p->free);
-    tool_noaccess(b, p->block_size);
-    p->free = b;
+    push_free(x, &p->free, p->block_size);
     bin_t *bin = &h->bins[p->sclass];
     if (p->full) {
         /* Back in the list, behind the page being allocated from. */

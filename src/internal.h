@@ -407,6 +407,19 @@ static inline head_t *block_alloc_class(rcgc_heap *h, unsigned sc)
     return x;
 }
 
+/* Makes x a free block of `size` bytes and pushes it on the free list *list. */
+static inline void push_free(head_t *x, char **list, size_t size)
+{
+#ifdef RCGC_DEBUG
+    rcgc__dbg_block_free(x, size);
+#endif
+    x->refcnt = 0;
+    x->info = 0;
+    set_free_next((char *)x, *list);
+    tool_noaccess(x, size);
+    *list = (char *)x;
+}
+
 /* Frees a block: a push on its page's free list, unless the page is large,
    full or about to become empty, which rcgc__block_free handles. */
 static inline void block_free(rcgc_heap *h, head_t *x)
@@ -416,14 +429,7 @@ static inline void block_free(rcgc_heap *h, head_t *x)
         rcgc__block_free(h, x);
         return;
     }
-#ifdef RCGC_DEBUG
-    rcgc__dbg_block_free(x, p->block_size);
-#endif
-    x->refcnt = 0;
-    x->info = 0;
-    set_free_next((char *)x, p->free);
-    tool_noaccess(x, p->block_size);
-    p->free = (char *)x;
+    push_free(x, &p->free, p->block_size);
     p->used--;
 }
 
@@ -466,14 +472,7 @@ static inline void free_run_add(rcgc_heap *h, free_run *f, head_t *x)
         rcgc__block_free(h, x);
         return;
     }
-#ifdef RCGC_DEBUG
-    rcgc__dbg_block_free(x, p->block_size);
-#endif
-    x->refcnt = 0;
-    x->info = 0;
-    set_free_next((char *)x, f->free);
-    tool_noaccess(x, p->block_size);
-    f->free = (char *)x;
+    push_free(x, &f->free, p->block_size);
     f->n++;
 }
 
