@@ -150,6 +150,22 @@ static inline node *new_fin(rcgc_heap *h, evlog *log, const char *name, node_hoo
     return n;
 }
 
+/* x.a = y and y.a = x: a cycle of two. */
+static inline void link_pair(node *x, node *y)
+{
+    rcgc_set(&x->a, y);
+    rcgc_set(&y->a, x);
+}
+
+/* link_pair, then the test's references to both dropped: a cycle of two that
+   only the collector can free. */
+static inline void orphan_pair(node *x, node *y)
+{
+    link_pair(x, y);
+    rcgc_decref(x);
+    rcgc_decref(y);
+}
+
 static inline void keep(evlog *log, void *obj)
 {
     if (log->nkept < MAX_KEPT)

@@ -299,8 +299,7 @@ static void test_stats_collected_per_generation(void)
 
     /* a 2-cycle promoted to generation 1 and then dropped */
     node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
+    link_pair(a, b);
     rcgc_decref(b);
     CHECK_EQ(rcgc_collect(h, 0), 0);
     CHECK_EQ(where(h, a), 1);
@@ -1156,8 +1155,7 @@ static void test_young_collection_ignores_old_trash(void)
     if (!h) return;
     size_t destroyed = 0;
     node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
+    link_pair(a, b);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_EQ(where(h, a), 2);
     CHECK_EQ(where(h, b), 2);
@@ -1205,8 +1203,7 @@ static void test_young_trash_referencing_old_trash(void)
     if (!h) return;
     size_t od = 0, yd = 0;
     node *o1 = new_node(h, &od), *o2 = new_node(h, &od);
-    rcgc_set(&o1->a, o2);
-    rcgc_set(&o2->a, o1);
+    link_pair(o1, o2);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     node *y = new_node(h, &yd);
     rcgc_set(&y->a, y);
@@ -1579,8 +1576,7 @@ static void test_retracked_frozen_object(void)
     rcgc_heap *h = rcgc_heap_new(NULL);
     size_t destroyed = 0;
     node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
+    link_pair(a, b);
     rcgc_freeze(h);
     CHECK_EQ(rcgc_get_freeze_count(h), 2);
     rcgc_untrack(a);
@@ -1830,8 +1826,7 @@ static void check_garbage_out_references(int variant, bool watched)
     node *b = rcgc_new(h, &plain);
     if (variant == 2)
         a->log = &log;
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
+    link_pair(a, b);
     rcgc_set(&a->b, kept);
     rcgc_set(&b->b, kept);
     a->c = rcgc_new(h, &plain_leaf);

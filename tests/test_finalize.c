@@ -193,10 +193,7 @@ static void test_s17_cycle_with_one_finalizer(void)
     evlog log = {0};
     node *a = new_fin(h, &log, "A", NULL);
     node *b = new_named(h, &node_type, &log, "B");
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
-    rcgc_decref(a);
-    rcgc_decref(b);
+    orphan_pair(a, b);
     CHECK_EQ(rcgc_collect(h, 2), 2);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_STR(log.text, "A");
@@ -246,8 +243,7 @@ static void test_s19_resurrection_is_transitive(void)
     evlog log = {0};
     node *l = new_fin(h, &log, "L", hook_resurrect);
     node *c = new_named(h, &node_type, &log, "C");
-    rcgc_set(&l->a, c);
-    rcgc_set(&c->a, l);
+    link_pair(l, c);
     rcgc_set(&c->b, c);
     rcgc_decref(l);
     rcgc_decref(c);
@@ -344,10 +340,7 @@ static void test_s21_finalizer_sees_partner(void)
     evlog log = {0};
     node *p = new_fin(h, &log, "P", hook_check_partner);
     node *n = new_named(h, &node_type, &log, "N");
-    rcgc_set(&p->a, n);
-    rcgc_set(&n->a, p);
-    rcgc_decref(p);
-    rcgc_decref(n);
+    orphan_pair(p, n);
     CHECK_EQ(rcgc_collect(h, 2), 2);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.seen, 1);
@@ -367,10 +360,7 @@ static void test_s43_finalizer_breaks_cycle(void)
     node *a2 = new_named(h, &node_type, &log, "A2");
     rcgc_set(&b->c, a2);
     rcgc_decref(a2);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
-    rcgc_decref(a);
-    rcgc_decref(b);
+    orphan_pair(a, b);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.destroyed, 3);
@@ -578,10 +568,7 @@ static void test_finalizers_during_automatic_collection(void)
     for (int i = 0; i < 20; i++) {
         node *p = new_fin(h, &log, "p", hook_allocate);
         node *q = new_fin(h, &log, "q", hook_allocate);
-        rcgc_set(&p->a, q);
-        rcgc_set(&q->a, p);
-        rcgc_decref(p);
-        rcgc_decref(q);
+        orphan_pair(p, q);
         node *r = new_fin(h, &log, "r", hook_allocate);
         rcgc_decref(r);            /* refcount path, possibly collecting inside */
         fin_made += 3;
@@ -644,10 +631,7 @@ static void test_trash_finalized_on_refcount_path_during_collection(void)
     evlog log = {0};
     node *a = new_fin(h, &log, "A", hook_break);
     node *b = new_fin(h, &log, "B", NULL);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
-    rcgc_decref(a);
-    rcgc_decref(b);
+    orphan_pair(a, b);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_STR(log.text, "A B");
     CHECK_EQ(log.double_fin, 0);
@@ -677,10 +661,7 @@ static void test_refcount_revival_inside_collection(void)
     evlog log = {0};
     node *a = new_fin(h, &log, "A", hook_break);
     node *b = new_fin(h, &log, "B", hook_store_self_in_partner);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
-    rcgc_decref(a);
-    rcgc_decref(b);
+    orphan_pair(a, b);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_STR(log.text, "A B");
     CHECK_EQ(log.destroyed, 0);

@@ -385,10 +385,7 @@ static void test_debug_collectable_output(void)
 
     node *a = new_named(h, &node_type, &log, "A");
     node *b = new_named(h, &quiet_type, &log, "B");
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
-    rcgc_decref(a);
-    rcgc_decref(b);
+    orphan_pair(a, b);
     void *saved = NULL;
     resurrector *r = rcgc_new(h, &res_type);
     CHECK(r != NULL);

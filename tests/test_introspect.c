@@ -462,8 +462,7 @@ static void test_track_untrack(void)
        by refcount and is not counted */
     node *p = new_node(h, &destroyed), *q = new_node(h, &destroyed), *u = new_node(h, &destroyed);
     rcgc_untrack(u);
-    rcgc_set(&p->a, q);
-    rcgc_set(&q->a, p);
+    link_pair(p, q);
     rcgc_set(&p->b, u);
     rcgc_decref(p); rcgc_decref(q); rcgc_decref(u);
     CHECK_EQ(rcgc_collect(h, 2), 2);

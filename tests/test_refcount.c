@@ -739,8 +739,7 @@ static void test_heap_free_releases_everything(void)
             node *b = new_node(h, &destroyed);
             if (b) {
                 made++;
-                rcgc_set(&a->a, b);
-                rcgc_set(&b->a, a);        /* a <-> b, still held through a */
+                link_pair(a, b);        /* a <-> b, still held through a */
                 rcgc_decref(b);
             }
         }                                  /* else: a live object, leaked on purpose */
@@ -777,10 +776,7 @@ static void test_many_heaps(void)
             node *a = new_node(heaps[i], &destroyed[i]);
             node *b = new_node(heaps[i], &destroyed[i]);
             if (!a || !b) continue;
-            rcgc_set(&a->a, b);
-            rcgc_set(&b->a, a);
-            rcgc_decref(a);
-            rcgc_decref(b);
+            orphan_pair(a, b);
         }
         keep[i] = new_node(heaps[i], &destroyed[i]);
         for (int k = 0; k < PER; k++) {    /* churn that leaves nothing behind */

@@ -482,8 +482,7 @@ static void test_why_garbage_cycle(void)
 {
     rcgc_heap *h = fresh_heap();
     node *a = new_node(h, NULL), *b = new_node(h, NULL), *c = new_node(h, NULL);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
+    link_pair(a, b);
     rcgc_set(&b->b, c);
     rcgc_decref(a);
     rcgc_decref(b);
@@ -837,8 +836,7 @@ static void test_report_out_of_memory(void)
     }
     rcgc_disable(h);
     node *a = new_node(h, NULL), *b = new_node(h, NULL);
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
+    link_pair(a, b);
     /* Each of the twelve tables the report makes fails in turn: one line,
        nothing kept. */
     size_t before = fm.outstanding_bytes;

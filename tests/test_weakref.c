@@ -548,8 +548,7 @@ static void test_s26_finalizer_reads_weakref_to_trash(void)
     node *p = new_named(h, &fin_type, &log, "P");
     p->hook = hook_read_first_wr;
     node *n = new_named(h, &node_type, &log, "N");
-    rcgc_set(&p->a, n);
-    rcgc_set(&n->a, p);
+    link_pair(p, n);
     void *w = new_wr(n, NULL, NULL);
     log.wrs[0] = w;                 /* read by the hook; nwrs stays 0 */
     rcgc_decref(p);
@@ -584,10 +583,7 @@ static void test_s27_weakref_created_by_finalizer(void)
     node *p = new_named(h, &fin_type, &log, "P");
     p->hook = hook_weakref_to_partner;
     node *n = new_named(h, &node_type, &log, "N");
-    rcgc_set(&p->a, n);
-    rcgc_set(&n->a, p);
-    rcgc_decref(p);
-    rcgc_decref(n);
+    orphan_pair(p, n);
     CHECK_EQ(rcgc_collect(h, 2), 2);
     CHECK_STR(log.text, "P late-cb");
     CHECK_EQ(log.cb_calls, 1);
