@@ -514,8 +514,10 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
     L.append("")
     L.append("Run %s, %s repetitions (%s mode). Every figure is the median of the repetitions; "
              "ratios divide medians. The variants ran interleaved: each repetition runs every "
-             "variant of every benchmark once, in turn, each in a fresh process." % (
-                 machine.get("date", "?"), machine.get("reps", "?"), machine.get("mode", "?")))
+             "variant of every benchmark once, in turn, each in a fresh process, pinned to %s "
+             "(`BENCH_CPU`)." % (
+                 machine.get("date", "?"), machine.get("reps", "?"), machine.get("mode", "?"),
+                 machine.get("pinned to", "no CPU")))
     L.append("")
     L.append("## How to run")
     L.append("")

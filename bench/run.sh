@@ -28,6 +28,11 @@
 #   BENCH_OUT=DIR     write the results and the report under DIR instead
 #   BENCH_REPORT_ONLY=1   run nothing: make the tables and the report again
 #                     from the results already there (after bench/profile.sh)
+#   BENCH_CPU=N       the CPU every program runs on (default 0, with taskset;
+#                     BENCH_CPU=any lets the scheduler choose). On the 2-CPU
+#                     machine the figures come from, a program the scheduler
+#                     moved between CPUs ran up to 1.7 times slower than one
+#                     that stayed, and medians of 5 swung with it.
 #
 # Nothing is installed here; missing peers are skipped. To have them all:
 #   apt-get install -y libmimalloc-dev libgc-dev gnuplot
@@ -38,6 +43,7 @@ BUILD=${1:-build}
 REPS=${BENCH_REPS:-5}
 QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:-}
+CPU=${BENCH_CPU:-0}
 ALL=${BENCH_ALL:-0}
 REPORT_ONLY=${BENCH_REPORT_ONLY:-0}
 
@@ -282,7 +288,14 @@ fi
 
 # ---- Run --------------------------------------------------------------------
 
-echo "== running ${#RUNS[@]} programs x $REPS repetitions, interleaved"
+PIN=
+PINNED="no CPU"
+if [ "$CPU" != any ] && command -v taskset > /dev/null && taskset -c "$CPU" true 2> /dev/null; then
+    PIN="taskset -c $CPU"
+    PINNED="CPU $CPU"
+fi
+echo "pinned to: $PINNED" >> "$OUT/machine.txt"
+echo "== running ${#RUNS[@]} programs x $REPS repetitions, interleaved, pinned to $PINNED"
 echo "rep,bench,variant,case,metric,value,unit" > "$CSV"
 FAILED=0
 START=$(date +%s)
@@ -292,7 +305,7 @@ for rep in $(seq 1 "$REPS"); do
         cmd=${run#*|}
         cmd=${cmd#*|}
         # shellcheck disable=SC2086
-        if $cmd > "$TMP/out" 2> "$TMP/err"; then
+        if $PIN $cmd > "$TMP/out" 2> "$TMP/err"; then
             printf '.'
             awk -v rep="$rep" '$1 == "@result" && NF == 7 {
                 printf "%s,%s,%s,%s,%s,%s,%s\n", rep, $2, $3, $4, $5, $6, $7 }' "$TMP/out" >> "$CSV"
