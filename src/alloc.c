@@ -22,7 +22,9 @@
  * allocating and freeing objects in a loop, one or a page's worth at a time,
  * does not take and return pages each time; rcgc__trim, after a full
  * collection asked for with rcgc_collect, gives those back too. A chunk whose
- * pages are all free goes back to the system.
+ * pages are all free goes back to the system. A chunk's pages get their header
+ * and region one at a time, as the heap runs out of free pages, so a small heap
+ * touches one page of its chunk, not 32.
  *
  * Huge pages. The default memory source aligns chunks to their size, and once
  * a heap holds HUGE_PAGES_FROM bytes it asks the kernel to back each new chunk
@@ -239,49 +241,62 @@ static void page_list_remove(page_t **list, page_t *p)
     p->next = p->prev = NULL;
 }
 
-/* Gets a fresh chunk, gives each page a region, puts them on the
-   free-page list. */
-static int chunk_new(rcgc_heap *h)
+/* Gives page i of the chunk at base a header and a region and puts it on the
+   free-page list. A chunk's pages get theirs one at a time, when the heap
+   needs a page and has no free one, so that memory is touched only as it is
+   used (a small heap: one page of its first chunk) and the region table and
+   everything that walks it see only pages that have a header. */
+static int page_ready(rcgc_heap *h, char *base, unsigned i)
 {
+    page_t *p = (page_t *)(base + (size_t)i * PAGE_SIZE);
+    uint32_t r;
+    if (region_add(h, (char *)p, &r) != 0)
+        return -1;
+    memset(p, 0, sizeof *p);
+    p->heap = h;
+    p->kind = PAGE_FREE;
+    p->chunk_index = (uint8_t)i;
+    p->ref_base = r << REGION_SHIFT;
+    page_list_push(&h->free_pages, p);
+    page_t *first = (page_t *)base;
+    first->chunk_ready = (uint8_t)(i + 1);
+    h->fresh_chunk = i + 1 < CHUNK_PAGES ? first : NULL;
+    return 0;
+}
+
+/* A free page for page_new: the next untouched page of the newest chunk, or
+   the first page of a new chunk. */
+static int free_page_ready(rcgc_heap *h)
+{
+    if (h->fresh_chunk)
+        return page_ready(h, (char *)h->fresh_chunk, h->fresh_chunk->chunk_ready);
     char *base = rcgc__sys_alloc(h, CHUNK_SIZE, PAGE_SIZE);
     if (!base)
         return -1;
     advise_huge_pages(h, base);
-    uint32_t r[CHUNK_PAGES];
-    for (int i = 0; i < CHUNK_PAGES; i++) {
-        if (region_add(h, base + (size_t)i * PAGE_SIZE, &r[i]) != 0) {
-            while (i-- > 0)
-                region_remove(h, r[i]);
-            rcgc__sys_free(h, base, CHUNK_SIZE);
-            return -1;
-        }
-    }
-    for (int i = CHUNK_PAGES - 1; i >= 0; i--) {
-        page_t *p = (page_t *)(base + (size_t)i * PAGE_SIZE);
-        memset(p, 0, sizeof *p);
-        p->heap = h;
-        p->kind = PAGE_FREE;
-        p->chunk_index = (uint8_t)i;
-        p->ref_base = r[i] << REGION_SHIFT;
-        page_list_push(&h->free_pages, p);
+    if (page_ready(h, base, 0) != 0) {
+        rcgc__sys_free(h, base, CHUNK_SIZE);
+        return -1;
     }
     return 0;
 }
 
 static void chunk_release(rcgc_heap *h, page_t *first)
 {
-    for (int i = 0; i < CHUNK_PAGES; i++) {
+    for (unsigned i = first->chunk_ready; i-- > 0;) {
         page_t *p = (page_t *)((char *)first + (size_t)i * PAGE_SIZE);
         page_list_remove(&h->free_pages, p);
         region_remove(h, p->ref_base >> REGION_SHIFT);
     }
-    tool_release(first, CHUNK_SIZE);
+    if (h->fresh_chunk == first)
+        h->fresh_chunk = NULL;
+    tool_release(first, (size_t)first->chunk_ready * PAGE_SIZE);   /* the rest was never touched */
     rcgc__sys_free(h, first, CHUNK_SIZE);
 }
 
 static page_t *page_new(rcgc_heap *h, unsigned sc)
 {
-    if (!h->free_pages && chunk_new(h) != 0)
+    if (!h->free_pages && free_page_ready(h) != 0)
         return NULL;
     page_t *p = h->free_pages;
     page_list_remove(&h->free_pages, p);
@@ -525,7 +540,7 @@ void rcgc__heap_release_memory(rcgc_heap *h)
     for (unsigned r = 1; r < h->region_top; r++) {
         char *base = h->region_base[r];
         if (region_in_use(base)) {
-            tool_release(base, CHUNK_SIZE);
+            tool_release(base, (size_t)((const page_t *)base)->chunk_ready * PAGE_SIZE);
             rcgc__sys_free(h, base, CHUNK_SIZE);
         }
     }

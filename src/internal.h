@@ -122,6 +122,8 @@ struct page {
     uint8_t full;           /* small page taken out of its bin's list: no free block */
     uint8_t chunk_index;    /* small or free page: its place in its chunk */
     uint8_t chunk_used;     /* in a chunk's first page: pages of the chunk in use */
+    uint8_t chunk_ready;    /* in a chunk's first page: pages given a header and a
+                               region so far (the rest are untouched) */
     page_t *next, *prev;    /* bin list, free-page list or large-object list */
 };
 
@@ -208,6 +210,7 @@ struct rcgc_heap {
 
     bin_t bins[NUM_CLASSES];
     page_t *free_pages;             /* unused pages of chunks that have pages in use */
+    page_t *fresh_chunk;            /* first page of the chunk with untouched pages, or NULL */
     page_t *large;                  /* large-object pages */
 
     /* Type table: index -> type, and a pointer-keyed hash to find the index. */
