@@ -168,8 +168,6 @@ static void update_subtract_refs(rcgc_heap *h, head_t *young)
 typedef struct reach_ctx {
     rcgc_heap *h;
     head_t *young;
-    head_t *tail;           /* young's last object (young->prev's) */
-    uint32_t young_ref;
     size_t unreachable;     /* objects in the unreachable list */
     unsigned found;         /* FOUND_* of the objects found unreachable */
 } reach_ctx;
@@ -193,18 +191,11 @@ static inline void visit_reachable(void **slot, void *arg)
     if (!(x->info & F_COLLECTING))
         return;
     if (x->info & F_UNREACHABLE) {
-        /* Out of unreachable, an ordinary doubly linked list, and onto young's
-           tail (young is singly linked, its head's prev the tail). */
         reach_ctx *c = arg;
         c->unreachable--;
-        uint32_t xr = ref_of(x);
-        ref_ptr(c->h, x->prev)->next = x->next;
-        ref_ptr(c->h, x->next)->prev = x->prev;
+        list_remove(c->h, x);
         x->info &= ~(uint32_t)F_UNREACHABLE;
-        c->tail->next = xr;
-        x->next = c->young_ref;
-        c->young->prev = xr;
-        c->tail = x;
+        list_append(c->h, x, c->young);
         x->prev = 1;
     } else if (x->prev == 0) {
         x->prev = 1;
@@ -221,7 +212,7 @@ static inline void visit_reachable(void **slot, void *arg)
 static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
 {
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
-    reach_ctx c = { h, young, ref_ptr(h, young->prev), ref_of(young), 0, 0 };
+    reach_ctx c = { h, young, 0, 0 };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0, nr;
     head_t *x = ref_ptr(h, r);
