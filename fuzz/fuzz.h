@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fuzz_region {
     void *ptr;
-    size_t size;
+    size_t size;            /* as asked for */
+    size_t align;           /* as given to aligned_alloc */
 };
 
 struct fuzz_memory {
