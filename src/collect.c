@@ -179,6 +179,19 @@ enum {
                                weak references to it, or a weak reference */
 };
 
+/* x, parked in `unreachable`, was found reachable: it goes back to the tail of
+   `young` to be scanned again. Out of line: inlined into move_unreachable's
+   loop, its list moves took registers that the loop then saved and restored
+   around every object's fields (8% of a collection of reachable objects). */
+static __attribute__((noinline)) void rescue(reach_ctx *c, head_t *x)
+{
+    c->unreachable--;
+    list_remove(c->h, x);
+    x->info &= ~(uint32_t)F_UNREACHABLE;
+    list_append(c->h, x, c->young);
+    x->prev = 1;
+}
+
 /* As CPython's visit_reachable: an examined object referenced from a
    reachable one is reachable. If it was already parked in `unreachable`, it
    goes back to the tail of `young` to be scanned again. */
@@ -190,16 +203,10 @@ static inline void visit_reachable(void **slot, void *arg)
     head_t *x = head_of(v);
     if (!(x->info & F_COLLECTING))
         return;
-    if (x->info & F_UNREACHABLE) {
-        reach_ctx *c = arg;
-        c->unreachable--;
-        list_remove(c->h, x);
-        x->info &= ~(uint32_t)F_UNREACHABLE;
-        list_append(c->h, x, c->young);
+    if (x->info & F_UNREACHABLE)
+        rescue(arg, x);
+    else if (x->prev == 0)
         x->prev = 1;
-    } else if (x->prev == 0) {
-        x->prev = 1;
-    }
 }
 
 /* Moves every object of young that is not reachable from an object with
