@@ -257,8 +257,9 @@ RCGC_API bool rcgc_isenabled(const rcgc_heap *h);
    unreachable objects found (not counting resurrected ones), 0 when called
    while a collection is already running (from a finalizer or callback), and
    -1 when generation is not 0, 1 or 2. A full collection (generation 2) also
-   gives back the empty pages the size classes keep for their next
-   allocations, so that memory freed by the program returns to the system. */
+   frees the empty pages the size classes keep for their next allocations, so
+   that memory freed by the program can return to the system (see rcgc_trim
+   for when it does). */
 RCGC_API ptrdiff_t rcgc_collect(rcgc_heap *h, int generation);
 
 /* Thresholds (gc.set_threshold / gc.get_threshold), default 700, 10, 10.
@@ -417,13 +418,27 @@ typedef struct rcgc_memory_stats {
                                empty) page each size class allocates from until
                                the next rcgc_collect(h, 2) */
     size_t large_objects;   /* objects allocated on their own */
-    size_t system_bytes;    /* memory held from the system (rcgc_memory.alloc) */
+    size_t system_bytes;    /* memory held from the system (rcgc_memory.alloc),
+                               empty chunks kept for reuse included (rcgc_trim) */
 } rcgc_memory_stats;
 
 /* Fills *out. Allocation and release count objects in their pages only, so
    objects and object_bytes are added up here, over the heap's pages: the call
    takes time in proportion to the heap's size (one read per 64 KiB page). */
 RCGC_API void rcgc_get_memory_stats(const rcgc_heap *h, rcgc_memory_stats *out);
+
+/* Gives back to the memory source, now, all the memory the heap holds without
+   objects in it: the empty page each size class keeps for its next
+   allocations, and the empty chunks. Otherwise a chunk (2 MiB of small-object
+   pages) whose last object was freed stays with the heap, for its next
+   allocations of any size, for 100 ms at least, and goes back at the end of
+   the first collection after that: a program that drops a structure and
+   builds the next one reuses the memory instead of unmapping and faulting it
+   in again, and a collection does not unmap the chunks it empties in its own
+   pause. A heap that stops collecting keeps its empty chunks until it
+   allocates from them, rcgc_trim or rcgc_heap_free. Objects are not touched;
+   it may be called at any time. */
+RCGC_API void rcgc_trim(rcgc_heap *h);
 
 /* ------------------------------------------------------------------------- */
 /* Pictures and explanations: the heap as a graph, why an object is alive    */

@@ -22,7 +22,8 @@
  * allocating and freeing objects in a loop, one or a page's worth at a time,
  * does not take and return pages each time; rcgc__trim, after a full
  * collection asked for with rcgc_collect, gives those back too. A chunk whose
- * pages are all free goes back to the system. A chunk's pages get their header
+ * pages are all free stays a while for the next allocations (see empty_push),
+ * then goes back to the memory source. A chunk's pages get their header
  * and region one at a time, as the heap runs out of free pages, so a small heap
  * touches one page of its chunk, not 32.
  *
@@ -40,6 +41,8 @@
  *     the raw pointer to the next free block of its page;
  *   - page->used counts blocks handed out and not freed; a page is in its bin's
  *     list exactly when it is not full;
+ *   - a chunk is in the heap's empty_chunks list exactly when none of its pages
+ *     is in use (chunk_used == 0); its first page then holds the list links;
  *   - the memory source is called only here; a failure leaves every structure
  *     as it was.
  */
@@ -264,6 +267,36 @@ static int page_ready(rcgc_heap *h, char *base, unsigned i)
     return 0;
 }
 
+/* Empty chunks. A chunk whose last page in use is freed stays with the heap
+   for KEEP_EMPTY_SECONDS at least, its pages free for any size class, and goes
+   back to the memory source at the end of the first collection after that (or
+   at rcgc_trim). A program that drops a structure and builds another reuses
+   the memory instead of unmapping it and faulting it in again, and the
+   collection that frees a structure does not unmap its chunks in its own
+   pause. A chunk is in the list exactly when no page of it is in use (a new
+   chunk joins it until its first page is taken). */
+#define KEEP_EMPTY_SECONDS 0.1
+
+static void empty_push(rcgc_heap *h, page_t *first)
+{
+    first->empty_prev = NULL;
+    first->empty_next = h->empty_chunks;
+    if (h->empty_chunks)
+        h->empty_chunks->empty_prev = first;
+    h->empty_chunks = first;
+    first->emptied_at = rcgc__now();
+}
+
+static void empty_remove(rcgc_heap *h, page_t *first)
+{
+    if (first->empty_prev)
+        first->empty_prev->empty_next = first->empty_next;
+    else
+        h->empty_chunks = first->empty_next;
+    if (first->empty_next)
+        first->empty_next->empty_prev = first->empty_prev;
+}
+
 /* A free page for page_new: the next untouched page of the newest chunk, or
    the first page of a new chunk. */
 static int free_page_ready(rcgc_heap *h)
@@ -278,11 +311,13 @@ static int free_page_ready(rcgc_heap *h)
         rcgc__sys_free(h, base, CHUNK_SIZE);
         return -1;
     }
+    empty_push(h, (page_t *)base);
     return 0;
 }
 
 static void chunk_release(rcgc_heap *h, page_t *first)
 {
+    empty_remove(h, first);
     for (unsigned i = first->chunk_ready; i-- > 0;) {
         page_t *p = (page_t *)((char *)first + (size_t)i * PAGE_SIZE);
         page_list_remove(&h->free_pages, p);
@@ -300,6 +335,9 @@ static page_t *page_new(rcgc_heap *h, unsigned sc)
         return NULL;
     page_t *p = h->free_pages;
     page_list_remove(&h->free_pages, p);
+    page_t *first = chunk_of(p);
+    if (first->chunk_used++ == 0)
+        empty_remove(h, first);     /* before p's free list overwrites the links */
     p->kind = PAGE_SMALL;
     p->sclass = (uint8_t)sc;
     p->block_size = class_size[sc];
@@ -309,7 +347,6 @@ static page_t *page_new(rcgc_heap *h, unsigned sc)
     p->used = 0;
     p->full = 0;
     tool_noaccess(p->bump, (size_t)(p->end - p->bump));
-    chunk_of(p)->chunk_used++;
     h->live_pages++;
     return p;
 }
@@ -325,7 +362,17 @@ static void page_release(rcgc_heap *h, page_t *p)
     page_list_push(&h->free_pages, p);
     page_t *first = chunk_of(p);
     if (--first->chunk_used == 0)
-        chunk_release(h, first);
+        empty_push(h, first);
+}
+
+void rcgc__release_empty_chunks(rcgc_heap *h, bool all)
+{
+    double now = all ? 0 : rcgc__now();
+    for (page_t *first = h->empty_chunks, *next; first; first = next) {
+        next = first->empty_next;
+        if (all || now - first->emptied_at >= KEEP_EMPTY_SECONDS)
+            chunk_release(h, first);
+    }
 }
 
 /* ---- Blocks ---------------------------------------------------------------- */
@@ -461,6 +508,12 @@ void rcgc__trim(rcgc_heap *h)
         if (p && p->used == 0)
             page_release(h, p);
     }
+}
+
+void rcgc_trim(rcgc_heap *h)
+{
+    rcgc__trim(h);
+    rcgc__release_empty_chunks(h, true);
 }
 
 /* ---- Walking every block --------------------------------------------------- */

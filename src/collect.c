@@ -541,6 +541,8 @@ static size_t collect_main(rcgc_heap *h, int generation)
     else
         delete_garbage(h, final, old);
 
+    if (h->empty_chunks)
+        rcgc__release_empty_chunks(h, false);
     if (h->debug & RCGC_DEBUG_STATS)
         rcgc__debug_done(h, m, 0, rcgc__now() - t0);
     h->stats[generation].collections++;

@@ -111,9 +111,17 @@ enum page_kind { PAGE_FREE, PAGE_SMALL, PAGE_LARGE, PAGE_HEAP };
 typedef struct page page_t;
 struct page {
     rcgc_heap *heap;
-    char *free;             /* free blocks, linked through the block's next/prev words */
-    char *bump;             /* first block never handed out */
-    char *end;              /* end of the block area */
+    union {
+        struct {                /* a small page */
+            char *free;         /* free blocks, linked through the block's next/prev words */
+            char *bump;         /* first block never handed out */
+            char *end;          /* end of the block area */
+        };
+        struct {                /* the first page of a chunk with no page in use */
+            page_t *empty_next, *empty_prev;    /* the heap's empty chunks */
+            double emptied_at;  /* rcgc__now() when it was put there */
+        };
+    };
     uint32_t ref_base;      /* compressed reference of the page's first byte */
     uint32_t used;          /* live blocks */
     uint16_t block_size;    /* small page: its size class's block size */
@@ -209,8 +217,9 @@ struct rcgc_heap {
     uint32_t region_top;            /* indices below are or were in use */
 
     bin_t bins[NUM_CLASSES];
-    page_t *free_pages;             /* unused pages of chunks that have pages in use */
+    page_t *free_pages;             /* unused pages of every chunk */
     page_t *fresh_chunk;            /* first page of the chunk with untouched pages, or NULL */
+    page_t *empty_chunks;           /* chunks with no page in use, kept a while (alloc.c) */
     page_t *large;                  /* large-object pages */
 
     /* Type table: index -> type, and a pointer-keyed hash to find the index. */
@@ -642,6 +651,9 @@ RCGC_INTERNAL rcgc_heap *rcgc__heap_alloc(const rcgc_config *config);
 RCGC_INTERNAL void rcgc__heap_release_memory(rcgc_heap *h);
 /* Releases the empty pages that size classes keep to allocate from. */
 RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
+/* Gives the empty chunks back to the memory source: all of them, or those
+   kept for KEEP_EMPTY_SECONDS already. */
+RCGC_INTERNAL void rcgc__release_empty_chunks(rcgc_heap *h, bool all);
 /* Calls fn for every live block of the heap (free blocks are skipped). */
 RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
 

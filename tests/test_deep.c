@@ -93,6 +93,14 @@ static void stats_into(const rcgc_heap *h, size_t *objects, size_t *object_bytes
     if (system) *system = ms.system_bytes;
 }
 
+/* After the drop: the chunks the objects emptied are given back at once
+   (a collection keeps them for a while, for the next allocations). */
+static void stats_after(rcgc_heap *h, deep_job *j)
+{
+    rcgc_trim(h);
+    stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+}
+
 /* chain: node k -> node k-1 -> ... -> node 1; the head holds the only
    reference to the rest. With `ring`, node 1 also refers back to the head
    and the whole ring is left to the collector. */
@@ -125,7 +133,7 @@ static void *chain_job(void *arg, int ring)
         rcgc_decref(head);
         j->collect_garbage = rcgc_collect(h, 2);
     }
-    stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+    stats_after(h, j);
     rcgc_heap_free(h);
     j->seconds = now_seconds() - t0;
     return NULL;
@@ -165,7 +173,7 @@ static void *tree_drop_job(void *arg)
         j->destroyed_before = j->destroyed;
         rcgc_decref(root);
         j->collect_garbage = rcgc_collect(h, 2);
-        stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+        stats_after(h, j);
     }
     rcgc_heap_free(h);
     j->seconds = now_seconds() - t0;
@@ -209,7 +217,7 @@ static void *comb_drop_job(void *arg)
         j->destroyed_before = j->destroyed;
         rcgc_decref(spine);
         j->collect_garbage = rcgc_collect(h, 2);
-        stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+        stats_after(h, j);
     }
     rcgc_heap_free(h);
     j->seconds = now_seconds() - t0;
@@ -234,7 +242,7 @@ static void *plain_comb_job(void *arg)
     if (spine) {
         stats_into(h, &j->objects_alive, NULL, &j->system_peak);
         rcgc_decref(spine);
-        stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
+        stats_after(h, j);
     }
     rcgc_heap_free(h);
     j->seconds = now_seconds() - t0;
@@ -268,7 +276,7 @@ static void check_deep_job(deep_job *j, ptrdiff_t expected_garbage)
     CHECK_EQ(j->destroyed, deep_n);
     CHECK_EQ(j->objects_after, 0);
     CHECK_EQ(j->object_bytes_after, 0);
-    /* memory of empty pages goes back to the system */
+    /* memory of empty pages goes back to the system (rcgc_trim) */
     CHECK(j->system_after < j->system_peak / 2);
     printf("%s: %zu nodes, %.2f s (system bytes %zu at peak, %zu after)\n",
            j->what, j->made, j->seconds, j->system_peak, j->system_after);

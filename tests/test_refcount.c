@@ -3,18 +3,21 @@
  * release at zero (destroy before "end" without a cycle, only at a collection
  * with one), rcgc_set / rcgc_clear semantics, immortal objects, objects that
  * are never tracked (type without traverse), rcgc_type_of / rcgc_size_of /
- * rcgc_heap_of, zeroed payloads, rcgc_new_sized from 0 bytes to 10 MiB, heap
- * release and many heaps at once.
+ * rcgc_heap_of, zeroed payloads, rcgc_new_sized from 0 bytes to 10 MiB, the
+ * empty chunks a heap keeps for reuse (rcgc_trim), heap release and many heaps
+ * at once.
  *
  * Expected values come from the article (../shared/seed/README.md) and from
  * CPython 3.11's rules (../shared/reference/cpython-gc.md section 1).
  */
+#define _POSIX_C_SOURCE 200809L
 #include "rcgc.h"
 #include "common.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------- */
 /* Types used by the tests                                                   */
@@ -718,6 +721,77 @@ static void test_large_objects(void)
 /* Heaps                                                                     */
 /* ------------------------------------------------------------------------- */
 
+static size_t system_bytes(const rcgc_heap *h)
+{
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    return ms.system_bytes;
+}
+
+/* Allocates n leaves into objs; returns how many it got. */
+static size_t make_leaves(rcgc_heap *h, leaf **objs, size_t n)
+{
+    size_t made = 0;
+    for (size_t i = 0; i < n; i++) {
+        objs[i] = rcgc_new(h, &leaf_type);
+        made += objs[i] != NULL;
+    }
+    return made;
+}
+
+static void drop_leaves(leaf **objs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rcgc_xdecref(objs[i]);
+}
+
+/* A chunk whose last object is freed stays with the heap: the next objects
+   reuse it without asking the memory source for more. It goes back at the
+   end of the first collection 100 ms or more after it emptied, or at once
+   with rcgc_trim. */
+static void test_empty_chunks_kept(void)
+{
+    enum { N = 200000 };               /* 32-byte blocks: 6.4 MB, four chunks */
+    leaf **objs = malloc(sizeof *objs * N);
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL && objs != NULL);
+    if (!h || !objs) { free(objs); rcgc_heap_free(h); return; }
+    size_t empty = system_bytes(h);
+
+    CHECK_EQ(make_leaves(h, objs, N), N);
+    size_t full = system_bytes(h);
+    CHECK(full >= empty + (size_t)N * 32);
+    drop_leaves(objs, N);
+    CHECK_EQ(system_bytes(h), full);       /* kept: no collection ran */
+
+    CHECK_EQ(make_leaves(h, objs, N), N);
+    CHECK_EQ(system_bytes(h), full);       /* the same chunks again */
+    drop_leaves(objs, N);
+
+    struct timespec wait = { 0, 150 * 1000 * 1000 };
+    nanosleep(&wait, NULL);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    size_t after = system_bytes(h);
+    /* the chunks went back, but for at most two: those of the page the size
+       class allocates from and of the empty page it keeps (2 MiB each; the
+       tables grew by less than 64 KiB) */
+    CHECK(after < full);
+    CHECK(after <= empty + 2 * ((size_t)2 << 20) + ((size_t)64 << 10));
+
+    CHECK_EQ(make_leaves(h, objs, N), N);
+    CHECK_EQ(system_bytes(h), full);
+    drop_leaves(objs, N);
+    rcgc_trim(h);
+    size_t trimmed = system_bytes(h);
+    CHECK(trimmed < after);
+    CHECK(trimmed < empty + ((size_t)1 << 20));   /* no chunk left: one is 2 MiB */
+    rcgc_trim(h);                          /* nothing left to give back */
+    CHECK_EQ(system_bytes(h), trimmed);
+
+    rcgc_heap_free(h);
+    free(objs);
+}
+
 /* rcgc_heap_free releases every object, running destroy: live objects,
    cycles, chains, leaves. */
 static void test_heap_free_releases_everything(void)
@@ -829,6 +903,7 @@ int main(void)
     TEST(test_type_size_heap_of);
     TEST(test_sizes_and_zeroed_payload);
     TEST(test_large_objects);
+    TEST(test_empty_chunks_kept);
     TEST(test_heap_free_releases_everything);
     TEST(test_many_heaps);
     return check_summary();
