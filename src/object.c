@@ -258,11 +258,14 @@ static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool co
         }
     }
     x->refcnt = 1;
-    x->info = index << TYPE_SHIFT;
-    x->next = x->prev = 0;
+    x->info = index << TYPE_SHIFT;      /* no flags, generation 0 */
     clear_payload(x, block_payload(x));
+    /* The header is written once: a new block is usually not in the cache,
+       and a second write of a word (gen_append's set_gen) waited for it. */
     if (container)
-        gen_append(h, x, 0);
+        list_append(h, x, &h->gen[0].head);
+    else
+        x->next = x->prev = 0;
     return obj_of(x);
 }
 
