@@ -6,10 +6,16 @@
  *
  * The model. The harness performs every store, so it knows every slot of every
  * object; it knows its own references (the roots) and the "saved" array into
- * which resurrecting finalizers store their objects (also roots). Death is
- * observed, never guessed: every object's type has a destroy function, which
- * runs just before the memory is freed and marks the object dead in the model,
- * and the harness touches only objects that are not dead. Generations are
+ * which resurrecting finalizers store their objects (also roots). Most types
+ * have a destroy function, which runs just before the memory is freed and
+ * marks the object dead in the model: for their objects death is observed,
+ * never guessed. The others have no hook at all (no finalizer, no destroy),
+ * so that the library's plain paths run (a leaf freed at once, a container
+ * released without the queue, a collection's garbage freed in one walk); the
+ * model works their deaths out where no release is in progress: one dies when
+ * nothing still alive refers to it (its count reached 0), or as garbage of a
+ * collection that no finalizer made reachable again. The harness touches only
+ * objects that are not dead, hooks or not. Generations are
  * modelled as CPython 3.11 moves objects (new containers in generation 0,
  * survivors promoted, freeze and unfreeze, an object resurrected on the
  * reference-count path tracked again in generation 0, a weak reference whose
@@ -36,11 +42,15 @@
  *     thresholds say;
  *   - after every operation and collection: each living object's reference
  *     count equals the references the model knows of and is at least 1, its
- *     slots hold what was stored, its tracking, generation (rcgc_get_objects,
- *     the freeze count) and finalized flag are the model's; each weak
- *     reference gives its referent or NULL consistently with deaths, its
- *     callback ran exactly when it was cleared; counts and live-object
- *     statistics agree; one object's referents and referrers are the model's;
+ *     payload and slots hold what was written and stored (an object freed too
+ *     early, with hooks or without, is poisoned memory for AddressSanitizer
+ *     then), its tracking, generation (rcgc_get_objects, the freeze count) and
+ *     finalized flag are the model's; each weak reference gives its referent
+ *     or NULL consistently with deaths, its callback ran exactly when it was
+ *     cleared; the collector's counts, and the live objects of the memory
+ *     statistics (objects with and without hooks, plus weak references), are
+ *     the model's, so an object without hooks freed late or never shows
+ *     there; one object's referents and referrers are the model's;
  *   - at the end: once the roots are dropped and the saved array emptied, a
  *     full collection frees everything, and every region of memory is given
  *     back with the size it was asked for.
@@ -50,11 +60,28 @@
  * 0xC0 up makes the memory source fail request 1 + (byte & 31), and every one
  * after it if bit 5 is set; below 0xC0, bit 0 turns on the debug output
  * (statistics, collectable objects; to /dev/null). Then one operation per
- * byte (its value modulo 16, see run_input) followed by its argument bytes.
+ * byte (its value modulo 16, see run_input) followed by its argument bytes:
+ *   0, 1  new container: slots (a % 9), type (b), size (c: see payload_bytes)
+ *   2     new leaf: type (b), size (c)
+ *   3-5   store: object (among the reachable ones with slots), slot, target
+ *         (among the reachable objects; NULL if % 8 is 7, with rcgc_clear if
+ *         bit 3 is set too)
+ *   6, 7  drop a root;  8 take another reference to a reachable object
+ *   9     new weak reference: referent, callback (% 3: none, record, drop)
+ *   10, 11  drop a weak reference, get its referent (kept as a root)
+ *   12    collect generation a % 3 (a % 16 == 15: an invalid one)
+ *   13    freeze (a & 1) or unfreeze
+ *   14    automatic collection a & 1, thresholds (a >> 1) % 16, b % 4, (b >> 2) % 4
+ *   15    release the saved array
+ * The type byte b of 0-2: below 128, a type with a destroy and the finalizer
+ * b % 5 (a leaf: b % 3; see enum fin_mode); from 128 up, a type without hooks,
+ * and for a container with slots bit 6 chooses one whose fields the heap
+ * reads from a table (0) or with its traverse function (1).
  * At most 96 objects live at once; the record of a dead object is reused.
  */
 #include "fuzz.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,8 +115,9 @@ struct payload {
 
 struct object {
     void *ptr;
-    bool dead;              /* its destroy ran */
+    bool dead;              /* its destroy ran, or (no hooks) the model found it freed */
     bool leaf;              /* no traverse: never tracked */
+    bool plain;             /* its type has no hooks: its death is worked out, not seen */
     uint8_t nslots;
     uint8_t fin;            /* enum fin_mode */
     int8_t slots[MAX_SLOTS]; /* what the harness stored: object index or -1 */
@@ -150,6 +178,8 @@ struct model {
     bool stopped;
 
     bool teardown;          /* rcgc_heap_free: deaths are not checked */
+    bool fields_set[MAX_SLOTS]; /* the heap knows plain_fields_type[k]'s fields */
+    const struct fuzz_memory *memory;
     unsigned probe;         /* the object whose referents and referrers are checked next */
 };
 
@@ -220,13 +250,71 @@ static bool reachable(int i)
     return M.reach[i];
 }
 
-/* References to object i the model knows of: the roots, the saved array and
-   the slots of living objects (except the garbage of the running collection,
-   whose slots the collector is clearing). */
+/* refs[i] = the references to object i held by the harness itself: its
+   roots, the saved array and the part of it being released. */
+static void count_root_refs(int refs[MAX_OBJECTS])
+{
+    int i;
+
+    memset(refs, 0, MAX_OBJECTS * sizeof refs[0]);
+    for (i = 0; i < M.nroots; i++)
+        refs[M.roots[i]]++;
+    for (i = 0; i < M.nsaved; i++)
+        refs[M.saved[i]]++;
+    for (i = 0; i < M.nunsaving; i++)
+        refs[M.unsaving[i]]++;
+}
+
+/* The objects still alive once the releases in progress are over. Those
+   with hooks are alive until their destroy says otherwise; one without hooks
+   dies unseen when its count reaches 0, so it is taken out here when nothing
+   left in the set refers to it, and what only it referred to goes next (an
+   unreachable cycle of them stays, as it does in the heap). The roots, the
+   saved array and the slots of the set are the references; the model updates
+   them before it calls the library, so the set is where the heap is going.
+   exclude_garbage: the garbage of the running collection counts as gone, as
+   the collector clears its slots (the model does not follow that). */
+static void survivors(bool alive[MAX_OBJECTS], bool exclude_garbage)
+{
+    int refs[MAX_OBJECTS], stack[MAX_OBJECTS];
+    int top = 0, i, s;
+
+    count_root_refs(refs);
+    for (i = 0; i < M.nobj; i++) {
+        const struct object *o = &M.o[i];
+        alive[i] = !o->dead && !(exclude_garbage && o->in_g);
+        if (!alive[i])
+            continue;
+        for (s = 0; s < o->nslots; s++)
+            if (o->slots[s] >= 0)
+                refs[o->slots[s]]++;
+    }
+    for (i = 0; i < M.nobj; i++) {
+        if (alive[i] && M.o[i].plain && refs[i] == 0) {
+            alive[i] = false;
+            stack[top++] = i;
+        }
+    }
+    while (top > 0) {
+        const struct object *o = &M.o[stack[--top]];
+        for (s = 0; s < o->nslots; s++) {
+            int t = o->slots[s];
+            if (t >= 0 && --refs[t] == 0 && alive[t] && M.o[t].plain) {
+                alive[t] = false;
+                stack[top++] = t;
+            }
+        }
+    }
+}
+
+/* References to object i that stay: the roots, the saved array and the slots
+   of the survivors (see survivors). */
 static int model_refs(int i, bool exclude_garbage)
 {
+    bool alive[MAX_OBJECTS];
     int n = 0, j, s;
 
+    survivors(alive, exclude_garbage);
     for (j = 0; j < M.nroots; j++)
         n += M.roots[j] == i;
     for (j = 0; j < M.nsaved; j++)
@@ -235,7 +323,7 @@ static int model_refs(int i, bool exclude_garbage)
         n += M.unsaving[j] == i;
     for (j = 0; j < M.nobj; j++) {
         const struct object *o = &M.o[j];
-        if (o->dead || (exclude_garbage && o->in_g))
+        if (!alive[j])
             continue;
         for (s = 0; s < o->nslots; s++)
             n += o->slots[s] == i;
@@ -269,6 +357,34 @@ static void count_dealloc(void)
 {
     if (M.count[0] > 0)
         M.count[0]--;
+}
+
+/* Object i, without hooks, was freed: what its destroy would have noted. */
+static void bury(int i)
+{
+    struct object *o = &M.o[i];
+
+    o->dead = true;
+    if (!o->leaf)
+        count_dealloc();
+    changed();
+}
+
+/* Marks dead the objects without hooks that are no longer survivors. Only
+   where no release is in progress (between operations, at the start and the
+   end of a collection): then the model's references are the heap's, and an
+   object that is not a survivor has been freed. Deaths only lower the count
+   of generation 0 (never below 0), and the next increment comes after this,
+   so it ends where the heap's, counted at each death, does. */
+static void settle(void)
+{
+    bool alive[MAX_OBJECTS];
+    int i;
+
+    survivors(alive, false);
+    for (i = 0; i < M.nobj; i++)
+        if (M.o[i].plain && !M.o[i].dead && !alive[i])
+            bury(i);
 }
 
 /* The generation an automatic collection collects now (count0 already
@@ -420,19 +536,18 @@ static void check_all(bool in_alloc)
     rcgc_memory_stats ms;
     int i, s, g;
 
+    settle();
     reachable(0);
-    memset(refs, 0, sizeof refs);
-    for (i = 0; i < M.nroots; i++)
-        refs[M.roots[i]]++;
-    for (i = 0; i < M.nsaved; i++)
-        refs[M.saved[i]]++;
-    for (i = 0; i < M.nunsaving; i++)
-        refs[M.unsaving[i]]++;
+    count_root_refs(refs);
     for (i = 0; i < M.nobj; i++) {
         const struct object *o = &M.o[i];
         const struct payload *p = o->ptr;
         if (o->dead)
             continue;
+        /* Read for every living object: one the heap freed too early (the
+           model cannot see those without hooks die) is poisoned memory. */
+        if (p->magic != MAGIC || p->index != i || p->nslots != o->nslots)
+            FAIL("object %d: its payload is not the one the harness wrote", i);
         for (s = 0; s < o->nslots; s++) {
             int t = o->slots[s];
             void *expect = t >= 0 ? M.o[t].ptr : NULL;
@@ -603,6 +718,25 @@ static const rcgc_type node_fin_type = { "fuzz node (fin)", 0, node_traverse, no
 static const rcgc_type leaf_type = { "fuzz leaf", 0, NULL, NULL, node_destroy };
 static const rcgc_type leaf_fin_type = { "fuzz leaf (fin)", 0, NULL, node_finalize, node_destroy };
 
+/* Types without hooks (no finalizer, no destroy): nothing can watch their
+   objects die, so the library frees them on its plain paths (a leaf at once,
+   a container without the release queue, a collection's garbage in one walk
+   when nothing in it or referred to from the examined objects has hooks).
+   The containers of plain_fields_type[k] have k + 1 slots, which the heap is
+   told of (rcgc_set_type_fields) before the first is made, so that the
+   collector and the release read them without node_traverse; those of
+   plain_node_type have any number and keep to node_traverse. */
+#define SLOT_OFFSET(k) (offsetof(struct payload, slots) + (size_t)(k) * sizeof(void *))
+#define PLAIN_FIELDS(k) { "fuzz node (plain, fields)", SLOT_OFFSET(k), node_traverse, NULL, NULL }
+
+static const size_t slot_offsets[MAX_SLOTS] = { SLOT_OFFSET(0), SLOT_OFFSET(1), SLOT_OFFSET(2), SLOT_OFFSET(3),
+                                                SLOT_OFFSET(4), SLOT_OFFSET(5), SLOT_OFFSET(6), SLOT_OFFSET(7) };
+static const rcgc_type plain_fields_type[MAX_SLOTS] = { PLAIN_FIELDS(1), PLAIN_FIELDS(2), PLAIN_FIELDS(3),
+                                                        PLAIN_FIELDS(4), PLAIN_FIELDS(5), PLAIN_FIELDS(6),
+                                                        PLAIN_FIELDS(7), PLAIN_FIELDS(8) };
+static const rcgc_type plain_node_type = { "fuzz node (plain)", 0, node_traverse, NULL, NULL };
+static const rcgc_type plain_leaf_type = { "fuzz leaf (plain)", 0, NULL, NULL, NULL };
+
 static void weak_callback(void *weakref, void *data)
 {
     struct weak *w = data;
@@ -649,6 +783,9 @@ static void collection_start(int g)
 
     if (M.collecting)
         FAIL("a collection starts inside another");
+    /* A release since the last operation's checks (the saved array emptied
+       in finish) may have freed objects without hooks. */
+    settle();
     if (M.manual >= 0) {
         if (g != M.manual)
             FAIL("rcgc_collect(%d) collects generation %d", M.manual, g);
@@ -719,10 +856,20 @@ static void collection_start(int g)
 
 static void collection_stop(int g, size_t collected)
 {
+    bool kept[MAX_OBJECTS];
     int old = old_generation(g), i;
 
     if (!M.collecting || g != M.coll_gen)
         FAIL("a collection stops that did not start");
+    /* The garbage without hooks is freed unless a finalizer made it reachable
+       again (the collector's second analysis keeps exactly that); then so is
+       what only freed objects referred to. */
+    reachable(0);
+    memcpy(kept, M.reach, sizeof kept);
+    for (i = 0; i < M.nobj; i++)
+        if (M.o[i].plain && M.o[i].in_g && !M.o[i].dead && !(M.user_code && kept[i]))
+            bury(i);
+    settle();
     for (i = 0; i < M.nobj; i++) {
         struct object *o = &M.o[i];
         if (o->in_g && !o->dead) {
@@ -822,10 +969,42 @@ static size_t payload_bytes(int nslots, uint8_t c)
     }
 }
 
+/* The type of a new object. NULL when the heap could not take the field
+   table of a type without hooks (memory short): nothing is made then, so that
+   no object of the type exists when it is tried again. */
+static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, int nslots, int fin)
+{
+    const rcgc_type *type;
+    int k = nslots - 1;
+
+    if (!plain) {
+        if (leaf)
+            return fin ? &leaf_fin_type : &leaf_type;
+        return fin ? &node_fin_type : &node_type;
+    }
+    if (leaf)
+        return &plain_leaf_type;
+    if (nslots == 0 || traverse)
+        return &plain_node_type;
+    type = &plain_fields_type[k];
+    if (!M.fields_set[k]) {
+        if (rcgc_set_type_fields(M.h, type, slot_offsets, (size_t)nslots) != 0) {
+            if (M.memory->fail_at == 0)
+                FAIL("rcgc_set_type_fields refused the %d fields of %s", nslots, type->name);
+            return NULL;
+        }
+        M.fields_set[k] = true;
+        if (rcgc_new_sized(M.h, type, type->size - 1) != NULL)
+            FAIL("rcgc_new_sized made an object smaller than its type's fields");
+    }
+    return type;
+}
+
 static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
 {
+    bool plain = (b & 128) != 0;
     int nslots = leaf ? 0 : a % (MAX_SLOTS + 1);
-    int fin = leaf ? b % 3 : b % FIN_MODES;
+    int fin = plain ? FIN_NONE : leaf ? b % 3 : b % FIN_MODES;
     static const char zero[1024];
     size_t bytes = payload_bytes(nslots, c);
     const rcgc_type *type;
@@ -836,10 +1015,9 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
 
     if (free_object_index() < 0 || M.nroots == MAX_ROOTS)
         return;
-    if (leaf)
-        type = fin ? &leaf_fin_type : &leaf_type;
-    else
-        type = fin ? &node_fin_type : &node_type;
+    type = new_type(leaf, plain, (b & 64) != 0, nslots, fin);
+    if (type == NULL)
+        return;
 
     alloc_begin(!leaf);
     p = rcgc_new_sized(M.h, type, bytes);
@@ -860,6 +1038,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     memset(o, 0, sizeof *o);
     o->ptr = p;
     o->leaf = leaf;
+    o->plain = plain;
     o->nslots = (uint8_t)nslots;
     o->fin = (uint8_t)fin;
     memset(o->slots, -1, sizeof o->slots);
@@ -1207,6 +1386,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_memory_init(&memory, 1 + (fault & 31u), (fault & 32u) != 0);
     else
         fuzz_memory_init(&memory, 0, false);
+    M.memory = &memory;
     config = fuzz_memory_config(&memory);
     config.debug_stream = debug_sink();
     M.h = rcgc_heap_new(&config);

@@ -6,12 +6,14 @@ The inputs use the encoding that fuzz/fuzz_graph.c decodes: two header bytes
 followed by its argument bytes. The scenarios below are the shapes the
 collector has to get right (cycles, rings, resurrection, finalizers that cut
 or save references, weak references with and without callbacks, freeze,
-generations, automatic collection, large objects, allocation failure); a few
-inputs of seeded random bytes follow. Objects are chosen the way the harness
-chooses them (an index into the list of objects reachable from its roots, a
-position in its array of roots), so the script keeps that part of the
-harness's state: it only picks objects while everything it made is still
-reachable, and follows the roots array through drops.
+generations, automatic collection, large objects, allocation failure, and
+objects of types without hooks, whose releases and collections take the
+library's plain paths); a few inputs of seeded random bytes follow. Objects
+are chosen the way the harness chooses them (an index into the list of
+objects reachable from its roots, a position in its array of roots), so the
+script keeps that part of the harness's state: it only picks objects while
+everything it made is still reachable, and follows the roots array through
+drops.
 
     python3 fuzz/make_graph_corpus.py [OUTPUT_DIR]
 """
@@ -23,6 +25,8 @@ import sys
 NEW, LEAF, SET, DROP, DUP, WEAK, WEAK_DROP, WEAK_GET, COLLECT, FREEZE, GC, UNSAVE = (
     0, 2, 3, 6, 8, 9, 10, 11, 12, 13, 14, 15)
 FIN_NONE, FIN_RECORD, FIN_RESURRECT, FIN_CLEAR0, FIN_SAVE0 = range(5)
+PLAIN = 128              # new's type argument from 128 up: a type without hooks,
+PLAIN_TRAVERSE = 192     # whose fields the heap reads from a table, or with traverse
 CB_NONE, CB_RECORD, CB_DROP = range(3)
 NULL_TARGET = 7          # set's third argument with value % 8 == 7 stores NULL
 LARGE = 7                # new's size argument % 8 == 7: a large object
@@ -75,6 +79,7 @@ class Graph:
 
     def set(self, a, slot, b):
         args = [self._pick(a, True), slot]
+        pad = None
         if b is None:
             args.append(NULL_TARGET)
         else:
@@ -82,18 +87,27 @@ class Graph:
             # another value that picks the same object.
             n = len(self._reachable())
             value = self._pick(b)
+            if value % 8 == NULL_TARGET and n % 8 == 0:
+                # No value picks it among a multiple of 8: one more object
+                # (a leaf without hooks, last in the list, dropped after the
+                # store) makes the count odd.
+                pad = self.leaf(PLAIN)
+                n += 1
             while value % 8 == NULL_TARGET and value < 256:
                 value += n
             assert value < 256, "object %d cannot be picked among %d" % (b, n)
             args.append(value)
         self.out += bytes([SET] + args)
         self.edges[a][slot] = b
+        if pad is not None:
+            self.drop(pad)
 
-    def drop(self, i):
-        k = self.roots.index(i)
-        self.out += bytes([DROP, k])
-        self.roots[k] = self.roots[-1]
-        self.roots.pop()
+    def drop(self, *objs):
+        for i in objs:
+            k = self.roots.index(i)
+            self.out += bytes([DROP, k])
+            self.roots[k] = self.roots[-1]
+            self.roots.pop()
 
     def dup(self, i):
         self.out += bytes([DUP, self._pick(i)])
@@ -430,6 +444,136 @@ def scenarios():
             g.drop(b)
         g.collect(2)
         s["fault-from-%d-on" % k] = g
+
+    # Types without hooks. Their garbage is freed in one walk when the
+    # examined objects refer to nothing outside them but leaves without hooks.
+    g = Graph()
+    ring = g.cycle(3, PLAIN, nslots=2)
+    t = g.new(3, PLAIN_TRAVERSE)
+    leaf = g.leaf(PLAIN)
+    g.set(ring[0], 1, t)
+    g.set(t, 0, ring[2])
+    g.set(t, 2, leaf)
+    g.set(ring[1], 1, leaf)
+    g.drop(leaf)
+    for o in ring + [t]:
+        g.drop(o)
+    g.collect(0)
+    a, b = g.cycle(2, PLAIN, nslots=8)
+    g.set(a, 7, a)
+    g.drop(a, b)
+    g.collect(2)
+    s["plain-cycles-freed-in-bulk"] = g
+
+    # Referring to a leaf with a destroy keeps the collector's order; once it
+    # is gone, the next garbage goes in bulk.
+    g = Graph()
+    a, b = g.cycle(2, PLAIN, nslots=2)
+    watched = g.leaf(FIN_NONE)
+    g.set(a, 1, watched)
+    g.drop(watched, a, b)
+    c, d = g.cycle(2, PLAIN_TRAVERSE)
+    g.drop(c, d)
+    g.collect(2)
+    e, f = g.cycle(2, PLAIN, nslots=1)
+    g.drop(e, f)
+    g.collect(2)
+    s["plain-garbage-refers-to-watched-leaf"] = g
+
+    # Young garbage without hooks holding an old container without hooks:
+    # the old one dies by reference counting while the garbage is cleared.
+    g = Graph()
+    old = g.new(1, PLAIN)
+    tail = g.leaf(PLAIN)
+    g.set(old, 0, tail)
+    g.drop(tail)
+    g.collect(0)
+    g.collect(1)
+    a, b = g.cycle(2, PLAIN, nslots=2)
+    g.set(b, 1, old)
+    g.drop(old, a, b)
+    g.collect(0)
+    g.collect(2)
+    s["plain-young-garbage-holds-old"] = g
+
+    # Released by reference counting: a chain and a tree without hooks, with
+    # objects with hooks and weak references met on the way.
+    g = Graph()
+    chain = [g.new(2, PLAIN if k % 4 else PLAIN_TRAVERSE) for k in range(10)]
+    mid = g.new(2, FIN_RECORD)
+    end = g.leaf(PLAIN)
+    for k in range(9):
+        g.set(chain[k], 0, chain[k + 1])
+    g.set(chain[4], 1, mid)
+    g.set(mid, 0, end)
+    g.set(chain[9], 0, end)
+    g.weak(chain[6], CB_RECORD)
+    g.weak(end, CB_NONE)
+    for o in chain[1:] + [mid, end]:
+        g.drop(o)
+    g.drop(chain[0])
+    root = g.new(8, PLAIN)
+    for k in range(8):
+        kid = g.new(8, PLAIN)
+        g.set(root, k, kid)
+        g.drop(kid)
+        for j in range(4):
+            leaf = g.leaf(PLAIN if (j + k) % 3 else FIN_NONE)
+            g.set(kid, j, leaf)
+            g.drop(leaf)
+    g.drop(root)
+    s["plain-released-by-count"] = g
+
+    # A comb of ten levels: each node holds the next one and seven empty
+    # containers, all without hooks, so that the release without the queue
+    # has more waiting than it keeps and hands them to the queue.
+    g = Graph()
+    top = g.new(8, PLAIN)
+    node = top
+    for level in range(10):
+        nxt = g.new(8, PLAIN)
+        g.set(node, 0, nxt)
+        for k in range(1, 8):
+            empty = g.new(0, PLAIN)
+            g.set(node, k, empty)
+            g.drop(empty)
+        if node != top:
+            g.drop(node)
+        node = nxt
+    g.drop(node, top)
+    s["plain-comb-released-by-count"] = g
+
+    # Garbage without hooks kept by a finalizer, or watched by a weak reference.
+    g = Graph()
+    a = g.new(2, FIN_SAVE0)
+    b, c = g.cycle(2, PLAIN, nslots=2)
+    g.set(a, 0, b)
+    g.set(b, 1, a)
+    g.weak(c, CB_RECORD)
+    for o in (a, b, c):
+        g.drop(o)
+    g.collect(2)
+    g.raw(UNSAVE)
+    g.collect(2)
+    d, e = g.cycle(2, PLAIN)
+    g.weak(d, CB_DROP)
+    g.drop(d, e)
+    g.collect(0)
+    s["plain-garbage-kept-or-watched"] = g
+
+    g = Graph(auto=True, t0=2, t1=1, t2_small=True)
+    for k in range(8):
+        a, b = g.cycle(2, PLAIN if k % 2 else PLAIN_TRAVERSE, nslots=1 + k % 3)
+        g.drop(a, b)
+        g.leaf(PLAIN)
+    s["plain-automatic-collections"] = g
+
+    g = Graph(fault=0xE0 | 5)
+    for k in range(3):
+        a, b = g.cycle(2, PLAIN, nslots=1 + k)
+        g.drop(a, b)
+        g.collect(2)
+    s["plain-fault-from-6-on"] = g
     return s
 
 
