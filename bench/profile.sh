@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/profile.sh [BUILD_DIR]: where rcgc spends its time in the cycle
-# collection and binary-trees benchmarks.
+# collection, binary-trees and GCBench benchmarks.
 #
 # Records each of these with `perf record` and prints the top symbols by self
 # time (`perf report --stdio`); without a working perf it uses valgrind's
@@ -8,6 +8,7 @@
 #   cycles-unreachable  bench_cycles n=4e6 case=unreachable, the collection only
 #   cycles-reachable    bench_cycles n=4e6 case=reachable, the collection only
 #   binary-trees        bench_binary_trees depth=16, the whole program
+#   gcbench             bench_gcbench, the whole program (callgrind: the same)
 # For the collection alone, perf starts disabled and the program enables it
 # around rcgc_collect through a FIFO (bench_perf in bench/bench.h); callgrind
 # collects inside rcgc_collect only.
@@ -24,7 +25,7 @@ OUT=${BENCH_PROFILE_OUT:-$ROOT/bench/results}
 TOP=${PROFILE_TOP:-20}
 
 [ -f "$BUILD/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD" > /dev/null || exit 1
-cmake --build "$BUILD" --target bench_cycles bench_binary_trees > /dev/null || exit 1
+cmake --build "$BUILD" --target bench_cycles bench_binary_trees bench_gcbench > /dev/null || exit 1
 BIN=$(cd "$BUILD" && pwd)/bench
 mkdir -p "$OUT" || exit 1
 TMP=$(mktemp -d)
@@ -51,6 +52,8 @@ profile() {
     shift 2
     local file=$OUT/profile-$name.txt what="the whole program"
     [ "$phase" = collection ] && what="the collection only"
+    local cmd="bench/$(basename "$1")"
+    [ $# -gt 1 ] && cmd+=" ${*:2}"
     if [ "$TOOL" = perf ]; then
         local opts=()
         if [ "$phase" = collection ]; then
@@ -62,7 +65,7 @@ profile() {
             perf record -q -F 8000 "${opts[@]}" -o "$TMP/$name.data" -- "$@" > /dev/null 2> "$TMP/err" ||
             { cat "$TMP/err" >&2; return 1; }
         {
-            echo "perf record -- bench/$(basename "$1") ${*:2} ($what), $(date -u '+%Y-%m-%d'); top $TOP symbols by self time"
+            echo "perf record -- $cmd ($what), $(date -u '+%Y-%m-%d'); top $TOP symbols by self time"
             perf report -i "$TMP/$name.data" --stdio --no-children --sort symbol 2> /dev/null |
                 grep -v '^#' | grep -v '^[[:space:]]*$' |
                 sed 's/\([[:space:]]\+-\)*[[:space:]]*$//' | head -n "$TOP"
@@ -73,7 +76,7 @@ profile() {
         valgrind --tool=callgrind "${opts[@]}" --callgrind-out-file="$TMP/$name.out" "$@" $SMALL \
             > /dev/null 2> "$TMP/err" || { cat "$TMP/err" >&2; return 1; }
         {
-            echo "valgrind --tool=callgrind -- bench/$(basename "$1") ${*:2}, with $SMALL instead ($what), $(date -u '+%Y-%m-%d'); top $TOP functions by instructions"
+            echo "valgrind --tool=callgrind -- $cmd${SMALL:+, with $SMALL instead} ($what), $(date -u '+%Y-%m-%d'); top $TOP functions by instructions"
             callgrind_annotate "$TMP/$name.out" 2> /dev/null |
                 awk '/^-+$/ { dashes++; next } dashes >= 3 && NF' | head -n "$TOP"
         } > "$file"
@@ -88,3 +91,5 @@ profile cycles-unreachable collection "$BIN/bench_cycles" n=4e6 case=unreachable
 profile cycles-reachable collection "$BIN/bench_cycles" n=4e6 case=reachable
 SMALL="depth=12"
 profile binary-trees all "$BIN/bench_binary_trees" depth=16
+SMALL=""
+profile gcbench all "$BIN/bench_gcbench"

@@ -527,7 +527,7 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
         " (this one: %s)" % machine["duration"] if "duration" in machine and "full" in machine.get("mode", "") else ""))
     L.append("BENCH_QUICK=1 make bench      # smaller sizes, results under build/bench-report/")
     L.append("BENCH_ONLY=\"cycles pauses\" BENCH_REPS=3 ./bench/run.sh build")
-    L.append("./bench/profile.sh build      # perf profile of rcgc's cycle collection and binary-trees")
+    L.append("./bench/profile.sh build      # perf profile of rcgc's cycle collection, binary-trees and GCBench")
     L.append("```")
     L.append("")
     L.append("Missing peers are skipped with a message; nothing is installed by the scripts. "
