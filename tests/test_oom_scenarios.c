@@ -9,6 +9,10 @@
  *   - finalizers and weak references: rings whose finalizers allocate or
  *     resurrect, weak references whose callbacks allocate, rings dropped
  *     early (found by automatic collections) and late;
+ *   - types: objects of 100 types, each new to the heap, so that the type
+ *     table and its hash grow (several times) while memory fails, then
+ *     another object of each; some types get a field table
+ *     (rcgc_set_type_fields);
  *   - replay: every trace in tests/traces and a generated one of thousands
  *     of operations, run by the trace replayer (tools/replay.c) with the
  *     failing memory source in replay_options.heap_config.
@@ -37,6 +41,7 @@
 #include "replay.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -137,6 +142,128 @@ static void test_graph(void)
 {
     points_total += oom_fail_each("graph", graph_scenario, NULL, 0);
     points_total += oom_fail_each("graph", graph_scenario, NULL, 1);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Many types                                                                */
+/* ------------------------------------------------------------------------- */
+
+enum { T_TYPES = 100 };
+
+/* T_TYPES distinct types: every third a leaf of its own size, the others
+   node-shaped containers (every fourth of those with a finalizer); the
+   containers of every fifth type are read through a field table. */
+typedef struct many_types {
+    rcgc_type t[T_TYPES];
+    char names[T_TYPES][16];
+} many_types;
+
+static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
+
+static void many_types_init(many_types *mt)
+{
+    for (int k = 0; k < T_TYPES; k++) {
+        rcgc_type *t = &mt->t[k];
+        snprintf(mt->names[k], sizeof mt->names[k], "type-%d", k);
+        t->name = mt->names[k];
+        if (k % 3 == 2) {
+            t->size = 8 + (size_t)k * 8;
+            t->traverse = NULL;
+            t->finalize = NULL;
+            t->destroy = NULL;
+        } else {
+            t->size = sizeof(node);
+            t->traverse = node_traverse;
+            t->finalize = k % 4 == 0 ? node_finalize : NULL;
+            t->destroy = node_destroy;
+        }
+    }
+}
+
+/* Which of mt's types t is (-1: none of them). */
+static long long type_number(const many_types *mt, const rcgc_type *t)
+{
+    for (int k = 0; k < T_TYPES; k++)
+        if (t == &mt->t[k])
+            return k;
+    return -1;
+}
+
+/* Two objects of each type, in two rounds: in the first, each type is new to
+   the heap; in the second, it is found in the grown table. Every object made
+   has its type and tracking; the containers, linked in one
+   ring, are found by one collection and destroyed, their finalizers run once,
+   and the leaves go with their last reference. */
+static void types_scenario(oom_run *o, void *arg)
+{
+    const many_types *mt = arg;
+    rcgc_config cfg = fm_config(o->fm);
+    rcgc_heap *h = rcgc_heap_new(&cfg);
+    if (!h) { o->reported++; return; }
+    evlog log = { 0 };
+    size_t destroyed = 0, containers = 0, with_fin = 0;
+    node *ring[2 * T_TYPES];
+    void *leaves[2 * T_TYPES];
+    const rcgc_type *ring_type[2 * T_TYPES], *leaf_type[2 * T_TYPES];
+    size_t nleaves = 0;
+    for (int i = 0; i < 2 * T_TYPES; i++) {
+        int k = i % T_TYPES;
+        const rcgc_type *t = &mt->t[k];
+        if (t->traverse && k % 5 == 0 && i < T_TYPES && rcgc_set_type_fields(h, t, node_fields, 4) != 0) {
+            o->reported++;
+            continue;
+        }
+        void *obj = rcgc_new(h, t);
+        if (!obj) { o->reported++; continue; }
+        OOM_CHECK_EQ(o, "type of a new object", type_number(mt, rcgc_type_of(obj)), k);
+        OOM_CHECK_EQ(o, "tracked iff a container", rcgc_is_tracked(obj), t->traverse != NULL);
+        if (!t->traverse) {
+            leaf_type[nleaves] = t;
+            leaves[nleaves++] = obj;
+            continue;
+        }
+        node *n = obj;
+        n->destroyed = &destroyed;
+        n->log = &log;
+        with_fin += t->finalize != NULL;
+        ring_type[containers] = t;
+        ring[containers++] = n;
+    }
+    /* The table has grown since the first objects were made. */
+    for (size_t i = 0; i < containers; i++)
+        OOM_CHECK_EQ(o, "type of a container, later", type_number(mt, rcgc_type_of(ring[i])), type_number(mt, ring_type[i]));
+    for (size_t i = 0; i < nleaves; i++)
+        OOM_CHECK_EQ(o, "type of a leaf, later", type_number(mt, rcgc_type_of(leaves[i])), type_number(mt, leaf_type[i]));
+    for (size_t i = 0; i < containers; i++)
+        rcgc_set(&ring[i]->a, ring[(i + 1) % containers]);
+    size_t held = nleaves < containers ? nleaves : containers;
+    for (size_t i = 0; i < held; i++)
+        rcgc_set(&ring[i]->b, leaves[i]);
+    OOM_CHECK_EQ(o, "live before the drop", live_objects(h), containers + nleaves);
+    for (size_t i = 0; i < nleaves; i++)
+        rcgc_decref(leaves[i]);
+    OOM_CHECK_EQ(o, "leaves held by the ring", live_objects(h), containers + held);
+    for (size_t i = 0; i < containers; i++)
+        rcgc_decref(ring[i]);
+    OOM_CHECK_EQ(o, "ring collected", rcgc_collect(h, 2), containers);
+    OOM_CHECK_EQ(o, "ring destroyed", destroyed, containers);
+    OOM_CHECK_EQ(o, "finalizers", log.fin_calls, with_fin);
+    OOM_CHECK_EQ(o, "no finalizer twice", log.double_fin, 0);
+    OOM_CHECK_EQ(o, "nothing left", live_objects(h), 0);
+    check_usable(o, h, &destroyed);
+    rcgc_heap_free(h);
+}
+
+static void test_types(void)
+{
+    many_types *mt = malloc(sizeof *mt);
+    CHECK(mt != NULL);
+    if (!mt)
+        return;
+    many_types_init(mt);
+    points_total += oom_fail_each("types", types_scenario, mt, 0);
+    points_total += oom_fail_each("types", types_scenario, mt, 1);
+    free(mt);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -815,6 +942,7 @@ int main(void)
 {
     g_nodes = scaled(8000, 1500);
     TEST(test_graph);
+    TEST(test_types);
     TEST(test_finalizers_and_weakrefs);
     TEST(test_replay);
     TEST(test_collection_without_memory);
