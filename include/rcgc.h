@@ -359,7 +359,9 @@ typedef void (*rcgc_weakref_callback)(void *weakref, void *data);
 /* A new weak-reference object to obj (refcount 1). It is an rcgc object of the
    heap's weakref type: it can be stored in slots, is tracked, and counts in a
    collection's result when it is garbage. cb may be NULL; data is passed to it
-   untouched (rcgc does not own it). Returns NULL when memory is short. */
+   untouched (rcgc does not own it). Returns NULL when memory is short, or
+   when obj is dying: its release has begun for good (after its finalizer, if
+   any), so that its weak references are being cleared or its destroy runs. */
 RCGC_API void *rcgc_weakref_new(void *obj, rcgc_weakref_callback cb, void *data);
 
 /* A new strong reference to the referent, or NULL once it is dead. */

@@ -866,18 +866,26 @@ static void test_empty_chunks_kept(void)
 }
 
 /* rcgc_heap_free releases every object, running destroy: live objects,
-   cycles, chains, leaves. */
+   cycles, chains, leaves, small and large (in regions of their own), and
+   gives every region back to the memory source with its size. */
 static void test_heap_free_releases_everything(void)
 {
-    rcgc_heap *h = rcgc_heap_new(NULL);
+    fault_mem fm;
+    fm_init(&fm, 0, 0);
+    rcgc_config cfg = fm_config(&fm);
+    rcgc_heap *h = rcgc_heap_new(&cfg);
     CHECK(h != NULL);
     if (!h) return;
     rcgc_disable(h);                       /* the dropped cycles stay until the end */
     size_t destroyed = 0, ld = 0;
-    size_t made = 0;
+    size_t made = 0, leaves = 0;
     for (int i = 0; i < 3000; i++) {
-        node *a = new_node(h, &destroyed);
+        /* Every 500th object has a region of its own (a large object). */
+        size_t extra = i % 500 == 0 ? 100000 : 0;
+        node *a = rcgc_new_sized(h, &node_type, sizeof(node) + extra);
+        CHECK(a != NULL);
         if (!a) continue;
+        a->destroyed = &destroyed;
         made++;
         if (i % 3 == 0) {                  /* self-cycle, dropped */
             rcgc_set(&a->a, a);
@@ -890,14 +898,20 @@ static void test_heap_free_releases_everything(void)
                 rcgc_decref(b);
             }
         }                                  /* else: a live object, leaked on purpose */
-        leaf *l = rcgc_new(h, &leaf_type);
-        if (l) { l->destroyed = &ld; }
+        leaf *l = rcgc_new_sized(h, &leaf_type, sizeof(leaf) + extra);
+        if (l) { l->destroyed = &ld; leaves++; }
     }
     CHECK_EQ(made, 4000);
+    CHECK_EQ(leaves, 3000);
+    CHECK_EQ(memory_stats(h).large_objects, 12);
     CHECK_EQ(destroyed, 0);
     rcgc_heap_free(h);
     CHECK_EQ(destroyed, made);
     CHECK_EQ(ld, 3000);
+    CHECK_EQ(fm.outstanding_bytes, 0);
+    CHECK_EQ(fm.nregions, 0);
+    CHECK_EQ(fm.bad_frees, 0);
+    fm_release(&fm);
 }
 
 /* Many heaps at once: independent objects, counts, thresholds, collections;

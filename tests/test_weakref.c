@@ -8,7 +8,9 @@
  * (S23); one freed by its own callback counts (S55); dropping a weak reference
  * means no callback; weak references are tracked rcgc objects that can be
  * stored in slots; S26, S27, S41; where a callback weak reference goes after
- * its callback; what a finalizer sees of a later sibling on the refcount path.
+ * its callback; what a finalizer sees of a later sibling on the refcount path;
+ * a dying object takes no new weak reference; a weak reference the program
+ * untracked still has its callback called.
  *
  * Expected values come from CPython 3.11's rules and results in
  * ../shared/reference/cpython-gc.md (sections 1.6, 1.7, 1.12, 1.13 and 3.2),
@@ -710,6 +712,85 @@ static void test_callback_weakref_moves_to_old(void)
     rcgc_heap_free(h);
 }
 
+/* A dying object takes no new weak reference: from its destroy (on the
+   refcount path, and when the collector clears its cycle),
+   rcgc_weakref_new gives NULL and makes nothing. */
+typedef struct dying {
+    void *ref;
+    void **got;                 /* where destroy records rcgc_weakref_new's result */
+    size_t *tried;
+} dying;
+
+static void dying_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    dying *d = obj;
+    visit(&d->ref, arg);
+}
+
+static void dying_destroy(void *obj)
+{
+    dying *d = obj;
+    (*d->tried)++;
+    *d->got = rcgc_weakref_new(obj, NULL, NULL);
+}
+
+static const rcgc_type dying_type = { "dying", sizeof(dying), dying_traverse, NULL, dying_destroy };
+
+static void test_no_weakref_to_dying_object(void)
+{
+    rcgc_heap *h = fresh_heap();
+    void *got[3] = { &got, &got, &got };
+    size_t tried = 0;
+    dying *d[3];
+    for (int i = 0; i < 3; i++) {
+        d[i] = rcgc_new(h, &dying_type);
+        CHECK(d[i] != NULL);
+        if (!d[i]) { rcgc_heap_free(h); return; }
+        d[i]->got = &got[i];
+        d[i]->tried = &tried;
+    }
+    rcgc_decref(d[0]);                     /* the refcount path */
+    CHECK_EQ(tried, 1);
+    CHECK(got[0] == NULL);
+    rcgc_set(&d[1]->ref, d[2]);            /* a cycle, for the collector */
+    rcgc_set(&d[2]->ref, d[1]);
+    rcgc_decref(d[1]);
+    rcgc_decref(d[2]);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(tried, 3);
+    CHECK(got[1] == NULL);
+    CHECK(got[2] == NULL);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A weak reference that the program untracked (rcgc_untrack) still has its
+   callback called when a collection finds its referent in garbage, once;
+   it then gives NULL. */
+static void test_untracked_weakref_callback(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *a = new_named(h, &node_type, &log, "A");
+    node *b = new_named(h, &node_type, &log, "B");
+    void *w = new_wr(a, log_cb, &d);
+    if (!a || !b || !w) { rcgc_heap_free(h); return; }
+    rcgc_untrack(w);
+    CHECK(!rcgc_is_tracked(w));
+    orphan_pair(a, b);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_STR(log.text, "cb");
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(log.self_live, 0);
+    CHECK_EQ(log.destroyed, 2);
+    CHECK(rcgc_weakref_get(w) == NULL);
+    CHECK_EQ(rcgc_refcount(w), 1);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 int main(void)
 {
     TEST(test_get_before_and_after_death);
@@ -734,5 +815,7 @@ int main(void)
     TEST(test_refcount_weakref_created_by_finalizer);
     TEST(test_refcount_later_sibling_alive_in_finalizer);
     TEST(test_callback_weakref_moves_to_old);
+    TEST(test_no_weakref_to_dying_object);
+    TEST(test_untracked_weakref_callback);
     return check_summary();
 }
