@@ -1867,6 +1867,61 @@ static void test_garbage_out_references(void)
     }
 }
 
+/* A garbage ring of containers without hooks, freed in bulk, whose objects
+   alternate with objects that stay, in pages that were full (taken off their
+   size class's list), and that holds large objects: the collection finds the
+   ring, the large objects' regions go back, and the ring made again fits in
+   the holes it left, in the same pages. */
+static void test_bulk_delete_full_pages_and_large_objects(void)
+{
+    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
+    enum { RING = 5000, LARGE_EVERY = 500 };
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    node **kept = calloc(RING, sizeof *kept);
+    CHECK(h != NULL && kept != NULL);
+    if (!h || !kept) { rcgc_heap_free(h); free(kept); return; }
+    rcgc_disable(h);
+    size_t pages = 0, nkept = 0;
+    for (int round = 0; round < 2; round++) {
+        node *first = NULL, *last = NULL;
+        for (int i = 0; i < RING; i++) {
+            size_t extra = i % LARGE_EVERY == LARGE_EVERY - 1 ? 100000 : 0;
+            node *n = rcgc_new_sized(h, &plain, sizeof(node) + extra);
+            CHECK(n != NULL);
+            if (!n) break;
+            if (last) {
+                rcgc_set(&last->a, n);
+                rcgc_decref(n);
+            } else {
+                first = n;
+            }
+            last = n;
+            if (round == 0 && (kept[nkept] = rcgc_new(h, &plain)) != NULL)
+                nkept++;
+        }
+        if (!first) break;
+        rcgc_set(&last->a, first);
+        rcgc_memory_stats ms = memory_stats(h);
+        CHECK_EQ(nkept, RING);
+        CHECK_EQ(ms.objects, RING + nkept);
+        CHECK_EQ(ms.large_objects, RING / LARGE_EVERY);
+        if (round == 0)
+            pages = ms.pages;
+        else
+            CHECK_EQ(ms.pages, pages);
+        rcgc_decref(first);
+        CHECK_EQ(rcgc_collect(h, round), RING);
+        ms = memory_stats(h);
+        CHECK_EQ(ms.objects, nkept);
+        CHECK_EQ(ms.large_objects, 0);
+    }
+    for (size_t i = 0; i < nkept; i++)
+        rcgc_decref(kept[i]);
+    CHECK_EQ(live_objects(h), 0);
+    free(kept);
+    rcgc_heap_free(h);
+}
+
 /* Random graphs of containers and leaves without hooks, so that full
    collections free their garbage in bulk: after each one, exactly the objects
    reachable from the roots are alive, and each one's count is the number of
@@ -2017,6 +2072,7 @@ int main(void)
 {
     TEST(test_bulk_delete_random_graphs);
     TEST(test_garbage_out_references);
+    TEST(test_bulk_delete_full_pages_and_large_objects);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
     TEST(test_retracked_frozen_object);
