@@ -324,6 +324,76 @@ static void test_release_order_wide(void)
     }
 }
 
+/* A tree of containers without hooks released by its last reference, when
+   the program untracked some of its nodes (every third; as a collection
+   untracks immutable ones): every node is freed, each container's release
+   counts down generation 0's count as in CPython (tracked or not), and
+   nothing is left in the generation lists. */
+static void test_release_untracked_plain_tree(void)
+{
+    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
+    enum { NODES = 1023 };                 /* a full binary tree of depth 9 */
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    node **all = calloc(NODES, sizeof *all);
+    CHECK(h != NULL && all != NULL);
+    if (!h || !all) { rcgc_heap_free(h); free(all); return; }
+    rcgc_disable(h);
+    size_t counts[3];
+    for (int i = 0; i < NODES; i++) {
+        all[i] = rcgc_new(h, &plain);
+        CHECK(all[i] != NULL);
+        if (!all[i]) { free(all); rcgc_heap_free(h); return; }
+        if (i % 3 == 1)
+            rcgc_untrack(all[i]);
+        if (i > 0)                         /* the new reference moves into the parent */
+            *(i % 2 ? &all[(i - 1) / 2]->a : &all[(i - 1) / 2]->b) = all[i];
+    }
+    rcgc_get_count(h, counts);
+    CHECK_EQ(counts[0], NODES);
+    CHECK_EQ(gen_size(h, 0), NODES - NODES / 3);
+    rcgc_decref(all[0]);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_get_count(h, counts);
+    CHECK_EQ(counts[0], 0);
+    CHECK_EQ(gen_size(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    free(all);
+    rcgc_heap_free(h);
+}
+
+/* rcgc_new of a type whose size takes a region of its own: the same object
+   as rcgc_new_sized with type->size makes, zeroed, of the type. */
+static void test_new_of_large_type(void)
+{
+    typedef struct big {
+        node head;
+        unsigned char bytes[200000];
+    } big;
+    static const rcgc_type big_type = { "big", sizeof(big), node_traverse, NULL, node_destroy };
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    size_t destroyed = 0;
+    big *b = rcgc_new(h, &big_type);
+    CHECK(b != NULL);
+    if (!b) { rcgc_heap_free(h); return; }
+    CHECK(rcgc_type_of(b) == &big_type);
+    CHECK(rcgc_size_of(b) >= sizeof(big));
+    CHECK(rcgc_is_tracked(b));
+    size_t nonzero = 0;
+    for (size_t i = 0; i < sizeof b->bytes; i++)
+        nonzero += b->bytes[i] != 0;
+    CHECK_EQ(nonzero, 0);
+    CHECK_EQ(memory_stats(h).large_objects, 1);
+    b->head.destroyed = &destroyed;
+    rcgc_set(&b->head.a, b);               /* a cycle of one */
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(memory_stats(h).large_objects, 0);
+    rcgc_heap_free(h);
+}
+
 /* ------------------------------------------------------------------------- */
 /* rcgc_set and rcgc_clear                                                   */
 /* ------------------------------------------------------------------------- */
@@ -983,6 +1053,8 @@ int main(void)
     TEST(test_cycle_destroyed_at_heap_free);
     TEST(test_release_cascades);
     TEST(test_release_order_wide);
+    TEST(test_release_untracked_plain_tree);
+    TEST(test_new_of_large_type);
     TEST(test_set_semantics);
     TEST(test_set_releases_after_store);
     TEST(test_immortal);
