@@ -1,12 +1,13 @@
 # Thin wrapper around CMake: `make`, `make demo`, `make test`, `make bench`,
-# and the reliability configurations (`make asan debug tsan memcheck fuzz`),
-# each in a build directory of its own.
+# the reliability configurations (`make asan debug tsan memcheck fuzz`) and
+# the test suite's coverage of src/ (`make coverage`), each in a build
+# directory of its own.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all configure demo test bench asan debug tsan memcheck fuzz clean
+.PHONY: all configure demo test bench asan debug tsan memcheck fuzz coverage clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -41,5 +42,8 @@ memcheck:
 fuzz:
 	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
+coverage:
+	./tests/coverage.sh build-coverage
+
 clean:
-	rm -rf build build-asan build-debug build-clang build-tsan build-memcheck build-fuzz
+	rm -rf build build-asan build-debug build-clang build-tsan build-memcheck build-fuzz build-coverage
