@@ -10,7 +10,8 @@
  * stored in slots; S26, S27, S41; where a callback weak reference goes after
  * its callback; what a finalizer sees of a later sibling on the refcount path;
  * a dying object takes no new weak reference; a weak reference the program
- * untracked still has its callback called.
+ * untracked still has its callback called; a queued object taken and dropped
+ * through a weak reference is still released once.
  *
  * Expected values come from CPython 3.11's rules and results in
  * ../shared/reference/cpython-gc.md (sections 1.6, 1.7, 1.12, 1.13 and 3.2),
@@ -682,6 +683,48 @@ static void test_refcount_later_sibling_alive_in_finalizer(void)
     rcgc_heap_free(h);
 }
 
+/* The same, with a finalizer that takes C1 through the weak reference and
+   drops it at once: C1 is waiting for its release (its count went to 0 when
+   X's release began), goes up to 1 and back to 0, and is still released
+   once, in its turn. Verified on CPython 3.11.7: w() is not None in C2's
+   __del__, and all three die. */
+static void hook_touch_weak_target(node *self)
+{
+    evlog *log = self->log;
+    void *o = rcgc_weakref_get(log->wrs[0]);
+    if (o) {
+        log->live_seen++;
+        rcgc_decref(o);
+    }
+}
+
+static void test_refcount_later_sibling_touched_in_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    size_t c1_destroyed = 0;
+    node *x = new_named(h, &node_type, &log, "X");
+    node *c2 = new_named(h, &fin_type, &log, "C2");
+    node *c1 = new_named(h, &node_type, &log, "C1");
+    c1->destroyed = &c1_destroyed;
+    c2->hook = hook_touch_weak_target;
+    rcgc_set(&x->a, c2);
+    rcgc_set(&x->b, c1);
+    void *w = new_wr(c1, NULL, NULL);
+    log.wrs[0] = w;                 /* read by the hook; nwrs stays 0 */
+    rcgc_decref(c2);
+    rcgc_decref(c1);
+    rcgc_decref(x);
+    CHECK_EQ(log.fin_calls, 1);
+    CHECK_EQ(log.live_seen, 1);
+    CHECK_EQ(c1_destroyed, 1);
+    CHECK_EQ(log.destroyed, 3);
+    CHECK(rcgc_weakref_get(w) == NULL);
+    rcgc_decref(w);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* A callback weak reference outside the trash that is still alive after its
    callback moves to the collection's old generation (handle_weakrefs pass 2,
    1.6; 1.8 survivors): w in gen2, its referent young trash; after collect(0)
@@ -814,6 +857,7 @@ int main(void)
     TEST(test_s27_weakref_created_by_finalizer);
     TEST(test_refcount_weakref_created_by_finalizer);
     TEST(test_refcount_later_sibling_alive_in_finalizer);
+    TEST(test_refcount_later_sibling_touched_in_finalizer);
     TEST(test_callback_weakref_moves_to_old);
     TEST(test_no_weakref_to_dying_object);
     TEST(test_untracked_weakref_callback);
