@@ -191,9 +191,9 @@ static long long type_number(const many_types *mt, const rcgc_type *t)
 
 /* Two objects of each type, in two rounds: in the first, each type is new to
    the heap; in the second, it is found in the grown table. Every object made
-   has its type and tracking; the containers, linked in one
-   ring, are found by one collection and destroyed, their finalizers run once,
-   and the leaves go with their last reference. */
+   has its type and tracking; the containers, linked in one ring, are found by
+   one collection and destroyed, their finalizers run once, and the leaves go
+   with their last reference. */
 static void types_scenario(oom_run *o, void *arg)
 {
     const many_types *mt = arg;
