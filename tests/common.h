@@ -91,6 +91,9 @@ static inline void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
     visit(&n->d, arg);
 }
 
+/* The fields node_traverse visits, in its order (rcgc_set_type_fields). */
+static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
+
 static inline void node_finalize(void *obj)
 {
     node *n = obj;
@@ -115,6 +118,11 @@ static inline void node_destroy(void *obj)
 /* Without a finalizer (a plain class) and with one (a class with __del__). */
 static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, node_destroy };
 static const rcgc_type fin_type = { "fnode", sizeof(node), node_traverse, node_finalize, node_destroy };
+
+/* A node without hooks (no finalizer, no destroy): its objects take the
+   library's plain paths (release without the queue, collection garbage freed
+   in bulk), and their deaths are seen only in the counts. */
+static const rcgc_type plain_node_type = { "plain", sizeof(node), node_traverse, NULL, NULL };
 
 /* A leaf type without destroy, for rcgc_new_sized of any size. */
 static const rcgc_type blob_type = { "blob", 0, NULL, NULL, NULL };

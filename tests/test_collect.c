@@ -1739,7 +1739,6 @@ static void graph_step(graph_run *g, uint32_t r)
 
 static void test_field_offsets_match_traverse(void)
 {
-    static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
     static const size_t bad_fields[] = { 4 };
     static const size_t outside_fields[] = { sizeof(node) };
     graph_run g[2];
@@ -1811,8 +1810,6 @@ static void count_wr_call(void *wr, void *data)
 
 static void check_garbage_out_references(int variant, bool watched)
 {
-    static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
-    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
     static const rcgc_type plain_leaf = { "leaf", 32, NULL, NULL, NULL };
     static const rcgc_type watched_leaf = { "watched", sizeof(node), NULL, NULL, node_destroy };
     rcgc_heap *h = rcgc_heap_new(NULL);
@@ -1820,10 +1817,10 @@ static void check_garbage_out_references(int variant, bool watched)
     evlog log;
     memset(&log, 0, sizeof log);
     if (variant == 1)
-        CHECK_EQ(rcgc_set_type_fields(h, &plain, node_fields, 4), 0);
-    node *kept = rcgc_new(h, &plain);
-    node *a = rcgc_new(h, variant == 2 ? &fin_type : &plain);
-    node *b = rcgc_new(h, &plain);
+        CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
+    node *kept = rcgc_new(h, &plain_node_type);
+    node *a = rcgc_new(h, variant == 2 ? &fin_type : &plain_node_type);
+    node *b = rcgc_new(h, &plain_node_type);
     if (variant == 2)
         a->log = &log;
     link_pair(a, b);
@@ -1874,7 +1871,6 @@ static void test_garbage_out_references(void)
    the holes it left, in the same pages. */
 static void test_bulk_delete_full_pages_and_large_objects(void)
 {
-    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
     enum { RING = 5000, LARGE_EVERY = 500 };
     rcgc_heap *h = rcgc_heap_new(NULL);
     node **kept = calloc(RING, sizeof *kept);
@@ -1886,7 +1882,7 @@ static void test_bulk_delete_full_pages_and_large_objects(void)
         node *first = NULL, *last = NULL;
         for (int i = 0; i < RING; i++) {
             size_t extra = i % LARGE_EVERY == LARGE_EVERY - 1 ? 100000 : 0;
-            node *n = rcgc_new_sized(h, &plain, sizeof(node) + extra);
+            node *n = rcgc_new_sized(h, &plain_node_type, sizeof(node) + extra);
             CHECK(n != NULL);
             if (!n) break;
             if (last) {
@@ -1896,7 +1892,7 @@ static void test_bulk_delete_full_pages_and_large_objects(void)
                 first = n;
             }
             last = n;
-            if (round == 0 && (kept[nkept] = rcgc_new(h, &plain)) != NULL)
+            if (round == 0 && (kept[nkept] = rcgc_new(h, &plain_node_type)) != NULL)
                 nkept++;
         }
         if (!first) break;
@@ -1975,9 +1971,7 @@ static void bulk_mark(bulk_graph *g, int i, int epoch, size_t *refs)
 
 static void test_bulk_delete_random_graphs(void)
 {
-    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
     static const rcgc_type leaf = { "leaf", 16, NULL, NULL, NULL };
-    static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
     static bulk_graph g;
     static size_t refs[BULK_MAX];
     void *roots[BULK_ROOTS] = { 0 };
@@ -1991,7 +1985,7 @@ static void test_bulk_delete_random_graphs(void)
         else
             rcgc_disable(h);
         if (round & 1) {
-            CHECK_EQ(rcgc_set_type_fields(h, &plain, node_fields, 4), 0);
+            CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
             CHECK_EQ(rcgc_set_type_fields(h, &node_type, node_fields, 4), 0);
         }
         memset(&g, 0, sizeof g);
@@ -2001,7 +1995,7 @@ static void test_bulk_delete_random_graphs(void)
             int i = (int)(r % BULK_ROOTS), op = (int)((r >> 8) % 16);
             if (op < 6 || !roots[i]) {
                 bool is_leaf = op < 2, is_hooked = automatic && !is_leaf && (r >> 28) % 4 == 0;
-                void *o = rcgc_new(h, is_leaf ? &leaf : is_hooked ? &node_type : &plain);
+                void *o = rcgc_new(h, is_leaf ? &leaf : is_hooked ? &node_type : &plain_node_type);
                 CHECK(o != NULL);
                 if (is_hooked) {
                     ((node *)o)->destroyed = &destroyed;

@@ -41,7 +41,6 @@
 #include "replay.h"
 
 #include <dirent.h>
-#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -157,8 +156,6 @@ typedef struct many_types {
     rcgc_type t[T_TYPES];
     char names[T_TYPES][16];
 } many_types;
-
-static const size_t node_fields[] = { offsetof(node, a), offsetof(node, b), offsetof(node, c), offsetof(node, d) };
 
 static void many_types_init(many_types *mt)
 {

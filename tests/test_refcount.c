@@ -331,7 +331,6 @@ static void test_release_order_wide(void)
    nothing is left in the generation lists. */
 static void test_release_untracked_plain_tree(void)
 {
-    static const rcgc_type plain = { "plain", sizeof(node), node_traverse, NULL, NULL };
     enum { NODES = 1023 };                 /* a full binary tree of depth 9 */
     rcgc_heap *h = rcgc_heap_new(NULL);
     node **all = calloc(NODES, sizeof *all);
@@ -340,7 +339,7 @@ static void test_release_untracked_plain_tree(void)
     rcgc_disable(h);
     size_t counts[3];
     for (int i = 0; i < NODES; i++) {
-        all[i] = rcgc_new(h, &plain);
+        all[i] = rcgc_new(h, &plain_node_type);
         CHECK(all[i] != NULL);
         if (!all[i]) { free(all); rcgc_heap_free(h); return; }
         if (i % 3 == 1)

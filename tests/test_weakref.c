@@ -531,21 +531,24 @@ static void test_s41_old_object_freed_by_young_clear(void)
     rcgc_heap_free(h);
 }
 
-/* S26 (3.11 behaviour): P(fin) <-> N with a callback-less weak reference to
-   N held outside; P's finalizer reads it and gets NULL, since weak references
-   to the trash are cleared before finalizers run (1.6). collect 2. */
+/* A finalizer hook that reads log->wrs[0] and drops what it gets. It counts
+   a live referent in live_seen, and sets seen when that referent's count was
+   only the hook's reference and it was neither tracked nor listed (what a
+   sibling waiting in the release queue shows). */
 static void hook_read_first_wr(node *self)
 {
     evlog *log = self->log;
     void *o = rcgc_weakref_get(log->wrs[0]);
     if (o) {
         log->live_seen++;
-        /* The documented difference: only this reference counts, and the
-           waiting object is untracked (CPython: 2, and tracked). */
         log->seen = rcgc_refcount(o) == 1 && !rcgc_is_tracked(o) && occurrences(rcgc_heap_of(o), -1, o) == 0;
         rcgc_decref(o);
     }
 }
+
+/* S26 (3.11 behaviour): P(fin) <-> N with a callback-less weak reference to
+   N held outside; P's finalizer reads it and gets NULL, since weak references
+   to the trash are cleared before finalizers run (1.6). collect 2. */
 
 static void test_s26_finalizer_reads_weakref_to_trash(void)
 {
@@ -655,21 +658,32 @@ static void hook_keep_weak_target(node *self)
     }
 }
 
+/* X holds C2 (slot a, a finalizer running hook) and C1 (slot b), each only
+   there, and log->wrs[0] is a weak reference to C1; X is dropped. Returns C1
+   (alive or not) and *w, the weak reference, owned by the caller. */
+static node *drop_holder_of_siblings(rcgc_heap *h, evlog *log, node_hook hook, size_t *c1_destroyed, void **w)
+{
+    node *x = new_named(h, &node_type, log, "X");
+    node *c2 = new_named(h, &fin_type, log, "C2");
+    node *c1 = new_named(h, &node_type, log, "C1");
+    c1->destroyed = c1_destroyed;
+    c2->hook = hook;
+    rcgc_set(&x->a, c2);
+    rcgc_set(&x->b, c1);
+    *w = new_wr(c1, NULL, NULL);
+    log->wrs[0] = *w;               /* read by the hook; nwrs stays 0 */
+    rcgc_decref(c2);
+    rcgc_decref(c1);
+    rcgc_decref(x);
+    return c1;
+}
+
 static void test_refcount_later_sibling_alive_in_finalizer(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_named(h, &node_type, &log, "X");
-    node *c2 = new_named(h, &fin_type, &log, "C2");
-    node *c1 = new_named(h, &node_type, &log, "C1");
-    c2->hook = hook_keep_weak_target;
-    rcgc_set(&x->a, c2);
-    rcgc_set(&x->b, c1);
-    void *w = new_wr(c1, NULL, NULL);
-    log.wrs[0] = w;                 /* read by the hook; nwrs stays 0 */
-    rcgc_decref(c2);
-    rcgc_decref(c1);
-    rcgc_decref(x);
+    void *w;
+    node *c1 = drop_holder_of_siblings(h, &log, hook_keep_weak_target, NULL, &w);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.live_seen, 1);
     CHECK_EQ(log.destroyed, 2);     /* X and C2; C1 was kept */
@@ -693,36 +707,13 @@ static void test_refcount_later_sibling_alive_in_finalizer(void)
    __del__, and all three die. Meanwhile C1's count is only the finalizer's
    reference and C1 is untracked, where CPython shows 2 and tracked: the
    difference python-gc-mapping.md lists (item 3). */
-static void hook_touch_weak_target(node *self)
-{
-    evlog *log = self->log;
-    void *o = rcgc_weakref_get(log->wrs[0]);
-    if (o) {
-        log->live_seen++;
-        /* The documented difference: only this reference counts, and the
-           waiting object is untracked (CPython: 2, and tracked). */
-        log->seen = rcgc_refcount(o) == 1 && !rcgc_is_tracked(o) && occurrences(rcgc_heap_of(o), -1, o) == 0;
-        rcgc_decref(o);
-    }
-}
-
 static void test_refcount_later_sibling_touched_in_finalizer(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     size_t c1_destroyed = 0;
-    node *x = new_named(h, &node_type, &log, "X");
-    node *c2 = new_named(h, &fin_type, &log, "C2");
-    node *c1 = new_named(h, &node_type, &log, "C1");
-    c1->destroyed = &c1_destroyed;
-    c2->hook = hook_touch_weak_target;
-    rcgc_set(&x->a, c2);
-    rcgc_set(&x->b, c1);
-    void *w = new_wr(c1, NULL, NULL);
-    log.wrs[0] = w;                 /* read by the hook; nwrs stays 0 */
-    rcgc_decref(c2);
-    rcgc_decref(c1);
-    rcgc_decref(x);
+    void *w;
+    drop_holder_of_siblings(h, &log, hook_read_first_wr, &c1_destroyed, &w);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.live_seen, 1);
     CHECK_EQ(log.seen, 1);
