@@ -360,8 +360,9 @@ static void test_release_untracked_plain_tree(void)
     rcgc_heap_free(h);
 }
 
-/* rcgc_new of a type whose size takes a region of its own: the same object
-   as rcgc_new_sized with type->size makes, zeroed, of the type. */
+/* rcgc_new of a type whose size takes a region of its own: an object of the
+   type, at least type->size bytes, zeroed, tracked, counted as large, and
+   collected like any other. */
 static void test_new_of_large_type(void)
 {
     typedef struct big {
