@@ -446,7 +446,7 @@ static inline void visit_release_bulk(void **slot, void *arg)
    count is 0), without a release cascade through the set. Every reference to
    an unreachable object comes from the set, so every object gets freed, and
    none is read after it was. */
-static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
+static void bulk_delete(rcgc_heap *h, head_t *collectable)
 {
     uint32_t end = ref_of(collectable), r = collectable->next, stride = 0;
     head_t *x = ref_ptr(h, r);
@@ -463,7 +463,9 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t count)
     }
     free_run_flush(&c.run);
     list_init(collectable);
-    h->gen[0].count = h->gen[0].count > count ? h->gen[0].count - count : 0;  /* uncount_container, count times */
+    /* Freeing a container takes one off generation 0's count, never going
+       below 0 (uncount_container). The collection set that count to 0 and no
+       user code has run since, so it stays 0. */
 }
 
 static void report_collectable(rcgc_heap *h, head_t *unreachable)
@@ -537,7 +539,7 @@ static size_t collect_main(rcgc_heap *h, int generation)
     }
     m += count;
     if (!user_code && !(found & FOUND_HOOKS) && !h->outside_refs && !(h->debug & RCGC_DEBUG_SAVEALL))
-        bulk_delete(h, final, count);
+        bulk_delete(h, final);
     else
         delete_garbage(h, final, old);
 
