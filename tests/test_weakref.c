@@ -62,6 +62,64 @@ static void *new_wr(void *obj, rcgc_weakref_callback cb, void *data)
     return w;
 }
 
+/* A weak reference to obj with callback log_cb(d), listed in d->log->wrs so
+   that every log_cb call reads it. */
+static void add_listed_wr(void *obj, cbdata *d)
+{
+    evlog *log = d->log;
+    void *w = new_wr(obj, log_cb, d);
+    CHECK(log->nwrs < MAX_WRS);
+    if (log->nwrs < MAX_WRS)
+        log->wrs[log->nwrs++] = w;
+}
+
+/* Moves the test's reference to obj into *slot (rcgc_set, then
+   rcgc_decref): the slot then holds what the test held. */
+static void move_into(void **slot, void *obj)
+{
+    rcgc_set(slot, obj);
+    rcgc_decref(obj);
+}
+
+/* Makes n a self-loop (n.a = n) and returns it. */
+static node *self_loop(node *n)
+{
+    rcgc_set(&n->a, n);
+    return n;
+}
+
+/* Makes n a self-loop that only the collector can free: n.a = n, a weak
+   reference to n with callback cb(data), then the test's reference to n
+   dropped. Returns the weak reference, owned by the caller. */
+static void *orphan_loop_with_wr(node *n, rcgc_weakref_callback cb, void *data)
+{
+    void *w = new_wr(self_loop(n), cb, data);
+    rcgc_decref(n);
+    return w;
+}
+
+/* rcgc_weakref_get(w) gives expected (NULL: the referent is dead); the
+   reference it returns is dropped. */
+static void check_referent(void *w, const void *expected)
+{
+    void *o = rcgc_weakref_get(w);
+    CHECK(o == expected);
+    rcgc_xdecref(o);
+}
+
+/* Ends a test: each of the n weak references in w (their referents dead)
+   gives NULL and is dropped, then nothing is left alive on h, which is
+   freed. */
+static void end_test(rcgc_heap *h, void **w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        check_referent(w[i], NULL);
+        rcgc_decref(w[i]);
+    }
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Basics                                                                    */
 /* ------------------------------------------------------------------------- */
@@ -88,11 +146,8 @@ static void test_get_before_and_after_death(void)
     CHECK_EQ(rcgc_refcount(x), 1);
     rcgc_decref(x);
     CHECK_EQ(log.destroyed, 1);
-    CHECK(rcgc_weakref_get(w) == NULL);
     CHECK_EQ(live_objects(h), 1);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* Weak references are rcgc objects: stored in a slot they are owned by it,
@@ -112,23 +167,19 @@ static void test_weakref_stored_in_slot(void)
     node *target = new_named(h, &node_type, &log, "T");
     node *holder = new_named(h, &node_type, &log, "H");
     void *w = new_wr(target, log_cb, &d);
-    rcgc_set(&holder->a, w);
-    rcgc_decref(w);
+    move_into(&holder->a, w);
     CHECK_EQ(rcgc_refcount(w), 1);
     rcgc_get_referents(holder, collect_referents, &log);
     CHECK_EQ(log.nkept, 1);
     CHECK(log.kept[0] == w);
     drop_kept(&log);
-    void *o = rcgc_weakref_get(holder->a);
-    CHECK(o == target);
-    rcgc_xdecref(o);
+    check_referent(holder->a, target);
     /* the holder dies: the weak reference with it, so no callback later */
     rcgc_decref(holder);
     CHECK_EQ(live_objects(h), 1);
     rcgc_decref(target);
     CHECK_EQ(log.cb_calls, 0);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, NULL, 0);
 }
 
 /* Dropping the weak reference before the referent dies: no callback, on
@@ -145,16 +196,12 @@ static void test_unweak_means_no_callback(void)
     CHECK_EQ(log.cb_calls, 0);
     CHECK_EQ(log.destroyed, 1);
 
-    node *t = new_named(h, &node_type, &log, "T");
-    rcgc_set(&t->a, t);
-    w = new_wr(t, log_cb, &d);
+    w = orphan_loop_with_wr(new_named(h, &node_type, &log, "T"), log_cb, &d);
     rcgc_decref(w);
-    rcgc_decref(t);
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_EQ(log.cb_calls, 0);
     CHECK_EQ(log.destroyed, 2);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, NULL, 0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -170,25 +217,15 @@ static void test_s54_refcount_order(void)
     evlog log = {0};
     cbdata d[3] = { { &log, "cb0" }, { &log, "cb1" }, { &log, "cb2" } };
     node *x = new_named(h, &fin_type, &log, "X");
-    node *child = new_named(h, &node_type, &log, "child");
-    rcgc_set(&x->a, child);
-    rcgc_decref(child);
-    void *w[3];
-    for (int i = 0; i < 3; i++) {
-        w[i] = new_wr(x, log_cb, &d[i]);
-        log.wrs[log.nwrs++] = w[i];
-    }
+    move_into(&x->a, new_named(h, &node_type, &log, "child"));
+    for (int i = 0; i < 3; i++)
+        add_listed_wr(x, &d[i]);
     rcgc_decref(x);
     CHECK_STR(log.text, "X cb2 cb1 cb0");
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.live_seen, 0);
     CHECK_EQ(log.destroyed, 2);
-    for (int i = 0; i < 3; i++) {
-        CHECK(rcgc_weakref_get(w[i]) == NULL);
-        rcgc_decref(w[i]);
-    }
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, log.wrs, log.nwrs);
 }
 
 /* Refcount path: the callbacks run before the dying object releases its
@@ -207,16 +244,13 @@ static void test_refcount_callbacks_before_release(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     node *x = new_named(h, &node_type, &log, "X");
-    node *child = new_named(h, &node_type, &log, "child");
-    rcgc_set(&x->a, child);
-    rcgc_decref(child);
+    move_into(&x->a, new_named(h, &node_type, &log, "child"));
     void *w = new_wr(x, check_child_alive, &log);
     rcgc_decref(x);
     CHECK_EQ(log.cb_calls, 1);
     CHECK_EQ(log.live_seen, 1);
     CHECK_EQ(log.destroyed, 2);
-    rcgc_decref(w);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* Refcount path: a weak reference held by its own referent is still alive
@@ -228,15 +262,12 @@ static void test_refcount_weakref_inside_referent(void)
     evlog log = {0};
     cbdata d = { &log, "cb" };
     node *t = new_named(h, &node_type, &log, "T");
-    void *w = new_wr(t, log_cb, &d);
-    rcgc_set(&t->a, w);
-    rcgc_decref(w);
+    move_into(&t->a, new_wr(t, log_cb, &d));
     rcgc_decref(t);
     CHECK_EQ(log.cb_calls, 1);
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, NULL, 0);
 }
 
 /* Weak references survive a refcount-path resurrection: still alive and
@@ -246,26 +277,20 @@ static void test_weakref_survives_refcount_resurrection(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *x = new_named(h, &fin_type, &log, "X");
-    x->hook = hook_resurrect;
+    node *x = new_fin(h, &log, "X", hook_resurrect);
     void *w = new_wr(x, log_cb, &d);
     rcgc_decref(x);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.cb_calls, 0);
     CHECK_EQ(log.destroyed, 0);
-    void *o = rcgc_weakref_get(w);
-    CHECK(o == x);
-    rcgc_xdecref(o);
+    check_referent(w, x);
     drop_kept(&log);                  /* the real death */
     CHECK_STR(log.text, "X cb");
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.cb_calls, 1);
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.destroyed, 1);
-    CHECK(rcgc_weakref_get(w) == NULL);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -279,20 +304,15 @@ static void test_s22_callback_on_trash(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *t = new_named(h, &node_type, &log, "T");
-    rcgc_set(&t->a, t);
-    void *w = new_wr(t, log_cb, &d);
-    rcgc_decref(t);
+    void *w = orphan_loop_with_wr(new_named(h, &node_type, &log, "T"), log_cb, &d);
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_EQ(log.cb_calls, 1);
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.destroyed, 1);
-    CHECK(rcgc_weakref_get(w) == NULL);
+    check_referent(w, NULL);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_EQ(log.cb_calls, 1);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* S24 (test_bug1055820b): two self-loops, each with an external callback weak
@@ -304,12 +324,10 @@ static void test_s24_callbacks_after_all_cleared(void)
     evlog log = {0};
     cbdata d[2] = { { &log, "cb0" }, { &log, "cb1" } };
     node *c[2];
-    for (int i = 0; i < 2; i++) {
-        c[i] = new_named(h, &node_type, &log, "c");
-        rcgc_set(&c[i]->a, c[i]);
-    }
     for (int i = 0; i < 2; i++)
-        log.wrs[log.nwrs++] = new_wr(c[i], log_cb, &d[i]);
+        c[i] = self_loop(new_named(h, &node_type, &log, "c"));
+    for (int i = 0; i < 2; i++)
+        add_listed_wr(c[i], &d[i]);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_EQ(log.cb_calls, 0);
     rcgc_decref(c[0]);
@@ -319,10 +337,7 @@ static void test_s24_callbacks_after_all_cleared(void)
     CHECK_STR(log.text, "cb0 cb1");
     CHECK_EQ(log.live_seen, 0);
     CHECK_EQ(log.destroyed, 2);
-    for (size_t i = 0; i < log.nwrs; i++)
-        rcgc_decref(log.wrs[i]);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, log.wrs, log.nwrs);
 }
 
 /* S25: the callback runs before the finalizer of the same collection. */
@@ -331,15 +346,11 @@ static void test_s25_callback_before_finalizer(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *f = new_named(h, &fin_type, &log, "F");
-    rcgc_set(&f->a, f);
-    void *w = new_wr(f, log_cb, &d);
-    rcgc_decref(f);
+    void *w = orphan_loop_with_wr(new_fin(h, &log, "F", NULL), log_cb, &d);
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_STR(log.text, "cb F");
     CHECK_EQ(log.destroyed, 1);
-    rcgc_decref(w);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* S54, collector part: three callback weak references on trash X run newest
@@ -349,8 +360,7 @@ static void test_s54_gc_order(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d[3] = { { &log, "cb0" }, { &log, "cb1" }, { &log, "cb2" } };
-    node *x = new_named(h, &fin_type, &log, "X");
-    rcgc_set(&x->a, x);
+    node *x = self_loop(new_fin(h, &log, "X", NULL));
     void *w[3];
     for (int i = 0; i < 3; i++)
         w[i] = new_wr(x, log_cb, &d[i]);
@@ -358,10 +368,7 @@ static void test_s54_gc_order(void)
     CHECK_EQ(rcgc_collect(h, 2), 1);     /* the weak references are held: not counted */
     CHECK_STR(log.text, "cb2 cb1 cb0 X");
     CHECK_EQ(log.self_live, 0);
-    for (int i = 0; i < 3; i++)
-        rcgc_decref(w[i]);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, w, 3);
 }
 
 /* S54, ring: 1 -> 2 -> 3 -> 1, each with a callback weak reference. The
@@ -373,13 +380,11 @@ static void test_s54_ring_order(void)
     static const char *names[3] = { "1", "2", "3" };
     cbdata d[3] = { { &log, "cb1" }, { &log, "cb2" }, { &log, "cb3" } };
     node *n[3];
-    void *w[3];
     for (int i = 0; i < 3; i++)
-        n[i] = new_named(h, &fin_type, &log, names[i]);
+        n[i] = new_fin(h, &log, names[i], NULL);
     for (int i = 0; i < 3; i++) {
         rcgc_set(&n[i]->a, n[(i + 1) % 3]);
-        w[i] = new_wr(n[i], log_cb, &d[i]);
-        log.wrs[log.nwrs++] = w[i];
+        add_listed_wr(n[i], &d[i]);
     }
     for (int i = 0; i < 3; i++)
         rcgc_decref(n[i]);
@@ -387,10 +392,7 @@ static void test_s54_ring_order(void)
     CHECK_STR(log.text, "cb1 cb2 cb3 1 2 3");
     CHECK_EQ(log.live_seen, 0);        /* even cb1 sees 2 and 3 dead */
     CHECK_EQ(log.destroyed, 3);
-    for (int i = 0; i < 3; i++)
-        rcgc_decref(w[i]);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, log.wrs, log.nwrs);
 }
 
 /* The collector clears weak references to the trash before finalizers run,
@@ -402,23 +404,31 @@ static void test_gc_resurrection_after_weakrefs_cleared(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *x = new_named(h, &fin_type, &log, "X");
-    x->hook = hook_resurrect;
-    rcgc_set(&x->a, x);
-    void *w = new_wr(x, log_cb, &d);
-    rcgc_decref(x);
+    void *w = orphan_loop_with_wr(new_fin(h, &log, "X", hook_resurrect), log_cb, &d);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_STR(log.text, "cb X");
     CHECK_EQ(log.destroyed, 0);
-    CHECK(rcgc_weakref_get(w) == NULL);
+    check_referent(w, NULL);
     drop_kept(&log);
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_EQ(log.cb_calls, 1);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.destroyed, 1);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
+}
+
+/* Drops T, a self-loop whose slot b holds the only reference to a weak
+   reference with callback log_cb(d) to target (to T itself when target is
+   NULL), and checks the collection: collect 2 (T and the weak reference),
+   no callback, T destroyed. */
+static void collect_loop_holding_wr(rcgc_heap *h, evlog *log, cbdata *d, node *target)
+{
+    node *t = self_loop(new_named(h, &node_type, log, "T"));
+    move_into(&t->b, new_wr(target ? target : t, log_cb, d));
+    rcgc_decref(t);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_EQ(log->cb_calls, 0);
+    CHECK_EQ(log->destroyed, 1);
 }
 
 /* S23: a weak reference to T stored inside the trash self-loop T: collect 2
@@ -428,17 +438,8 @@ static void test_s23_weakref_in_trash(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *t = new_named(h, &node_type, &log, "T");
-    rcgc_set(&t->a, t);
-    void *w = new_wr(t, log_cb, &d);
-    rcgc_set(&t->b, w);
-    rcgc_decref(w);
-    rcgc_decref(t);
-    CHECK_EQ(rcgc_collect(h, 2), 2);
-    CHECK_EQ(log.cb_calls, 0);
-    CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    collect_loop_holding_wr(h, &log, &d, NULL);
+    end_test(h, NULL, 0);
 }
 
 /* A weak reference that is garbage, to a live object: the collector clears it
@@ -450,20 +451,11 @@ static void test_trash_weakref_to_live_object(void)
     evlog log = {0};
     cbdata d = { &log, "cb" };
     node *live = new_named(h, &node_type, &log, "L");
-    node *t = new_named(h, &node_type, &log, "T");
-    rcgc_set(&t->a, t);
-    void *w = new_wr(live, log_cb, &d);
-    rcgc_set(&t->b, w);
-    rcgc_decref(w);
-    rcgc_decref(t);
-    CHECK_EQ(rcgc_collect(h, 2), 2);
-    CHECK_EQ(log.cb_calls, 0);
-    CHECK_EQ(log.destroyed, 1);
+    collect_loop_holding_wr(h, &log, &d, live);
     CHECK_EQ(live_objects(h), 1);
     rcgc_decref(live);
     CHECK_EQ(log.cb_calls, 0);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, NULL, 0);
 }
 
 /* S55: trash T; its weak reference is held only by something its callback
@@ -483,16 +475,12 @@ static void test_s55_weakref_freed_by_its_callback(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *t = new_named(h, &node_type, &log, "T");
-    rcgc_set(&t->a, t);
-    log.held_wr = new_wr(t, drop_held_wr, &log);
-    rcgc_decref(t);
+    log.held_wr = orphan_loop_with_wr(new_named(h, &node_type, &log, "T"), drop_held_wr, &log);
     CHECK_EQ(rcgc_collect(h, 2), 2);
     CHECK_EQ(log.cb_calls, 1);
     CHECK(log.held_wr == NULL);
     CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, NULL, 0);
 }
 
 /* S41 (test_bug1055820c): c0 in gen2 kept alive only by the young self-loop
@@ -504,16 +492,13 @@ static void test_s41_old_object_freed_by_young_clear(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *c0 = new_named(h, &node_type, &log, "c0");
-    rcgc_set(&c0->a, c0);
+    node *c0 = self_loop(new_named(h, &node_type, &log, "c0"));
     CHECK_EQ(rcgc_collect(h, 2), 0);           /* c0 -> generation 2 */
     CHECK_EQ(gen_size(h, 2), 1);
-    node *c1 = new_named(h, &node_type, &log, "c1");
-    rcgc_set(&c1->a, c1);
+    node *c1 = self_loop(new_named(h, &node_type, &log, "c1"));
     rcgc_set(&c1->b, c0);
     rcgc_clear(&c0->a);                        /* now only c1 keeps c0 alive */
-    node *c2 = new_named(h, &node_type, &log, "c2");
-    rcgc_set(&c2->a, c2);
+    node *c2 = self_loop(new_named(h, &node_type, &log, "c2"));
     void *c2wr = new_wr(c2, NULL, NULL);
     log.wrs[log.nwrs++] = c2wr;
     void *c0wr = new_wr(c0, log_cb, &d);
@@ -525,10 +510,8 @@ static void test_s41_old_object_freed_by_young_clear(void)
     CHECK_EQ(log.live_seen, 0);
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.destroyed, 3);
-    rcgc_decref(c2wr);
-    rcgc_decref(c0wr);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    void *w[2] = { c2wr, c0wr };
+    end_test(h, w, 2);
 }
 
 /* A finalizer hook that reads log->wrs[0] and drops what it gets. It counts
@@ -554,21 +537,41 @@ static void test_s26_finalizer_reads_weakref_to_trash(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *p = new_named(h, &fin_type, &log, "P");
-    p->hook = hook_read_first_wr;
+    node *p = new_fin(h, &log, "P", hook_read_first_wr);
     node *n = new_named(h, &node_type, &log, "N");
-    link_pair(p, n);
     void *w = new_wr(n, NULL, NULL);
     log.wrs[0] = w;                 /* read by the hook; nwrs stays 0 */
-    rcgc_decref(p);
-    rcgc_decref(n);
+    orphan_pair(p, n);
     CHECK_EQ(rcgc_collect(h, 2), 2);
     CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.live_seen, 0);
     CHECK_EQ(log.destroyed, 2);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
+}
+
+/* What a finalizer hook does in the next two tests: it creates a weak
+   reference to target with callback log_cb(log->hook_data) and keeps it for
+   the test. */
+static void keep_new_wr(evlog *log, void *target)
+{
+    void *w = rcgc_weakref_new(target, log_cb, log->hook_data);
+    CHECK(w != NULL);
+    if (w)
+        keep(log, w);
+}
+
+/* Ends a test in which a finalizer kept one weak reference (keep_new_wr):
+   the only reference kept, it is a weak reference, its referent is dead;
+   then end_test. */
+static void end_with_kept_wr(rcgc_heap *h, evlog *log)
+{
+    CHECK_EQ(log->nkept, 1);
+    if (log->nkept == 1) {
+        CHECK(rcgc_is_weakref(log->kept[0]));
+        check_referent(log->kept[0], NULL);
+    }
+    drop_kept(log);
+    end_test(h, NULL, 0);
 }
 
 /* S27 (3.11 behaviour): P <-> N; P's finalizer creates a weak reference with
@@ -576,11 +579,7 @@ static void test_s26_finalizer_reads_weakref_to_trash(void)
    cascade, by refcount) and collect is 2. */
 static void hook_weakref_to_partner(node *self)
 {
-    evlog *log = self->log;
-    void *w = rcgc_weakref_new(self->a, log_cb, log->hook_data);
-    CHECK(w != NULL);
-    if (w)
-        keep(log, w);
+    keep_new_wr(self->log, self->a);
 }
 
 static void test_s27_weakref_created_by_finalizer(void)
@@ -589,8 +588,7 @@ static void test_s27_weakref_created_by_finalizer(void)
     evlog log = {0};
     cbdata d = { &log, "late-cb" };
     log.hook_data = &d;
-    node *p = new_named(h, &fin_type, &log, "P");
-    p->hook = hook_weakref_to_partner;
+    node *p = new_fin(h, &log, "P", hook_weakref_to_partner);
     node *n = new_named(h, &node_type, &log, "N");
     orphan_pair(p, n);
     CHECK_EQ(rcgc_collect(h, 2), 2);
@@ -598,14 +596,7 @@ static void test_s27_weakref_created_by_finalizer(void)
     CHECK_EQ(log.cb_calls, 1);
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.destroyed, 2);
-    CHECK_EQ(log.nkept, 1);
-    if (log.nkept == 1) {
-        CHECK(rcgc_is_weakref(log.kept[0]));
-        CHECK(rcgc_weakref_get(log.kept[0]) == NULL);
-    }
-    drop_kept(&log);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_with_kept_wr(h, &log);
 }
 
 /* Refcount path: a weak reference that the finalizer creates to its own
@@ -614,11 +605,7 @@ static void test_s27_weakref_created_by_finalizer(void)
    CPython 3.11.7. */
 static void hook_weakref_to_self(node *self)
 {
-    evlog *log = self->log;
-    void *w = rcgc_weakref_new(self, log_cb, log->hook_data);
-    CHECK(w != NULL);
-    if (w)
-        keep(log, w);
+    keep_new_wr(self->log, self);
 }
 
 static void test_refcount_weakref_created_by_finalizer(void)
@@ -627,18 +614,12 @@ static void test_refcount_weakref_created_by_finalizer(void)
     evlog log = {0};
     cbdata d = { &log, "cb" };
     log.hook_data = &d;
-    node *x = new_named(h, &fin_type, &log, "X");
-    x->hook = hook_weakref_to_self;
+    node *x = new_fin(h, &log, "X", hook_weakref_to_self);
     rcgc_decref(x);
     CHECK_STR(log.text, "X cb");
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(log.nkept, 1);
-    if (log.nkept == 1)
-        CHECK(rcgc_weakref_get(log.kept[0]) == NULL);
-    drop_kept(&log);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_with_kept_wr(h, &log);
 }
 
 /* Refcount path, release order: X holds C2 (slot a, with a finalizer) and C1
@@ -664,10 +645,9 @@ static void hook_keep_weak_target(node *self)
 static node *drop_holder_of_siblings(rcgc_heap *h, evlog *log, node_hook hook, size_t *c1_destroyed, void **w)
 {
     node *x = new_named(h, &node_type, log, "X");
-    node *c2 = new_named(h, &fin_type, log, "C2");
+    node *c2 = new_fin(h, log, "C2", hook);
     node *c1 = new_named(h, &node_type, log, "C1");
     c1->destroyed = c1_destroyed;
-    c2->hook = hook;
     rcgc_set(&x->a, c2);
     rcgc_set(&x->b, c1);
     *w = new_wr(c1, NULL, NULL);
@@ -690,14 +670,9 @@ static void test_refcount_later_sibling_alive_in_finalizer(void)
     CHECK_EQ(log.nkept, 1);
     if (log.nkept == 1)
         CHECK(log.kept[0] == c1);
-    void *o = rcgc_weakref_get(w);
-    CHECK(o == c1);
-    rcgc_xdecref(o);
+    check_referent(w, c1);
     drop_kept(&log);
-    CHECK(rcgc_weakref_get(w) == NULL);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* The same, with a finalizer that takes C1 through the weak reference and
@@ -719,10 +694,7 @@ static void test_refcount_later_sibling_touched_in_finalizer(void)
     CHECK_EQ(log.seen, 1);
     CHECK_EQ(c1_destroyed, 1);
     CHECK_EQ(log.destroyed, 3);
-    CHECK(rcgc_weakref_get(w) == NULL);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* A callback weak reference outside the trash that is still alive after its
@@ -734,8 +706,7 @@ static void test_callback_weakref_moves_to_old(void)
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
     cbdata d = { &log, "cb" };
-    node *t = new_named(h, &node_type, &log, "T");
-    rcgc_set(&t->a, t);
+    node *t = self_loop(new_named(h, &node_type, &log, "T"));
     void *w = new_wr(t, log_cb, &d);
     CHECK_EQ(rcgc_collect(h, 0), 0);
     CHECK_EQ(rcgc_collect(h, 1), 0);           /* t and w -> generation 2 */
@@ -750,9 +721,7 @@ static void test_callback_weakref_moves_to_old(void)
     CHECK_EQ(gen_size(h, 1), 1);
     CHECK_EQ(gen_size(h, 2), 0);
     CHECK(rcgc_is_tracked(w));
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 /* A dying object takes no new weak reference: from its destroy (on the
@@ -803,8 +772,7 @@ static void test_no_weakref_to_dying_object(void)
     CHECK_EQ(tried, 3);
     CHECK(got[1] == NULL);
     CHECK(got[2] == NULL);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, NULL, 0);
 }
 
 /* A weak reference that the program untracked (rcgc_untrack) still has its
@@ -827,11 +795,9 @@ static void test_untracked_weakref_callback(void)
     CHECK_EQ(log.cb_calls, 1);
     CHECK_EQ(log.self_live, 0);
     CHECK_EQ(log.destroyed, 2);
-    CHECK(rcgc_weakref_get(w) == NULL);
+    check_referent(w, NULL);
     CHECK_EQ(rcgc_refcount(w), 1);
-    rcgc_decref(w);
-    CHECK_EQ(live_objects(h), 0);
-    rcgc_heap_free(h);
+    end_test(h, &w, 1);
 }
 
 int main(void)
