@@ -67,9 +67,20 @@ static void tnode_destroy(void *obj)
 
 static const rcgc_type tnode_type = { "tnode", sizeof(tnode), tnode_traverse, NULL, tnode_destroy };
 
-/* What a job on the small-stack thread reports back to main. */
-typedef struct deep_job {
+typedef struct deep_job deep_job;
+
+/* Builds a job's structure on h and returns its root, the job's only
+   reference to it (NULL when nothing could be built). */
+typedef void *(*deep_build_fn)(rcgc_heap *h, deep_job *j);
+
+/* A job on the small-stack thread: what it builds and how it drops it, and
+   what it reports back to main. */
+struct deep_job {
     const char *what;
+    deep_build_fn build;
+    int collect;                /* full collections before and after the drop */
+    int ring;                   /* the chain's tail refers back to its head before the drop */
+    chainlink *tail;            /* the last node of a chain (build_chain) */
     size_t made;                /* nodes built */
     size_t destroyed;           /* destroy calls */
     size_t destroyed_before;    /* destroy calls before the drop */
@@ -81,70 +92,28 @@ typedef struct deep_job {
     size_t system_peak, system_after;
     int heap_failed;
     double seconds;
-} deep_job;
-
-static void stats_into(const rcgc_heap *h, size_t *objects, size_t *object_bytes, size_t *system)
-{
-    rcgc_memory_stats ms;
-    memset(&ms, 0xff, sizeof ms);
-    rcgc_get_memory_stats(h, &ms);
-    if (objects) *objects = ms.objects;
-    if (object_bytes) *object_bytes = ms.object_bytes;
-    if (system) *system = ms.system_bytes;
-}
-
-/* After the drop: the chunks the objects emptied are given back at once
-   (a collection keeps them for a while, for the next allocations). */
-static void stats_after(rcgc_heap *h, deep_job *j)
-{
-    rcgc_trim(h);
-    stats_into(h, &j->objects_after, &j->object_bytes_after, &j->system_after);
-}
+};
 
 /* chain: node k -> node k-1 -> ... -> node 1; the head holds the only
-   reference to the rest. With `ring`, node 1 also refers back to the head
-   and the whole ring is left to the collector. */
-static void *chain_job(void *arg, int ring)
+   reference to the rest. Node 1 is kept in j->tail, for a ring. */
+static void *build_chain(rcgc_heap *h, deep_job *j)
 {
-    deep_job *j = arg;
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    if (!h) { j->heap_failed = 1; return NULL; }
-    rcgc_disable(h);
-    double t0 = now_seconds();
-    chainlink *head = NULL, *tail = NULL;
+    chainlink *head = NULL;
     for (size_t i = 0; i < deep_n; i++) {
         chainlink *n = rcgc_new(h, &link_type);
         if (!n) break;
         n->destroyed = &j->destroyed;
         n->next = head;                    /* our reference to head moves into n */
         head = n;
-        if (!tail) tail = n;
+        if (!j->tail) j->tail = n;
         j->made++;
     }
-    if (!head) { rcgc_heap_free(h); return NULL; }
-    j->collect_alive = rcgc_collect(h, 2);
-    stats_into(h, &j->objects_alive, NULL, &j->system_peak);
-    j->destroyed_before = j->destroyed;
-    if (ring) {
-        rcgc_set(&tail->next, head);
-        rcgc_decref(head);
-        j->collect_garbage = rcgc_collect(h, 2);
-    } else {
-        rcgc_decref(head);
-        j->collect_garbage = rcgc_collect(h, 2);
-    }
-    stats_after(h, j);
-    rcgc_heap_free(h);
-    j->seconds = now_seconds() - t0;
-    return NULL;
+    return head;
 }
-
-static void *chain_drop_job(void *arg) { return chain_job(arg, 0); }
-static void *ring_collect_job(void *arg) { return chain_job(arg, 1); }
 
 /* A complete binary tree of `count` nodes, built recursively (its depth is
    only log2(count), 24 for 10M). */
-static tnode *build_tree(rcgc_heap *h, size_t count, deep_job *j, int *failed)
+static tnode *build_subtree(rcgc_heap *h, size_t count, deep_job *j, int *failed)
 {
     if (count == 0 || *failed)
         return NULL;
@@ -153,38 +122,23 @@ static tnode *build_tree(rcgc_heap *h, size_t count, deep_job *j, int *failed)
     t->destroyed = &j->destroyed;
     j->made++;
     size_t left = (count - 1) / 2;
-    t->left = build_tree(h, left, j, failed);
-    t->right = build_tree(h, count - 1 - left, j, failed);
+    t->left = build_subtree(h, left, j, failed);
+    t->right = build_subtree(h, count - 1 - left, j, failed);
     return t;
 }
 
-static void *tree_drop_job(void *arg)
+/* The complete binary tree of deep_n nodes. */
+static void *build_tree(rcgc_heap *h, deep_job *j)
 {
-    deep_job *j = arg;
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    if (!h) { j->heap_failed = 1; return NULL; }
-    rcgc_disable(h);
-    double t0 = now_seconds();
     int failed = 0;
-    tnode *root = build_tree(h, deep_n, j, &failed);
-    if (root) {
-        j->collect_alive = rcgc_collect(h, 2);
-        stats_into(h, &j->objects_alive, NULL, &j->system_peak);
-        j->destroyed_before = j->destroyed;
-        rcgc_decref(root);
-        j->collect_garbage = rcgc_collect(h, 2);
-        stats_after(h, j);
-    }
-    rcgc_heap_free(h);
-    j->seconds = now_seconds() - t0;
-    return NULL;
+    return build_subtree(h, deep_n, j, &failed);
 }
 
 /* A comb of deep_n nodes: deep_n / 2 spine nodes, each with a leaf child.
    Spine node i has left = its leaf and right = spine node i + 1, or, with
    spine_first, left = spine node i + 1 and right = its leaf. Nodes of a type
    with destroy count it in j->destroyed. */
-static tnode *build_comb(rcgc_heap *h, deep_job *j, const rcgc_type *type, int spine_first)
+static tnode *build_comb_of(rcgc_heap *h, deep_job *j, const rcgc_type *type, int spine_first)
 {
     tnode *spine = NULL;
     for (size_t i = 0; i < deep_n / 2; i++) {
@@ -203,25 +157,10 @@ static tnode *build_comb(rcgc_heap *h, deep_job *j, const rcgc_type *type, int s
     return spine;
 }
 
-static void *comb_drop_job(void *arg)
+/* The comb of tnodes, leaf first. */
+static void *build_comb(rcgc_heap *h, deep_job *j)
 {
-    deep_job *j = arg;
-    rcgc_heap *h = rcgc_heap_new(NULL);
-    if (!h) { j->heap_failed = 1; return NULL; }
-    rcgc_disable(h);
-    double t0 = now_seconds();
-    tnode *spine = build_comb(h, j, &tnode_type, 0);
-    if (spine) {
-        j->collect_alive = rcgc_collect(h, 2);
-        stats_into(h, &j->objects_alive, NULL, &j->system_peak);
-        j->destroyed_before = j->destroyed;
-        rcgc_decref(spine);
-        j->collect_garbage = rcgc_collect(h, 2);
-        stats_after(h, j);
-    }
-    rcgc_heap_free(h);
-    j->seconds = now_seconds() - t0;
-    return NULL;
+    return build_comb_of(h, j, &tnode_type, 0);
 }
 
 /* The comb again, of plain containers (no destroy), which are released
@@ -231,18 +170,42 @@ static void *comb_drop_job(void *arg)
    come back to zero. */
 static const rcgc_type plain_type = { "plain", sizeof(tnode), tnode_traverse, NULL, NULL };
 
-static void *plain_comb_job(void *arg)
+static void *build_plain_comb(rcgc_heap *h, deep_job *j)
+{
+    return build_comb_of(h, j, &plain_type, 1);
+}
+
+/* The thread of a job: on a heap with automatic collection off, builds the
+   structure, collects it while alive (j->collect), drops the root (closing
+   the ring first with j->ring), collects again (j->collect), and takes the
+   memory statistics while alive and after the drop. After the drop the
+   chunks the objects emptied are given back at once (rcgc_trim: a
+   collection keeps them for a while, for the next allocations). */
+static void *deep_job_thread(void *arg)
 {
     deep_job *j = arg;
     rcgc_heap *h = rcgc_heap_new(NULL);
     if (!h) { j->heap_failed = 1; return NULL; }
     rcgc_disable(h);
     double t0 = now_seconds();
-    tnode *spine = build_comb(h, j, &plain_type, 1);
-    if (spine) {
-        stats_into(h, &j->objects_alive, NULL, &j->system_peak);
-        rcgc_decref(spine);
-        stats_after(h, j);
+    void *root = j->build(h, j);
+    if (root) {
+        if (j->collect)
+            j->collect_alive = rcgc_collect(h, 2);
+        rcgc_memory_stats alive = memory_stats(h);
+        j->objects_alive = alive.objects;
+        j->system_peak = alive.system_bytes;
+        j->destroyed_before = j->destroyed;
+        if (j->ring)
+            rcgc_set(&j->tail->next, root);
+        rcgc_decref(root);
+        if (j->collect)
+            j->collect_garbage = rcgc_collect(h, 2);
+        rcgc_trim(h);
+        rcgc_memory_stats after = memory_stats(h);
+        j->objects_after = after.objects;
+        j->object_bytes_after = after.object_bytes;
+        j->system_after = after.system_bytes;
     }
     rcgc_heap_free(h);
     j->seconds = now_seconds() - t0;
@@ -265,17 +228,31 @@ static int run_on_small_stack(void *(*fn)(void *), void *arg)
     return pthread_join(thread, NULL) == 0 ? 0 : -1;
 }
 
-static void check_deep_job(deep_job *j, ptrdiff_t expected_garbage)
+/* Runs the job on the small stack and checks what holds for every
+   structure: all deep_n nodes built and alive, then no object and no object
+   byte left after the drop. */
+static void run_deep_job(deep_job *j)
 {
+    CHECK_EQ(run_on_small_stack(deep_job_thread, j), 0);
     CHECK_EQ(j->heap_failed, 0);
     CHECK_EQ(j->made, deep_n);
-    CHECK_EQ(j->collect_alive, 0);
     CHECK_EQ(j->objects_alive, deep_n);
+    CHECK_EQ(j->objects_after, 0);
+    CHECK_EQ(j->object_bytes_after, 0);
+}
+
+/* Runs the job with its full collections (j->collect) and checks, besides
+   run_deep_job's checks: nothing collected or destroyed while the structure
+   is alive, expected_garbage found by the collection after the drop, every
+   node destroyed once, and most of the memory given back to the system. */
+static void run_collected_job(deep_job *j, ptrdiff_t expected_garbage)
+{
+    j->collect = 1;
+    run_deep_job(j);
+    CHECK_EQ(j->collect_alive, 0);
     CHECK_EQ(j->destroyed_before, 0);
     CHECK_EQ(j->collect_garbage, expected_garbage);
     CHECK_EQ(j->destroyed, deep_n);
-    CHECK_EQ(j->objects_after, 0);
-    CHECK_EQ(j->object_bytes_after, 0);
     /* memory of empty pages goes back to the system (rcgc_trim) */
     CHECK(j->system_after < j->system_peak / 2);
     printf("%s: %zu nodes, %.2f s (system bytes %zu at peak, %zu after)\n",
@@ -284,51 +261,35 @@ static void check_deep_job(deep_job *j, ptrdiff_t expected_garbage)
 
 static void test_chain_drop(void)
 {
-    deep_job j;
-    memset(&j, 0, sizeof j);
-    j.what = "chain, head dropped";
-    CHECK_EQ(run_on_small_stack(chain_drop_job, &j), 0);
-    check_deep_job(&j, 0);
+    deep_job j = { .what = "chain, head dropped", .build = build_chain };
+    run_collected_job(&j, 0);
 }
 
 static void test_tree_drop(void)
 {
-    deep_job j;
-    memset(&j, 0, sizeof j);
-    j.what = "binary tree, root dropped";
-    CHECK_EQ(run_on_small_stack(tree_drop_job, &j), 0);
-    check_deep_job(&j, 0);
+    deep_job j = { .what = "binary tree, root dropped", .build = build_tree };
+    run_collected_job(&j, 0);
 }
 
 static void test_comb_drop(void)
 {
-    deep_job j;
-    memset(&j, 0, sizeof j);
-    j.what = "comb tree, root dropped";
-    CHECK_EQ(run_on_small_stack(comb_drop_job, &j), 0);
-    check_deep_job(&j, 0);
+    deep_job j = { .what = "comb tree, root dropped", .build = build_comb };
+    run_collected_job(&j, 0);
 }
 
 static void test_plain_comb_drop(void)
 {
-    deep_job j;
-    memset(&j, 0, sizeof j);
-    CHECK_EQ(run_on_small_stack(plain_comb_job, &j), 0);
-    CHECK_EQ(j.heap_failed, 0);
-    CHECK_EQ(j.made, deep_n);
-    CHECK_EQ(j.objects_alive, deep_n);
-    CHECK_EQ(j.objects_after, 0);
-    CHECK_EQ(j.object_bytes_after, 0);
-    printf("comb of plain containers, root dropped: %zu nodes, %.2f s\n", j.made, j.seconds);
+    deep_job j = { .what = "comb of plain containers, root dropped", .build = build_plain_comb };
+    run_deep_job(&j);
+    printf("%s: %zu nodes, %.2f s\n", j.what, j.made, j.seconds);
 }
 
+/* The chain closed into a ring and dropped: the collector's first clear
+   starts a deep_n-deep release cascade. */
 static void test_ring_collected(void)
 {
-    deep_job j;
-    memset(&j, 0, sizeof j);
-    j.what = "ring, collected";
-    CHECK_EQ(run_on_small_stack(ring_collect_job, &j), 0);
-    check_deep_job(&j, deep_n);
+    deep_job j = { .what = "ring, collected", .build = build_chain, .ring = 1 };
+    run_collected_job(&j, (ptrdiff_t)deep_n);
 }
 
 int main(void)

@@ -84,6 +84,83 @@ static void hook_read_weakref(node *self)
     rcgc_xdecref(o);
 }
 
+/* ---- Scenarios and checks ---- */
+
+/* A self-loop of a node with a finalizer that logs name and runs hook, no
+   longer held by the test: trash for the collector. Returns it (borrowed). */
+static node *fin_self_loop(rcgc_heap *h, evlog *log, const char *name, node_hook hook)
+{
+    node *n = new_fin(h, log, name, hook);
+    rcgc_set(&n->a, n);
+    rcgc_decref(n);
+    return n;
+}
+
+/* X, whose finalizer resurrects it, dropped by the test: the refcount path
+   finalizes it once, and it stays alive, finalized and tracked (subtype_dealloc
+   re-tracks it before calling the finalizer, 1.12), held only by the
+   reference its finalizer stored in the log. Returns X. */
+static node *resurrected_by_refcount(rcgc_heap *h, evlog *log)
+{
+    node *x = new_fin(h, log, "X", hook_resurrect);
+    rcgc_decref(x);
+    CHECK_EQ(log->fin_calls, 1);
+    CHECK_EQ(log->destroyed, 0);
+    CHECK_EQ(log->nkept, 1);
+    CHECK(log->kept[0] == x);
+    CHECK_EQ(rcgc_refcount(x), 1);
+    CHECK(rcgc_is_finalized(x));
+    CHECK(rcgc_is_tracked(x));
+    return x;
+}
+
+/* X, a self-loop whose finalizer resurrects it, dropped by the test: a full
+   collection finalizes it once (not before) and collects nothing; X keeps
+   its link to itself, stays tracked, and is held by the loop and by the
+   reference its finalizer stored in the log. Returns X. */
+static node *resurrected_by_collector(rcgc_heap *h, evlog *log)
+{
+    node *x = new_fin(h, log, "X", hook_resurrect);
+    rcgc_set(&x->a, x);
+    CHECK(!rcgc_is_finalized(x));
+    rcgc_decref(x);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(log->fin_calls, 1);
+    CHECK_EQ(log->destroyed, 0);
+    CHECK_EQ(log->nkept, 1);
+    CHECK(log->kept[0] == x);
+    CHECK(rcgc_is_finalized(x));
+    CHECK(x->a == x);
+    CHECK(rcgc_is_tracked(x));
+    CHECK_EQ(rcgc_refcount(x), 2);
+    return x;
+}
+
+/* A(fin) <-> B(fin), dropped by the test; A's finalizer breaks the cycle
+   (A.a = NULL), which drops B, and B's finalizer runs b_hook. Checks that a
+   full collection finalizes A, then B on the refcount path during the
+   collection (PyObject_CallFinalizerFromDealloc checks the same bit, 1.7),
+   and returns 0 (1.9). */
+static void collect_pair_broken_by_a(rcgc_heap *h, evlog *log, node_hook b_hook, node **a, node **b)
+{
+    *a = new_fin(h, log, "A", hook_break);
+    *b = new_fin(h, log, "B", b_hook);
+    orphan_pair(*a, *b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_STR(log->text, "A B");
+}
+
+/* Checks the end of a test: fin_calls finalizer calls in all, none on an
+   object finalized already, `destroyed` destroy calls, and no object left in
+   the heap. */
+static void check_all_dead(rcgc_heap *h, const evlog *log, size_t fin_calls, size_t destroyed)
+{
+    CHECK_EQ(log->fin_calls, fin_calls);
+    CHECK_EQ(log->double_fin, 0);
+    CHECK_EQ(log->destroyed, destroyed);
+    CHECK_EQ(live_objects(h), 0);
+}
+
 /* ------------------------------------------------------------------------- */
 /* The refcount path                                                         */
 /* ------------------------------------------------------------------------- */
@@ -106,36 +183,22 @@ static void test_refcount_finalizer_runs_first_and_once(void)
     rcgc_decref(child);
     CHECK(!rcgc_is_finalized(x));
     rcgc_decref(x);
-    CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.seen, 1);
-    CHECK_EQ(log.destroyed, 2);
     CHECK_STR(log.text, "X");
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 2);
     rcgc_heap_free(h);
 }
 
 /* Refcount path: a finalizer that stores a new reference resurrects the
-   object, which stays alive, finalized and tracked (subtype_dealloc re-tracks
-   it before calling the finalizer, 1.12); it later dies without a second call. */
+   object (resurrected_by_refcount); it later dies without a second call. */
 static void test_refcount_resurrection(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_fin(h, &log, "X", hook_resurrect);
-    rcgc_decref(x);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 0);
-    CHECK_EQ(log.nkept, 1);
-    CHECK(log.kept[0] == x);
-    CHECK_EQ(rcgc_refcount(x), 1);
-    CHECK(rcgc_is_finalized(x));
-    CHECK(rcgc_is_tracked(x));
+    resurrected_by_refcount(h, &log);
     CHECK_EQ(live_objects(h), 1);
     drop_kept(&log);            /* the real death */
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.double_fin, 0);
-    CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 1);
     rcgc_heap_free(h);
 }
 
@@ -145,18 +208,11 @@ static void test_s51_gc_then_refcount(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_fin(h, &log, "X", hook_resurrect);
-    rcgc_set(&x->a, x);
-    rcgc_decref(x);
-    CHECK_EQ(rcgc_collect(h, 2), 0);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK(rcgc_is_finalized(x));
+    node *x = resurrected_by_collector(h, &log);
     rcgc_clear(&x->a);          /* break the self-loop; only the test holds x */
     CHECK_EQ(log.destroyed, 0);
     drop_kept(&log);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 1);
     rcgc_heap_free(h);
 }
 
@@ -166,18 +222,12 @@ static void test_s51_refcount_then_cycle(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_fin(h, &log, "X", hook_resurrect);
-    rcgc_decref(x);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK(rcgc_is_finalized(x));
+    node *x = resurrected_by_refcount(h, &log);
     rcgc_set(&x->a, x);
     drop_kept(&log);
     CHECK_EQ(log.destroyed, 0);
     CHECK_EQ(rcgc_collect(h, 2), 1);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.double_fin, 0);
-    CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 1);
     rcgc_heap_free(h);
 }
 
@@ -200,37 +250,21 @@ static void test_s17_cycle_with_one_finalizer(void)
     CHECK_EQ(log.destroyed, 2);
     CHECK_EQ(rcgc_garbage_size(h), 0);
     CHECK_EQ(rcgc_collect(h, 2), 0);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 2);
     rcgc_heap_free(h);
 }
 
 /* S18 / S36: a self-loop whose finalizer stores self: 1st collect 0,
-   finalizer once, is_finalized (false before); drop it: 2nd collect 1, no
-   second call. The resurrected object keeps its links. */
+   finalizer once, is_finalized (false before), links kept
+   (resurrected_by_collector); drop it: 2nd collect 1, no second call. */
 static void test_s18_resurrection_only_once(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_fin(h, &log, "X", hook_resurrect);
-    rcgc_set(&x->a, x);
-    CHECK(!rcgc_is_finalized(x));
-    rcgc_decref(x);
-    CHECK_EQ(rcgc_collect(h, 2), 0);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 0);
-    CHECK_EQ(log.nkept, 1);
-    CHECK(log.kept[0] == x);
-    CHECK(rcgc_is_finalized(x));
-    CHECK(x->a == x);
-    CHECK(rcgc_is_tracked(x));
-    CHECK_EQ(rcgc_refcount(x), 2);
+    resurrected_by_collector(h, &log);
     drop_kept(&log);
     CHECK_EQ(rcgc_collect(h, 2), 1);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.double_fin, 0);
-    CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 1);
     rcgc_heap_free(h);
 }
 
@@ -258,9 +292,7 @@ static void test_s19_resurrection_is_transitive(void)
     CHECK_EQ(rcgc_refcount(c), 2);
     drop_kept(&log);
     CHECK_EQ(rcgc_collect(h, 2), 2);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 2);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 2);
     rcgc_heap_free(h);
 }
 
@@ -271,13 +303,6 @@ static void make_self_loops(rcgc_heap *h, evlog *log, size_t k)
         rcgc_set(&n->a, n);
         rcgc_decref(n);
     }
-}
-
-static void make_resurrector(rcgc_heap *h, evlog *log, const char *name)
-{
-    node *z = new_fin(h, log, name, hook_resurrect);
-    rcgc_set(&z->a, z);
-    rcgc_decref(z);
 }
 
 /* Checks the change of the generation-2 stats and that the others did not
@@ -310,13 +335,13 @@ static void test_s20_resurrection_does_not_block_others(void)
     check_stats_delta(h, st, 100);
     CHECK_EQ(log.destroyed, 100);
 
-    make_resurrector(h, &log, "Z1");
+    fin_self_loop(h, &log, "Z1", hook_resurrect);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     check_stats_delta(h, st, 0);
     CHECK_EQ(log.nkept, 1);
 
     make_self_loops(h, &log, 100);
-    make_resurrector(h, &log, "Z2");
+    fin_self_loop(h, &log, "Z2", hook_resurrect);
     CHECK_EQ(rcgc_collect(h, 2), 100);
     check_stats_delta(h, st, 100);
     CHECK_EQ(log.nkept, 2);
@@ -326,9 +351,7 @@ static void test_s20_resurrection_does_not_block_others(void)
     drop_kept(&log);
     CHECK_EQ(rcgc_collect(h, 2), 2);
     check_stats_delta(h, st, 2);
-    CHECK_EQ(log.fin_calls, 2);
-    CHECK_EQ(log.destroyed, 202);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 2, 202);
     rcgc_heap_free(h);
 }
 
@@ -342,9 +365,8 @@ static void test_s21_finalizer_sees_partner(void)
     node *n = new_named(h, &node_type, &log, "N");
     orphan_pair(p, n);
     CHECK_EQ(rcgc_collect(h, 2), 2);
-    CHECK_EQ(log.fin_calls, 1);
     CHECK_EQ(log.seen, 1);
-    CHECK_EQ(log.destroyed, 2);
+    check_all_dead(h, &log, 1, 2);
     rcgc_heap_free(h);
 }
 
@@ -362,9 +384,7 @@ static void test_s43_finalizer_breaks_cycle(void)
     rcgc_decref(a2);
     orphan_pair(a, b);
     CHECK_EQ(rcgc_collect(h, 2), 0);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 3);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 1, 3);
     rcgc_heap_free(h);
 }
 
@@ -449,14 +469,11 @@ static void test_s56_reentrant_collect_returns_zero(void)
     log.inner[0] = log.inner[1] = -7;
     rcgc_gen_stats st[3];
     rcgc_get_stats(h, st);
-    node *r = new_fin(h, &log, "R", hook_collect);
-    rcgc_set(&r->a, r);
-    rcgc_decref(r);
+    fin_self_loop(h, &log, "R", hook_collect);
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_EQ(log.inner[0], 0);
     CHECK_EQ(log.inner[1], 0);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 1);
+    check_all_dead(h, &log, 1, 1);
     check_stats_delta(h, st, 1);       /* the inner calls ran no collection */
     CHECK_EQ(st[0].collections, 0);
     rcgc_heap_free(h);
@@ -497,9 +514,7 @@ static void test_finalizer_allocates_drops_and_collects(void)
     evlog log = {0};
     log.inner[0] = -7;
     log.drop_me = new_named(h, &node_type, &log, "D");
-    node *x = new_fin(h, &log, "X", hook_busy);
-    rcgc_set(&x->a, x);
-    rcgc_decref(x);
+    fin_self_loop(h, &log, "X", hook_busy);
     /* X is the only trash found; what the finalizer made is not examined,
        and s, held only by the trash, dies with it by refcount. */
     CHECK_EQ(rcgc_collect(h, 2), 1);
@@ -514,9 +529,7 @@ static void test_finalizer_allocates_drops_and_collects(void)
     CHECK_EQ(log.destroyed, 13);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     drop_kept(&log);
-    CHECK_EQ(log.destroyed, 14);
-    CHECK_EQ(live_objects(h), 0);
-    CHECK_EQ(log.double_fin, 0);
+    check_all_dead(h, &log, 1, 14);
     rcgc_heap_free(h);
 }
 
@@ -579,13 +592,10 @@ static void test_finalizers_during_automatic_collection(void)
     rcgc_collect(h, 2);            /* the rest of the pairs; their finalizers allocate */
     rcgc_collect(h, 2);            /* what those finalizers left */
     CHECK_EQ(rcgc_collect(h, 2), 0);
-    CHECK_EQ(log.fin_calls, fin_made);
-    CHECK_EQ(log.double_fin, 0);
     CHECK_EQ(nest.starts, nest.stops);
     CHECK_EQ(nest.max_depth, 1);
-    CHECK_EQ(live_objects(h), 0);
     /* objects created: the finalizer nodes and 3 per finalizer call */
-    CHECK_EQ(log.destroyed, fin_made * 4);
+    check_all_dead(h, &log, fin_made, fin_made * 4);
     rcgc_heap_free(h);
 }
 
@@ -622,21 +632,15 @@ static void test_s42_old_finalizer_freed_by_young_clear(void)
 }
 
 /* A trash object freed by refcount during another's finalizer is finalized
-   there, on the refcount path, once (PyObject_CallFinalizerFromDealloc checks
-   the same bit, 1.7): A(fin) <-> B(fin), A's finalizer drops B. Both die by
-   refcount during finalization: collect 0 (1.9). */
+   there, on the refcount path, once (collect_pair_broken_by_a, B without a
+   hook). Both die by refcount during finalization. */
 static void test_trash_finalized_on_refcount_path_during_collection(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *a = new_fin(h, &log, "A", hook_break);
-    node *b = new_fin(h, &log, "B", NULL);
-    orphan_pair(a, b);
-    CHECK_EQ(rcgc_collect(h, 2), 0);
-    CHECK_STR(log.text, "A B");
-    CHECK_EQ(log.double_fin, 0);
-    CHECK_EQ(log.destroyed, 2);
-    CHECK_EQ(live_objects(h), 0);
+    node *a, *b;
+    collect_pair_broken_by_a(h, &log, NULL, &a, &b);
+    check_all_dead(h, &log, 2, 2);
     rcgc_heap_free(h);
 }
 
@@ -659,11 +663,8 @@ static void test_refcount_revival_inside_collection(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *a = new_fin(h, &log, "A", hook_break);
-    node *b = new_fin(h, &log, "B", hook_store_self_in_partner);
-    orphan_pair(a, b);
-    CHECK_EQ(rcgc_collect(h, 2), 0);
-    CHECK_STR(log.text, "A B");
+    node *a, *b;
+    collect_pair_broken_by_a(h, &log, hook_store_self_in_partner, &a, &b);
     CHECK_EQ(log.destroyed, 0);
     CHECK(a->a == NULL);
     CHECK(a->b == b);
@@ -689,10 +690,7 @@ static void test_refcount_revival_inside_collection(void)
     rcgc_track(b);
     CHECK_EQ(gen_size_bounded(h, 0, 100), 1);
     CHECK_EQ(rcgc_collect(h, 2), 2);
-    CHECK_EQ(log.fin_calls, 2);
-    CHECK_EQ(log.double_fin, 0);
-    CHECK_EQ(log.destroyed, 2);
-    CHECK_EQ(live_objects(h), 0);
+    check_all_dead(h, &log, 2, 2);
     rcgc_heap_free(h);
 }
 
@@ -701,9 +699,7 @@ static void test_finalized_bit_survives_untrack(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    node *x = new_fin(h, &log, "X", hook_resurrect);
-    rcgc_decref(x);
-    CHECK(rcgc_is_finalized(x));
+    node *x = resurrected_by_refcount(h, &log);
     rcgc_untrack(x);
     CHECK(!rcgc_is_tracked(x));
     CHECK(rcgc_is_finalized(x));
@@ -711,8 +707,7 @@ static void test_finalized_bit_survives_untrack(void)
     CHECK(rcgc_is_tracked(x));
     CHECK(rcgc_is_finalized(x));
     drop_kept(&log);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 1);
+    check_all_dead(h, &log, 1, 1);
     rcgc_heap_free(h);
 }
 
@@ -722,7 +717,7 @@ static void test_resurrected_moves_to_next_generation(void)
 {
     rcgc_heap *h = fresh_heap();
     evlog log = {0};
-    make_resurrector(h, &log, "Z");
+    fin_self_loop(h, &log, "Z", hook_resurrect);
     CHECK_EQ(gen_size(h, 0), 1);
     CHECK_EQ(rcgc_collect(h, 0), 0);
     CHECK_EQ(gen_size(h, 0), 0);
@@ -731,8 +726,7 @@ static void test_resurrected_moves_to_next_generation(void)
     drop_kept(&log);
     CHECK_EQ(rcgc_collect(h, 0), 0);   /* it is in generation 1 now */
     CHECK_EQ(rcgc_collect(h, 1), 1);
-    CHECK_EQ(log.fin_calls, 1);
-    CHECK_EQ(log.destroyed, 1);
+    check_all_dead(h, &log, 1, 1);
     rcgc_heap_free(h);
 }
 

@@ -32,14 +32,24 @@ static node *self_loop_trash(rcgc_heap *h, const rcgc_type *t, evlog *log, const
     return n;
 }
 
-static rcgc_heap *heap_with_stream(FILE *stream)
+/* A heap with automatic collection off whose debug messages go to a new
+   temporary file, stored in *f. NULL, after a failed check, when the file or
+   the heap cannot be made (the file is then closed). */
+static rcgc_heap *heap_with_tmpfile(FILE **f)
 {
+    *f = tmpfile();
+    CHECK(*f != NULL);
+    if (!*f)
+        return NULL;
     rcgc_config c = {0};
-    c.debug_stream = stream;
+    c.debug_stream = *f;
     rcgc_heap *h = rcgc_heap_new(&c);
     CHECK(h != NULL);
-    if (h)
-        rcgc_disable(h);
+    if (!h) {
+        fclose(*f);
+        return NULL;
+    }
+    rcgc_disable(h);
     return h;
 }
 
@@ -113,6 +123,67 @@ static size_t count_lines(const char *text)
     return n;
 }
 
+/* Checks that line i of text is want (with its newline). */
+static void check_line(const char *text, size_t i, const char *want)
+{
+    char line[256];
+    line_at(text, i, line, sizeof line);
+    CHECK_STR(line, want);
+}
+
+/* Checks that line i of text is "gc: collectable <TYPE ADDR>\n" for obj of
+   the type named type_name, the address printed as %p does (0x...). */
+static void check_collectable_line(const char *text, size_t i, const char *type_name, void *obj)
+{
+    char line[256], want[256];
+    line_at(text, i, line, sizeof line);
+    snprintf(want, sizeof want, "gc: collectable <%s %p>\n", type_name, obj);
+    CHECK_STR(line, want);
+    CHECK(strstr(line, "0x") != NULL);
+}
+
+/* Checks that line i of text is a "gc: done" line for these counts
+   (done_line_ok). */
+static void check_done_line(const char *text, size_t i, size_t unreachable, size_t uncollectable)
+{
+    char line[256];
+    line_at(text, i, line, sizeof line);
+    CHECK(done_line_ok(line, unreachable, uncollectable));
+}
+
+/* Checks that text is what DEBUG_STATS alone prints for one collection of
+   generation gen: four lines, the header, the sizes of the three generations
+   before the merge (`sizes`, as "3 1 1"), that of the permanent generation,
+   and "done" with `unreachable` and no uncollectable objects. */
+static void check_stats_report(const char *text, int gen, const char *sizes, size_t permanent, size_t unreachable)
+{
+    char want[128];
+    CHECK_EQ(count_lines(text), 4);
+    snprintf(want, sizeof want, "gc: collecting generation %d...\n", gen);
+    check_line(text, 0, want);
+    snprintf(want, sizeof want, "gc: objects in each generation: %s\n", sizes);
+    check_line(text, 1, want);
+    snprintf(want, sizeof want, "gc: objects in permanent generation: %zu\n", permanent);
+    check_line(text, 2, want);
+    check_done_line(text, 3, unreachable, 0);
+}
+
+/* Turns SAVEALL off and empties gc.garbage: the saved objects are still
+   cycles, so nothing is destroyed until the next full collection, which
+   finds the `saved` objects and frees them instead of saving them again;
+   nothing is left. */
+static void free_saved(rcgc_heap *h, const evlog *log, size_t saved)
+{
+    size_t destroyed = log->destroyed;
+    rcgc_set_debug(h, 0);
+    rcgc_garbage_clear(h);
+    CHECK_EQ(log->destroyed, destroyed);
+    CHECK_EQ(rcgc_collect(h, 2), saved);
+    CHECK_EQ(rcgc_garbage_size(h), 0);
+    CHECK_EQ(log->destroyed, destroyed + saved);
+    CHECK_EQ(live_objects(h), 0);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Flags                                                                     */
 /* ------------------------------------------------------------------------- */
@@ -171,12 +242,7 @@ static void test_s13_saveall(void)
     CHECK_EQ(rcgc_garbage_size(h), 1);
     CHECK(rcgc_garbage_get(h, 0) == l);
 
-    rcgc_set_debug(h, 0);
-    rcgc_garbage_clear(h);
-    CHECK_EQ(rcgc_collect(h, 2), 1);      /* freed this time */
-    CHECK_EQ(rcgc_garbage_size(h), 0);
-    CHECK_EQ(log.destroyed, 1);
-    CHECK_EQ(live_objects(h), 0);
+    free_saved(h, &log, 1);               /* freed this time */
     rcgc_heap_free(h);
 }
 
@@ -203,12 +269,7 @@ static void test_saveall_list_order(void)
     CHECK(rcgc_garbage_get(h, 2) == c);
     CHECK(a->a == b && b->a == c && c->a == a);
     CHECK_EQ(log.destroyed, 0);
-    rcgc_set_debug(h, 0);
-    rcgc_garbage_clear(h);
-    CHECK_EQ(log.destroyed, 0);           /* still a cycle */
-    CHECK_EQ(rcgc_collect(h, 2), 3);
-    CHECK_EQ(log.destroyed, 3);
-    CHECK_EQ(live_objects(h), 0);
+    free_saved(h, &log, 3);
     rcgc_heap_free(h);
 }
 
@@ -229,10 +290,7 @@ static void test_saveall_moves_to_next_generation(void)
     rcgc_garbage_clear(h);
     CHECK_EQ(rcgc_collect(h, 0), 0);      /* it is in generation 1 now */
     CHECK_EQ(rcgc_collect(h, 1), 1);
-    rcgc_set_debug(h, 0);
-    rcgc_garbage_clear(h);
-    CHECK_EQ(rcgc_collect(h, 2), 1);
-    CHECK_EQ(live_objects(h), 0);
+    free_saved(h, &log, 1);
     rcgc_heap_free(h);
 }
 
@@ -282,13 +340,12 @@ static void test_saveall_still_finalizes_and_clears_weakrefs(void)
    sizes are those before the merge; "done" gives n+m and n. */
 static void test_debug_stats_output(void)
 {
-    FILE *f = tmpfile();
-    CHECK(f != NULL);
-    if (!f)
+    FILE *f;
+    rcgc_heap *h = heap_with_tmpfile(&f);
+    if (!h)
         return;
-    rcgc_heap *h = heap_with_stream(f);
     evlog log = {0};
-    char buf[4096], line[256];
+    char buf[4096];
 
     node *frozen = new_named(h, &node_type, &log, "Z");
     rcgc_freeze(h);                       /* permanent generation: 1 */
@@ -306,29 +363,12 @@ static void test_debug_stats_output(void)
     rcgc_set_debug(h, RCGC_DEBUG_STATS);
     CHECK_EQ(rcgc_collect(h, 0), 2);
     read_stream(f, buf, sizeof buf);
-    CHECK_EQ(count_lines(buf), 4);
-    line_at(buf, 0, line, sizeof line);
-    CHECK_STR(line, "gc: collecting generation 0...\n");
-    line_at(buf, 1, line, sizeof line);
-    CHECK_STR(line, "gc: objects in each generation: 3 1 1\n");
-    line_at(buf, 2, line, sizeof line);
-    CHECK_STR(line, "gc: objects in permanent generation: 1\n");
-    line_at(buf, 3, line, sizeof line);
-    CHECK(done_line_ok(line, 2, 0));
+    check_stats_report(buf, 0, "3 1 1", 1, 2);
     size_t mark = strlen(buf);
 
     CHECK_EQ(rcgc_collect(h, 2), 0);
     read_stream(f, buf, sizeof buf);
-    const char *more = text_after(buf, mark);
-    CHECK_EQ(count_lines(more), 4);
-    line_at(more, 0, line, sizeof line);
-    CHECK_STR(line, "gc: collecting generation 2...\n");
-    line_at(more, 1, line, sizeof line);
-    CHECK_STR(line, "gc: objects in each generation: 0 2 1\n");
-    line_at(more, 2, line, sizeof line);
-    CHECK_STR(line, "gc: objects in permanent generation: 1\n");
-    line_at(more, 3, line, sizeof line);
-    CHECK(done_line_ok(line, 0, 0));
+    check_stats_report(text_after(buf, mark), 2, "0 2 1", 1, 0);
 
     rcgc_set_debug(h, 0);
     rcgc_decref(a);
@@ -375,13 +415,12 @@ static const rcgc_type quiet_type = { "quiet", sizeof(node), node_traverse, hook
 
 static void test_debug_collectable_output(void)
 {
-    FILE *f = tmpfile();
-    CHECK(f != NULL);
-    if (!f)
+    FILE *f;
+    rcgc_heap *h = heap_with_tmpfile(&f);
+    if (!h)
         return;
-    rcgc_heap *h = heap_with_stream(f);
     evlog log = {0};
-    char buf[4096], line[256], want[256];
+    char buf[4096];
 
     node *a = new_named(h, &node_type, &log, "A");
     node *b = new_named(h, &quiet_type, &log, "B");
@@ -398,23 +437,13 @@ static void test_debug_collectable_output(void)
     CHECK(saved == r);
     read_stream(f, buf, sizeof buf);
     CHECK_EQ(count_lines(buf), 6);
-    line_at(buf, 0, line, sizeof line);
-    snprintf(want, sizeof want, "gc: collectable <node %p>\n", (void *)a);
-    CHECK_STR(line, want);
-    CHECK(strstr(line, "0x") != NULL);
-    line_at(buf, 1, line, sizeof line);
-    snprintf(want, sizeof want, "gc: collectable <quiet %p>\n", (void *)b);
-    CHECK_STR(line, want);
-    line_at(buf, 2, line, sizeof line);
-    snprintf(want, sizeof want, "gc: collectable <resurrector %p>\n", (void *)r);
-    CHECK_STR(line, want);
+    check_collectable_line(buf, 0, "node", a);
+    check_collectable_line(buf, 1, "quiet", b);
+    check_collectable_line(buf, 2, "resurrector", r);
     /* then the same set as cycles: a->b->a and r->r */
-    line_at(buf, 3, line, sizeof line);
-    CHECK_STR(line, "gc: unreachable: 3 objects, 2 cycles\n");
-    line_at(buf, 4, line, sizeof line);
-    CHECK_STR(line, "gc:   cycle of 2 objects: 1 node, 1 quiet\n");
-    line_at(buf, 5, line, sizeof line);
-    CHECK_STR(line, "gc:   cycle of 1 object (refers to itself): 1 resurrector\n");
+    check_line(buf, 3, "gc: unreachable: 3 objects, 2 cycles\n");
+    check_line(buf, 4, "gc:   cycle of 2 objects: 1 node, 1 quiet\n");
+    check_line(buf, 5, "gc:   cycle of 1 object (refers to itself): 1 resurrector\n");
     size_t mark = strlen(buf);
 
     /* with STATS too: the collectable lines come between the header and
@@ -427,15 +456,10 @@ static void test_debug_collectable_output(void)
     read_stream(f, buf, sizeof buf);
     const char *more = text_after(buf, mark);
     CHECK_EQ(count_lines(more), 7);
-    line_at(more, 0, line, sizeof line);
-    CHECK_STR(line, "gc: collecting generation 2...\n");
-    line_at(more, 3, line, sizeof line);
-    snprintf(want, sizeof want, "gc: collectable <resurrector %p>\n", (void *)r);
-    CHECK_STR(line, want);
-    line_at(more, 4, line, sizeof line);
-    CHECK_STR(line, "gc: unreachable: 1 object, 1 cycle\n");
-    line_at(more, 6, line, sizeof line);
-    CHECK(done_line_ok(line, 1, 0));
+    check_line(more, 0, "gc: collecting generation 2...\n");
+    check_collectable_line(more, 3, "resurrector", r);
+    check_line(more, 4, "gc: unreachable: 1 object, 1 cycle\n");
+    check_done_line(more, 6, 1, 0);
     rcgc_set_debug(h, 0);
     CHECK_EQ(live_objects(h), 0);
     rcgc_heap_free(h);
@@ -447,11 +471,10 @@ static void test_debug_collectable_output(void)
    finalizers (1.4 step 14). */
 static void test_no_output_without_flags(void)
 {
-    FILE *f = tmpfile();
-    CHECK(f != NULL);
-    if (!f)
+    FILE *f;
+    rcgc_heap *h = heap_with_tmpfile(&f);
+    if (!h)
         return;
-    rcgc_heap *h = heap_with_stream(f);
     evlog log = {0};
     char buf[1024];
     self_loop_trash(h, &fin_type, &log, "F");
@@ -465,10 +488,7 @@ static void test_no_output_without_flags(void)
     CHECK_EQ(rcgc_collect(h, 2), 1);
     read_stream(f, buf, sizeof buf);
     CHECK_STR(buf, "");
-    rcgc_set_debug(h, 0);
-    rcgc_garbage_clear(h);
-    CHECK_EQ(rcgc_collect(h, 2), 1);
-    CHECK_EQ(live_objects(h), 0);
+    free_saved(h, &log, 1);
     rcgc_heap_free(h);
     fclose(f);
 }
