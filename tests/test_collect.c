@@ -34,6 +34,19 @@ static void drop_ring(node **n, size_t k)
         rcgc_decref(n[i]);
 }
 
+/* k new nodes (k <= 10) that count their destruction in *destroyed (may be
+   NULL), made into a garbage ring by drop_ring; k = 1 is a self-loop. */
+static void new_garbage_ring(rcgc_heap *h, size_t k, size_t *destroyed)
+{
+    node *n[10];
+    CHECK(k <= 10);
+    if (k > 10)
+        return;
+    for (size_t i = 0; i < k; i++)
+        n[i] = new_node(h, destroyed);
+    drop_ring(n, k);
+}
+
 static void get_count(const rcgc_heap *h, size_t out[3])
 {
     out[0] = out[1] = out[2] = (size_t)-1;
@@ -64,6 +77,13 @@ static void get_stats(const rcgc_heap *h, rcgc_gen_stats st[3])
     memset(st, 0xff, 3 * sizeof *st);
     rcgc_get_stats(h, st);
 }
+
+/* Checks one field of rcgc_get_stats (collections, collected or
+   uncollectable) for generations 0, 1 and 2. */
+#define CHECK_STATS(h, field, v0, v1, v2) do { \
+    rcgc_gen_stats cs_[3]; get_stats((h), cs_); \
+    CHECK_EQ(cs_[0].field, (v0)); CHECK_EQ(cs_[1].field, (v1)); CHECK_EQ(cs_[2].field, (v2)); \
+    } while (0)
 
 /* Collection callback that records what it sees. */
 typedef struct recorder {
@@ -113,12 +133,14 @@ static void recorder_cb(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info
     }
 }
 
-static void recorder_init(recorder *r, rcgc_heap *h)
+/* Sets r up empty and adds recorder_cb with r to h's collection callbacks. */
+static void recorder_attach(recorder *r, rcgc_heap *h)
 {
     memset(r, 0, sizeof *r);
     r->h = h;
     r->last_gen = -1;
     r->first_gen = -1;
+    CHECK_EQ(rcgc_callback_add(h, recorder_cb, r), 0);
 }
 
 static void recorder_checks(const recorder *r)
@@ -146,13 +168,9 @@ static void test_defaults(void)
     CHECK_EQ(t[2], 10);
     CHECK(rcgc_isenabled(h));
     CHECK_COUNTS(h, 0, 0, 0);
-    rcgc_gen_stats st[3];
-    get_stats(h, st);
-    for (int g = 0; g < 3; g++) {
-        CHECK_EQ(st[g].collections, 0);
-        CHECK_EQ(st[g].collected, 0);
-        CHECK_EQ(st[g].uncollectable, 0);
-    }
+    CHECK_STATS(h, collections, 0, 0, 0);
+    CHECK_STATS(h, collected, 0, 0, 0);
+    CHECK_STATS(h, uncollectable, 0, 0, 0);
     CHECK_EQ(rcgc_get_freeze_count(h), 0);
     CHECK_EQ(gen_size(h, -1), 0);
 
@@ -199,6 +217,18 @@ static void test_count0_allocations_minus_deallocations(void)
     rcgc_heap_free(h);
 }
 
+/* rcgc_collect(h, generation) finds no garbage, and only that generation's
+   number of collections goes up, by one. */
+static void collect_finds_nothing(rcgc_heap *h, int generation)
+{
+    rcgc_gen_stats before[3], after[3];
+    get_stats(h, before);
+    CHECK_EQ(rcgc_collect(h, generation), 0);
+    get_stats(h, after);
+    for (int g = 0; g < 3; g++)
+        CHECK_EQ(after[g].collections - before[g].collections, g == generation ? 1 : 0);
+}
+
 /* S29, S30, S31, 4.2: after collect(0) (0,1,0) and the survivor is in
    generation 1; after collect(1) (0,0,1), generation 2; after collect(2)
    (0,0,0), generation 2. Only the collected generation's stats change. */
@@ -206,7 +236,6 @@ static void test_counts_promotion_stats(void)
 {
     rcgc_heap *h = fresh_heap();
     if (!h) return;
-    rcgc_gen_stats before[3], after[3];
     node *x = new_node(h, NULL);
     if (!x) { rcgc_heap_free(h); return; }
     rcgc_set(&x->a, x);                    /* l = []; l.append(l) */
@@ -214,32 +243,17 @@ static void test_counts_promotion_stats(void)
     CHECK_EQ(where(h, x), 0);
     CHECK_COUNTS(h, 1, 0, 0);
 
-    get_stats(h, before);
-    CHECK_EQ(rcgc_collect(h, 0), 0);
-    get_stats(h, after);
+    collect_finds_nothing(h, 0);
     CHECK_COUNTS(h, 0, 1, 0);
     CHECK_EQ(where(h, x), 1);
-    CHECK_EQ(after[0].collections - before[0].collections, 1);
-    CHECK_EQ(after[1].collections - before[1].collections, 0);
-    CHECK_EQ(after[2].collections - before[2].collections, 0);
 
-    get_stats(h, before);
-    CHECK_EQ(rcgc_collect(h, 1), 0);
-    get_stats(h, after);
+    collect_finds_nothing(h, 1);
     CHECK_COUNTS(h, 0, 0, 1);
     CHECK_EQ(where(h, x), 2);
-    CHECK_EQ(after[0].collections - before[0].collections, 0);
-    CHECK_EQ(after[1].collections - before[1].collections, 1);
-    CHECK_EQ(after[2].collections - before[2].collections, 0);
 
-    get_stats(h, before);
-    CHECK_EQ(rcgc_collect(h, 2), 0);
-    get_stats(h, after);
+    collect_finds_nothing(h, 2);
     CHECK_COUNTS(h, 0, 0, 0);
     CHECK_EQ(where(h, x), 2);
-    CHECK_EQ(after[0].collections - before[0].collections, 0);
-    CHECK_EQ(after[1].collections - before[1].collections, 0);
-    CHECK_EQ(after[2].collections - before[2].collections, 1);
 
     /* counts 1 and 2 count collections of the younger generation */
     CHECK_EQ(rcgc_collect(h, 0), 0);
@@ -265,14 +279,9 @@ static void test_counts_promotion_stats(void)
     CHECK_COUNTS(h, 0, 0, 0);
     CHECK_EQ(where(h, y), 2);
 
-    get_stats(h, after);
-    CHECK_EQ(after[0].collections, 6);
-    CHECK_EQ(after[1].collections, 3);
-    CHECK_EQ(after[2].collections, 2);
-    for (int g = 0; g < 3; g++) {
-        CHECK_EQ(after[g].collected, 0);
-        CHECK_EQ(after[g].uncollectable, 0);
-    }
+    CHECK_STATS(h, collections, 6, 3, 2);
+    CHECK_STATS(h, collected, 0, 0, 0);
+    CHECK_STATS(h, uncollectable, 0, 0, 0);
     rcgc_decref(y);
     rcgc_decref(x);
     rcgc_heap_free(h);
@@ -283,19 +292,13 @@ static void test_stats_collected_per_generation(void)
 {
     rcgc_heap *h = fresh_heap();
     if (!h) return;
-    rcgc_gen_stats st[3];
     size_t destroyed = 0;
-    node *r[3];
 
     /* a 3-ring in generation 0 */
-    for (int i = 0; i < 3; i++) r[i] = new_node(h, &destroyed);
-    drop_ring(r, 3);
+    new_garbage_ring(h, 3, &destroyed);
     CHECK_EQ(rcgc_collect(h, 0), 3);
     CHECK_EQ(destroyed, 3);
-    get_stats(h, st);
-    CHECK_EQ(st[0].collected, 3);
-    CHECK_EQ(st[1].collected, 0);
-    CHECK_EQ(st[2].collected, 0);
+    CHECK_STATS(h, collected, 3, 0, 0);
 
     /* a 2-cycle promoted to generation 1 and then dropped */
     node *a = new_node(h, &destroyed), *b = new_node(h, &destroyed);
@@ -306,10 +309,7 @@ static void test_stats_collected_per_generation(void)
     rcgc_decref(a);
     CHECK_EQ(rcgc_collect(h, 0), 0);       /* generation 1 is not examined */
     CHECK_EQ(rcgc_collect(h, 1), 2);
-    get_stats(h, st);
-    CHECK_EQ(st[0].collected, 3);
-    CHECK_EQ(st[1].collected, 2);
-    CHECK_EQ(st[2].collected, 0);
+    CHECK_STATS(h, collected, 3, 2, 0);
 
     /* a 4-ring in generation 2 */
     node *q[4];
@@ -321,12 +321,8 @@ static void test_stats_collected_per_generation(void)
     rcgc_decref(q[0]);
     CHECK_EQ(rcgc_collect(h, 1), 0);
     CHECK_EQ(rcgc_collect(h, 2), 4);
-    get_stats(h, st);
-    CHECK_EQ(st[0].collected, 3);
-    CHECK_EQ(st[1].collected, 2);
-    CHECK_EQ(st[2].collected, 4);
-    for (int g = 0; g < 3; g++)
-        CHECK_EQ(st[g].uncollectable, 0);
+    CHECK_STATS(h, collected, 3, 2, 4);
+    CHECK_STATS(h, uncollectable, 0, 0, 0);
     CHECK_EQ(destroyed, 9);
     CHECK_EQ(live_objects(h), 0);
     rcgc_heap_free(h);
@@ -363,9 +359,7 @@ static void test_callbacks(void)
     CHECK_EQ(rcgc_callback_add(h, tagged_callback, &one), 0);
     CHECK_EQ(rcgc_callback_add(h, tagged_callback, &two), 0);
 
-    node *r[2];
-    for (int i = 0; i < 2; i++) r[i] = new_node(h, NULL);
-    drop_ring(r, 2);
+    new_garbage_ring(h, 2, NULL);
     CHECK_EQ(rcgc_collect(h, 1), 2);
     CHECK_STR(log.text, "(1,start,1,0,0)(2,start,1,0,0)(1,stop,1,2,0)(2,stop,1,2,0)");
 
@@ -415,8 +409,7 @@ static void test_trigger_inside_701st_allocation(void)
     CHECK(h != NULL);
     if (!h) return;
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     node *keep[703];
     for (size_t i = 1; i <= 700; i++) {
         r.alloc_index = i;
@@ -449,11 +442,7 @@ static void test_trigger_inside_701st_allocation(void)
     keep[702] = new_node(h, NULL);
     CHECK_EQ(r.starts, 1);
     CHECK_COUNTS(h, 1, 1, 0);
-    rcgc_gen_stats st[3];
-    get_stats(h, st);
-    CHECK_EQ(st[0].collections, 1);
-    CHECK_EQ(st[1].collections, 0);
-    CHECK_EQ(st[2].collections, 0);
+    CHECK_STATS(h, collections, 1, 0, 0);
     recorder_checks(&r);
     for (size_t i = 1; i <= 702; i++)
         rcgc_decref(keep[i]);
@@ -472,8 +461,7 @@ static void test_trigger_threshold_100(void)
     CHECK_EQ(rcgc_collect(h, 2), 0);
     rcgc_set_threshold(h, 100, 10, 10);
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     node *keep[300];
     size_t made = 0;
     for (size_t i = 1; i <= 300 && r.starts == 0; i++) {
@@ -499,8 +487,7 @@ static void test_create_and_drop_runs_no_collection(void)
     CHECK(h != NULL);
     if (!h) return;
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     node *base = new_node(h, NULL);        /* count0 1 */
     for (int i = 0; i < 1000000; i++) {
         node *t = rcgc_new(h, &node_type);
@@ -687,15 +674,11 @@ static void check_schedule(size_t t0, size_t t1, size_t t2, size_t baseline, siz
                 exp_count_first[0], exp_count_first[1], exp_count_first[2]);
     CHECK_EQ(mismatches, 0);
 
-    rcgc_gen_stats st[3];
-    get_stats(h, st);
-    CHECK_EQ(st[0].collections, m.per_gen[0]);
-    CHECK_EQ(st[1].collections, m.per_gen[1]);
-    CHECK_EQ(st[2].collections, m.per_gen[2] + 1);   /* + the baseline collection */
-    for (int g = 0; g < 3; g++) {
-        CHECK_EQ(st[g].collected, 0);
+    /* generation 2: + the baseline collection */
+    CHECK_STATS(h, collections, m.per_gen[0], m.per_gen[1], m.per_gen[2] + 1);
+    CHECK_STATS(h, collected, 0, 0, 0);
+    for (int g = 0; g < 3; g++)
         CHECK_EQ(gen_size(h, g), m.size[g]);
-    }
     if (m.refused)                         /* count2 went past t2 while held back */
         CHECK(count2_peak > t2);
 
@@ -772,6 +755,16 @@ static void test_schedule_hand_derived(void)
     rcgc_heap_free(h);
 }
 
+/* The allocation (1 to limit) inside which the model first collects
+   generation 2, or 0 when none does. */
+static size_t first_full_collection(sched_model *m, size_t limit)
+{
+    for (size_t k = 1; k <= limit; k++)
+        if (model_alloc(m) == 2)
+            return k;
+    return 0;
+}
+
 /* The long-lived rule (1.3): 10,000 objects survive a full collection
    (long_lived_total 10000); with thresholds (10, 1, 1) generation 2 goes past
    its threshold after a few generation-1 collections, but a full collection
@@ -781,15 +774,10 @@ static void test_long_lived_rule(void)
 {
     sched_model gated, ungated;
     model_init(&ungated, 10, 1, 1, 10000, 0);
-    size_t first_ungated = 0;
-    for (size_t k = 1; k <= 5000 && !first_ungated; k++)
-        if (model_alloc(&ungated) == 2) first_ungated = k;
-    CHECK_EQ(first_ungated, 77);
+    CHECK_EQ(first_full_collection(&ungated, 5000), 77);
 
     model_init(&gated, 10, 1, 1, 10000, 1);
-    size_t first_gated = 0;
-    for (size_t k = 1; k <= 5000 && !first_gated; k++)
-        if (model_alloc(&gated) == 2) first_gated = k;
+    size_t first_gated = first_full_collection(&gated, 5000);
     CHECK(first_gated > 2500);             /* the 2500 promoted objects first */
     CHECK(gated.refused > 0);
 
@@ -814,8 +802,7 @@ static void test_long_lived_rule(void)
     rcgc_set_threshold(h, 10, 1, 1);
     rcgc_enable(h);
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     size_t count2_max = 0;
     for (size_t k = 1; k < first_gated; k++) {
         keep[10000 + k - 1] = new_node(h, NULL);
@@ -839,6 +826,22 @@ static void test_long_lived_rule(void)
     rcgc_heap_free(h);
 }
 
+/* n new nodes, kept by the test in a malloc'd array with room for cap, made
+   while r watches: no automatic collection runs, and the counts are then
+   (n, 0, 0). NULL when the array cannot be made. */
+static node **keep_without_collection(rcgc_heap *h, const recorder *r, size_t n, size_t cap)
+{
+    node **keep = malloc(cap * sizeof *keep);
+    CHECK(keep != NULL);
+    if (!keep)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        keep[i] = new_node(h, NULL);
+    CHECK_EQ(r->starts, 0);
+    CHECK_COUNTS(h, n, 0, 0);
+    return keep;
+}
+
 /* S46: threshold 0 = 0 with collection enabled: 50,000 containers, no
    automatic collection; S57: rcgc_collect still works. */
 static void test_threshold_zero(void)
@@ -849,16 +852,10 @@ static void test_threshold_zero(void)
     rcgc_set_threshold(h, 0, 10, 10);
     CHECK(rcgc_isenabled(h));
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     enum { N = 50000 };
-    node **keep = malloc(N * sizeof *keep);
-    CHECK(keep != NULL);
+    node **keep = keep_without_collection(h, &r, N, N);
     if (!keep) { rcgc_heap_free(h); return; }
-    for (int i = 0; i < N; i++)
-        keep[i] = new_node(h, NULL);
-    CHECK_EQ(r.starts, 0);
-    CHECK_COUNTS(h, N, 0, 0);
     rcgc_set(&keep[0]->a, keep[0]);
     rcgc_decref(keep[0]);
     CHECK_EQ(rcgc_collect(h, 2), 1);
@@ -882,16 +879,10 @@ static void test_disabled(void)
     rcgc_disable(h);
     CHECK(!rcgc_isenabled(h));
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     enum { N = 50000 };
-    node **keep = malloc((N + 1) * sizeof *keep);
-    CHECK(keep != NULL);
+    node **keep = keep_without_collection(h, &r, N, N + 1);
     if (!keep) { rcgc_heap_free(h); return; }
-    for (int i = 0; i < N; i++)
-        keep[i] = new_node(h, NULL);
-    CHECK_EQ(r.starts, 0);
-    CHECK_COUNTS(h, N, 0, 0);
 
     /* leaves and deallocations while disabled change nothing either */
     rcgc_decref(keep[N - 1]);
@@ -948,9 +939,7 @@ static void test_count0_clamped(void)
     rcgc_decref(z);
     CHECK_COUNTS(h, 0, 0, 0);
     /* garbage freed by a collection does not make the count negative */
-    node *r[5];
-    for (int i = 0; i < 5; i++) r[i] = new_node(h, NULL);
-    drop_ring(r, 5);
+    new_garbage_ring(h, 5, NULL);
     CHECK_COUNTS(h, 5, 0, 0);
     CHECK_EQ(rcgc_collect(h, 0), 5);
     CHECK_COUNTS(h, 0, 1, 0);
@@ -968,12 +957,9 @@ static void test_bad_generation(void)
     rcgc_heap *h = fresh_heap();
     if (!h) return;
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     size_t destroyed = 0;
-    node *n = new_node(h, &destroyed);
-    rcgc_set(&n->a, n);
-    rcgc_decref(n);
+    new_garbage_ring(h, 1, &destroyed);    /* a garbage self-loop */
     CHECK_EQ(rcgc_collect(h, -1), -1);
     CHECK_EQ(rcgc_collect(h, 3), -1);
     CHECK_EQ(rcgc_collect(h, 4), -1);
@@ -982,10 +968,7 @@ static void test_bad_generation(void)
     CHECK_EQ(r.starts, 0);
     CHECK_EQ(destroyed, 0);
     CHECK_COUNTS(h, 1, 0, 0);
-    rcgc_gen_stats st[3];
-    get_stats(h, st);
-    for (int g = 0; g < 3; g++)
-        CHECK_EQ(st[g].collections, 0);
+    CHECK_STATS(h, collections, 0, 0, 0);
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_EQ(destroyed, 1);
     rcgc_heap_free(h);
@@ -1088,9 +1071,7 @@ static void test_frozen_trash_not_collected(void)
     rcgc_heap *h = fresh_heap();
     if (!h) return;
     size_t destroyed = 0;
-    node *r[2];
-    for (int i = 0; i < 2; i++) r[i] = new_node(h, &destroyed);
-    drop_ring(r, 2);
+    new_garbage_ring(h, 2, &destroyed);
     rcgc_freeze(h);
     CHECK_EQ(rcgc_get_freeze_count(h), 2);
     CHECK_EQ(rcgc_collect(h, 0), 0);
@@ -1147,6 +1128,18 @@ static void test_frozen_references(void)
 /* Generations                                                               */
 /* ------------------------------------------------------------------------- */
 
+/* Collections of generations 0 and 1 find nothing and destroy nothing;
+   then the full collection finds k objects and destroys them (*destroyed
+   counts from 0). */
+static void only_full_collection_finds(rcgc_heap *h, const size_t *destroyed, size_t k)
+{
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK_EQ(*destroyed, 0);
+    CHECK_EQ(rcgc_collect(h, 2), (ptrdiff_t)k);
+    CHECK_EQ(*destroyed, k);
+}
+
 /* S38: a 2-cycle pushed to generation 2, then dropped: collect(0) 0,
    collect(1) 0, collect(2) 2. */
 static void test_young_collection_ignores_old_trash(void)
@@ -1161,11 +1154,7 @@ static void test_young_collection_ignores_old_trash(void)
     CHECK_EQ(where(h, b), 2);
     rcgc_decref(a);
     rcgc_decref(b);
-    CHECK_EQ(rcgc_collect(h, 0), 0);
-    CHECK_EQ(rcgc_collect(h, 1), 0);
-    CHECK_EQ(destroyed, 0);
-    CHECK_EQ(rcgc_collect(h, 2), 2);
-    CHECK_EQ(destroyed, 2);
+    only_full_collection_finds(h, &destroyed, 2);
     rcgc_heap_free(h);
 }
 
@@ -1239,11 +1228,7 @@ static void test_cycle_across_generations(void)
     rcgc_set(&b->a, c);
     rcgc_set(&c->a, a);
     rcgc_decref(a); rcgc_decref(b); rcgc_decref(c);
-    CHECK_EQ(rcgc_collect(h, 0), 0);
-    CHECK_EQ(rcgc_collect(h, 1), 0);
-    CHECK_EQ(destroyed, 0);
-    CHECK_EQ(rcgc_collect(h, 2), 3);
-    CHECK_EQ(destroyed, 3);
+    only_full_collection_finds(h, &destroyed, 3);
     rcgc_heap_free(h);
 }
 
@@ -1284,15 +1269,10 @@ static void test_automatic_collection_frees_garbage(void)
     if (!h) return;
     rcgc_set_threshold(h, 10, 10, 10);
     recorder r;
-    recorder_init(&r, h);
-    CHECK_EQ(rcgc_callback_add(h, recorder_cb, &r), 0);
+    recorder_attach(&r, h);
     size_t destroyed = 0;
-    for (int i = 0; i < 5; i++) {          /* 5 dropped 2-cycles: count0 10 */
-        node *p[2];
-        p[0] = new_node(h, &destroyed);
-        p[1] = new_node(h, &destroyed);
-        drop_ring(p, 2);
-    }
+    for (int i = 0; i < 5; i++)            /* 5 dropped 2-cycles: count0 10 */
+        new_garbage_ring(h, 2, &destroyed);
     CHECK_EQ(r.starts, 0);
     CHECK_COUNTS(h, 10, 0, 0);
     node *n = new_node(h, NULL);           /* #11 */
@@ -1303,9 +1283,7 @@ static void test_automatic_collection_frees_garbage(void)
     CHECK_COUNTS(h, 0, 1, 0);
     CHECK_EQ(where(h, n), 0);
     CHECK_EQ(gen_size(h, -1), 1);
-    rcgc_gen_stats st[3];
-    get_stats(h, st);
-    CHECK_EQ(st[0].collected, 10);
+    CHECK_STATS(h, collected, 10, 0, 0);
     recorder_checks(&r);
     rcgc_decref(n);
     rcgc_heap_free(h);
@@ -1322,29 +1300,23 @@ static void test_graph_shapes(void)
     size_t d = 0;
 
     /* S01/S04: self-loop -> 1 */
-    node *s = new_node(h, &d);
-    rcgc_set(&s->a, s);
-    rcgc_decref(s);
+    new_garbage_ring(h, 1, &d);
     CHECK_EQ(rcgc_collect(h, 2), 1);
     CHECK_EQ(d, 1);
 
     /* S05: 2-node cycle -> 2 */
-    node *p[2];
-    for (int i = 0; i < 2; i++) p[i] = new_node(h, &d);
-    drop_ring(p, 2);
+    new_garbage_ring(h, 2, &d);
     CHECK_EQ(rcgc_collect(h, 2), 2);
     CHECK_EQ(d, 3);
 
     /* S06: ring of 10 -> 10 */
-    node *ring[10];
-    for (int i = 0; i < 10; i++) ring[i] = new_node(h, &d);
-    drop_ring(ring, 10);
+    new_garbage_ring(h, 10, &d);
     CHECK_EQ(rcgc_collect(h, 2), 10);
     CHECK_EQ(d, 13);
 
     /* S07: A <-> B plus tail A -> C -> D, all dropped -> 4 */
     node *A = new_node(h, &d), *B = new_node(h, &d), *C = new_node(h, &d), *D = new_node(h, &d);
-    rcgc_set(&A->a, B); rcgc_set(&B->a, A);
+    link_pair(A, B);
     rcgc_set(&A->b, C); rcgc_set(&C->a, D);
     rcgc_decref(A); rcgc_decref(B); rcgc_decref(C); rcgc_decref(D);
     CHECK_EQ(d, 13);
@@ -1353,7 +1325,7 @@ static void test_graph_shapes(void)
 
     /* S08: A <-> B held via A: 0; drop; 2 */
     A = new_node(h, &d); B = new_node(h, &d);
-    rcgc_set(&A->a, B); rcgc_set(&B->a, A);
+    link_pair(A, B);
     rcgc_decref(B);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_EQ(d, 17);
@@ -1366,7 +1338,7 @@ static void test_graph_shapes(void)
     size_t xd = 0;
     node *X = new_node(h, &xd);
     A = new_node(h, &d); B = new_node(h, &d);
-    rcgc_set(&A->a, B); rcgc_set(&B->a, A); rcgc_set(&A->b, X);
+    link_pair(A, B); rcgc_set(&A->b, X);
     rcgc_decref(A); rcgc_decref(B);
     CHECK_EQ(rcgc_refcount(X), 2);
     CHECK_EQ(rcgc_collect(h, 2), 2);
@@ -1377,16 +1349,14 @@ static void test_graph_shapes(void)
     CHECK_EQ(xd, 1);
 
     /* S10: 3-ring; collect twice: 3, then 0 */
-    node *t[3];
-    for (int i = 0; i < 3; i++) t[i] = new_node(h, &d);
-    drop_ring(t, 3);
+    new_garbage_ring(h, 3, &d);
     CHECK_EQ(rcgc_collect(h, 2), 3);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK_EQ(d, 24);
 
     /* S11/S12 shape: a node <-> another object holding it twice */
     A = new_node(h, &d); B = new_node(h, &d);
-    rcgc_set(&A->a, B); rcgc_set(&B->a, A); rcgc_set(&B->b, A); rcgc_set(&B->c, A);
+    link_pair(A, B); rcgc_set(&B->b, A); rcgc_set(&B->c, A);
     rcgc_decref(A); rcgc_decref(B);
     CHECK_EQ(rcgc_collect(h, 0), 2);
     CHECK_EQ(d, 26);
@@ -1394,7 +1364,7 @@ static void test_graph_shapes(void)
     /* Two cycles, one held through the other's reachable part: a held
        object reachable only through a surviving cycle survives. */
     A = new_node(h, &d); B = new_node(h, &d); C = new_node(h, &d);
-    rcgc_set(&A->a, B); rcgc_set(&B->a, A);   /* A <-> B, held via A */
+    link_pair(A, B);                          /* A <-> B, held via A */
     rcgc_set(&B->b, C); rcgc_set(&C->a, C);   /* C self-loop reachable from B */
     rcgc_decref(B); rcgc_decref(C);
     CHECK_EQ(rcgc_collect(h, 2), 0);
@@ -1473,9 +1443,7 @@ static void test_million_cycle(void)
     CHECK_EQ(found, N);
     CHECK_EQ(destroyed, N);
     CHECK_EQ(live_objects(h), 0);
-    rcgc_gen_stats st[3];
-    get_stats(h, st);
-    CHECK_EQ(st[2].collected, N);
+    CHECK_STATS(h, collected, 0, 0, N);
     printf("1,000,000-node ring: full collection with survivors %.3f s, as garbage %.3f s\n",
            t1 - t0, t3 - t2);
     rcgc_memory_stats ms;
@@ -1528,21 +1496,15 @@ static void test_reentrant_collect(void)
     r.inner_start = r.inner_stop = -7;
     CHECK_EQ(rcgc_callback_add(h, reentry_cb, &r), 0);
     size_t destroyed = 0;
-    node *s = new_node(h, &destroyed);
-    rcgc_set(&s->a, s);
-    rcgc_decref(s);
+    new_garbage_ring(h, 1, &destroyed);    /* a garbage self-loop */
     CHECK_EQ(rcgc_collect(h, 0), 1);
     CHECK_EQ(r.inner_start, 0);
     CHECK_EQ(r.inner_stop, 0);
     CHECK_EQ(r.starts, 1);
     CHECK_EQ(r.stops, 1);
     CHECK_EQ(destroyed, 1);
-    rcgc_gen_stats st[3];
-    get_stats(h, st);
-    CHECK_EQ(st[0].collections, 1);
-    CHECK_EQ(st[1].collections, 0);
-    CHECK_EQ(st[2].collections, 0);
-    CHECK_EQ(st[0].collected, 1);
+    CHECK_STATS(h, collections, 1, 0, 0);
+    CHECK_STATS(h, collected, 1, 0, 0);
 
     /* automatic collection, threshold 1, allocating in START */
     r.allocate = 1;

@@ -22,6 +22,48 @@
 RCGC_INTERNAL void rcgc__report_sccs(rcgc_heap *h, head_t *unreachable);
 
 /* ------------------------------------------------------------------------- */
+/* Heaps                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* A heap with automatic collection off, whose debug output goes to
+   debug_stream when it is not NULL and whose memory comes from fm (set up
+   afresh, failing nothing yet) when fm is not NULL. */
+static rcgc_heap *new_heap(fault_mem *fm, FILE *debug_stream)
+{
+    rcgc_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (fm) {
+        fm_init(fm, 0, 0);
+        cfg = fm_config(fm);
+    }
+    cfg.debug_stream = debug_stream;
+    rcgc_heap *h = rcgc_heap_new(&cfg);
+    CHECK(h != NULL);
+    if (h)
+        rcgc_disable(h);
+    return h;
+}
+
+/* Frees a heap of new_heap(fm, ...); with fm, the heap must have given all
+   of fm's memory back. */
+static void free_heap(rcgc_heap *h, fault_mem *fm)
+{
+    rcgc_heap_free(h);
+    if (fm) {
+        CHECK_EQ(fm->outstanding_bytes, 0);
+        fm_release(fm);
+    }
+}
+
+/* Makes fm's k-th request for memory from now on fail (persistent: and every
+   request after it). */
+static void fail_request(fault_mem *fm, size_t k, int persistent)
+{
+    fm->fail_at = fm->calls + k;
+    fm->persistent = persistent;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Reading what a stream received                                            */
 /* ------------------------------------------------------------------------- */
 
@@ -52,6 +94,16 @@ static char *dump(rcgc_heap *h, const rcgc_dot_options *opt, int *status)
     char *s = slurp(f);
     fclose(f);
     return s;
+}
+
+/* The DOT of a dump that must succeed (status 0, some text), or NULL. */
+static char *dump_ok(rcgc_heap *h, const rcgc_dot_options *opt)
+{
+    int status = -2;
+    char *text = dump(h, opt, &status);
+    CHECK_EQ(status, 0);
+    CHECK(text != NULL);
+    return text;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -273,10 +325,7 @@ static void test_dot_labelled(void)
     opt.unreachable = unreachable;
     opt.unreachable_count = 3;
     opt.title = "a \"title\"";
-    int status = -2;
-    char *text = dump(p.h, &opt, &status);
-    CHECK_EQ(status, 0);
-    CHECK(text != NULL);
+    char *text = dump_ok(p.h, &opt);
     if (!text) {
         free_picture(&p);
         return;
@@ -336,7 +385,7 @@ static void test_dot_labelled(void)
     CHECK_EQ(edges(&g, W, B, 0), 0);
     /* Dumping changes nothing: the same text again, and the collector
        still finds the garbage cycle. */
-    char *again = dump(p.h, &opt, &status);
+    char *again = dump_ok(p.h, &opt);
     CHECK(again != NULL && strcmp(text, again) == 0);
     free(again);
     CHECK_EQ(rcgc_refcount(p.F), 2);
@@ -349,9 +398,7 @@ static void test_dot_defaults(void)
 {
     picture p;
     build_picture(&p);
-    int status = -2;
-    char *text = dump(p.h, NULL, &status);
-    CHECK_EQ(status, 0);
+    char *text = dump_ok(p.h, NULL);
     if (text) {
         dgraph g;
         parse_dot(text, &g);
@@ -376,8 +423,7 @@ static void test_dot_defaults(void)
     memset(&opt, 0, sizeof opt);
     opt.legend = true;
     opt.title = "t<1>";
-    text = dump(p.h, &opt, &status);
-    CHECK_EQ(status, 0);
+    text = dump_ok(p.h, &opt);
     CHECK(text && strstr(text, "label=<<table") && strstr(text, "t&lt;1&gt;") && strstr(text, "generation 2"));
     free(text);
     free_picture(&p);
@@ -389,8 +435,7 @@ static void test_dot_deterministic(void)
     picture p1, p2;
     build_picture(&p1);
     build_picture(&p2);
-    int s1, s2;
-    char *t1 = dump(p1.h, NULL, &s1), *t2 = dump(p2.h, NULL, &s2);
+    char *t1 = dump_ok(p1.h, NULL), *t2 = dump_ok(p2.h, NULL);
     CHECK(t1 && t2 && strcmp(t1, t2) == 0);
     free(t1);
     free(t2);
@@ -401,9 +446,7 @@ static void test_dot_deterministic(void)
 static void test_dot_empty_heap(void)
 {
     rcgc_heap *h = fresh_heap();
-    int status;
-    char *text = dump(h, NULL, &status);
-    CHECK_EQ(status, 0);
+    char *text = dump_ok(h, NULL);
     dgraph g;
     parse_dot(text ? text : "", &g);
     CHECK(g.begins && g.ends);
@@ -415,34 +458,45 @@ static void test_dot_empty_heap(void)
 static void test_dot_out_of_memory(void)
 {
     fault_mem fm;
-    fm_init(&fm, 0, 0);
-    rcgc_config cfg = fm_config(&fm);
-    rcgc_heap *h = rcgc_heap_new(&cfg);
-    CHECK(h != NULL);
+    rcgc_heap *h = new_heap(&fm, NULL);
     if (!h)
         return;
     node *a = new_node(h, NULL);
-    fm.fail_at = fm.calls + 1;
-    fm.persistent = 1;
+    fail_request(&fm, 1, 1);
     int status = 0;
     char *text = dump(h, NULL, &status);
     CHECK_EQ(status, -1);
     CHECK(text && text[0] == '\0');     /* nothing written */
     free(text);
     fm.fail_at = 0;
-    text = dump(h, NULL, &status);
-    CHECK_EQ(status, 0);
+    text = dump_ok(h, NULL);
     CHECK(text && strstr(text, "node\\nrc 1"));
     free(text);
     rcgc_decref(a);
-    rcgc_heap_free(h);
-    CHECK_EQ(fm.outstanding_bytes, 0);
-    fm_release(&fm);
+    free_heap(h, &fm);
 }
 
 /* ------------------------------------------------------------------------- */
 /* rcgc_why_alive                                                            */
 /* ------------------------------------------------------------------------- */
+
+/* Whether rcgc_why_alive(h, obj) gives the chain expected[0..n-1], n <= 8
+   (with room for 8); a difference in length is printed. */
+static int why_is(rcgc_heap *h, const void *obj, void *const *expected, size_t n)
+{
+    void *chain[8] = { 0 };
+    ptrdiff_t len = rcgc_why_alive(h, obj, chain, 8);
+    int same = n <= 8 && len == (ptrdiff_t)n;
+    for (size_t i = 0; same && i < n; i++)
+        same = chain[i] == expected[i];
+    if (len != (ptrdiff_t)n)
+        fprintf(stderr, "rcgc_why_alive: a chain of %td, expected %zu\n", len, n);
+    return same;
+}
+
+/* Whether the chain that keeps obj alive is the objects listed, root first. */
+#define WHY_IS(h, obj, ...) \
+    why_is((h), (obj), (void *const[]){ __VA_ARGS__ }, sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
 
 static void test_why_chain_through_list(void)
 {
@@ -456,14 +510,10 @@ static void test_why_chain_through_list(void)
         rcgc_decref(n[i]);
         prev = n[i];
     }
-    void *chain[8] = { 0 };
-    CHECK_EQ(rcgc_why_alive(h, n[2], chain, 8), 4);
-    CHECK(chain[0] == root && chain[1] == n[0] && chain[2] == n[1] && chain[3] == n[2]);
-    CHECK_EQ(rcgc_why_alive(h, n[0], chain, 8), 2);
-    CHECK(chain[0] == root && chain[1] == n[0]);
+    CHECK(WHY_IS(h, n[2], root, n[0], n[1], n[2]));
+    CHECK(WHY_IS(h, n[0], root, n[0]));
     /* The root itself: a chain of one. */
-    CHECK_EQ(rcgc_why_alive(h, root, chain, 8), 1);
-    CHECK(chain[0] == root);
+    CHECK(WHY_IS(h, root, root));
     /* A short buffer gets the start of the chain; the length is still told. */
     void *two[3] = { 0, 0, (void *)1 };
     CHECK_EQ(rcgc_why_alive(h, n[2], two, 2), 4);
@@ -471,8 +521,7 @@ static void test_why_chain_through_list(void)
     CHECK_EQ(rcgc_why_alive(h, n[2], NULL, 0), 4);
     /* Holding n1 makes it a root, and the chain to n3 shorter. */
     rcgc_incref(n[1]);
-    CHECK_EQ(rcgc_why_alive(h, n[2], chain, 8), 2);
-    CHECK(chain[0] == n[1] && chain[1] == n[2]);
+    CHECK(WHY_IS(h, n[2], n[1], n[2]));
     rcgc_decref(n[1]);
     rcgc_decref(root);
     rcgc_heap_free(h);
@@ -511,11 +560,9 @@ static void test_why_held_cycle_and_shortest(void)
     rcgc_decref(y);
     rcgc_decref(z);
     void *chain[8];
-    CHECK_EQ(rcgc_why_alive(h, z, chain, 8), 2);
-    CHECK(chain[0] == r && chain[1] == z);
-    CHECK_EQ(rcgc_why_alive(h, y, chain, 8), 3);
-    CHECK(chain[0] == r && chain[1] == x && chain[2] == y);
-    CHECK_EQ(rcgc_why_alive(h, r, chain, 8), 1);
+    CHECK(WHY_IS(h, z, r, z));
+    CHECK(WHY_IS(h, y, r, x, y));
+    CHECK(WHY_IS(h, r, r));
     rcgc_decref(r);
     CHECK_EQ(rcgc_why_alive(h, r, chain, 8), 0);
     CHECK_EQ(rcgc_collect(h, 2), 4);
@@ -533,25 +580,21 @@ static void test_why_untracked_frozen_immortal(void)
     rcgc_set(&a->a, leaf);              /* a -> untracked leaf */
     rcgc_decref(a);
     rcgc_decref(leaf);
-    void *chain[4] = { 0 };
     /* References from frozen objects are internal too. */
-    CHECK_EQ(rcgc_why_alive(h, leaf, chain, 4), 3);
-    CHECK(chain[0] == f && chain[1] == a && chain[2] == leaf);
+    CHECK(WHY_IS(h, leaf, f, a, leaf));
     /* An untracked object held from outside is its own root. */
     rcgc_incref(leaf);
-    CHECK_EQ(rcgc_why_alive(h, leaf, chain, 4), 1);
+    CHECK(WHY_IS(h, leaf, leaf));
     rcgc_decref(leaf);
     /* A reference from an untracked container counts as outside, as it
        does for the collector: the leaf is then a root itself. */
     rcgc_untrack(a);
-    CHECK_EQ(rcgc_why_alive(h, leaf, chain, 4), 1);
-    CHECK(chain[0] == leaf);
+    CHECK(WHY_IS(h, leaf, leaf));
     rcgc_track(a);
     /* An immortal object is a root. */
     node *im = new_node(h, NULL);
     rcgc_make_immortal(im);
-    CHECK_EQ(rcgc_why_alive(h, im, chain, 4), 1);
-    CHECK(chain[0] == im);
+    CHECK(WHY_IS(h, im, im));
     rcgc_unfreeze(h);
     rcgc_decref(f);
     rcgc_heap_free(h);
@@ -566,8 +609,7 @@ static void test_why_weakref_is_not_a_reference(void)
     rcgc_decref(a);
     void *chain[4];
     CHECK_EQ(rcgc_why_alive(h, a, chain, 4), 0);
-    CHECK_EQ(rcgc_why_alive(h, w, chain, 4), 1);
-    CHECK(chain[0] == w);
+    CHECK(WHY_IS(h, w, w));
     rcgc_decref(w);
     rcgc_heap_free(h);
 }
@@ -575,10 +617,7 @@ static void test_why_weakref_is_not_a_reference(void)
 static void test_why_out_of_memory(void)
 {
     fault_mem fm;
-    fm_init(&fm, 0, 0);
-    rcgc_config cfg = fm_config(&fm);
-    rcgc_heap *h = rcgc_heap_new(&cfg);
-    CHECK(h != NULL);
+    rcgc_heap *h = new_heap(&fm, NULL);
     if (!h)
         return;
     node *a = new_node(h, NULL), *b = new_node(h, NULL);
@@ -588,62 +627,71 @@ static void test_why_out_of_memory(void)
     size_t before = fm.outstanding_bytes;
     /* Each of the three side tables fails in turn. */
     for (size_t k = 1; k <= 3; k++) {
-        fm.fail_at = fm.calls + k;
-        fm.persistent = 0;
+        fail_request(&fm, k, 0);
         CHECK_EQ(rcgc_why_alive(h, b, chain, 4), -1);
         CHECK_EQ(fm.injected, k);
         CHECK_EQ(fm.outstanding_bytes, before);
     }
     fm.fail_at = 0;
-    CHECK_EQ(rcgc_why_alive(h, b, chain, 4), 2);
-    CHECK(chain[0] == a && chain[1] == b);
+    CHECK(WHY_IS(h, b, a, b));
     rcgc_decref(a);
-    rcgc_heap_free(h);
-    CHECK_EQ(fm.outstanding_bytes, 0);
-    fm_release(&fm);
+    free_heap(h, &fm);
 }
 
 /* ------------------------------------------------------------------------- */
 /* The cycle report                                                          */
 /* ------------------------------------------------------------------------- */
 
-/* A heap whose debug stream is a temporary file. */
-static rcgc_heap *heap_to(FILE *f)
+/* A heap whose debug stream, where the report goes, is a temporary file. */
+typedef struct report_heap {
+    FILE *f;
+    rcgc_heap *h;
+} report_heap;
+
+/* Opens r: a temporary file and a new_heap(fm, file). Returns the heap, or
+   NULL, with nothing left open, when either cannot be made. */
+static rcgc_heap *report_open(report_heap *r, fault_mem *fm)
 {
-    rcgc_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.debug_stream = f;
-    rcgc_heap *h = rcgc_heap_new(&cfg);
-    CHECK(h != NULL);
-    if (h)
-        rcgc_disable(h);
-    return h;
+    r->h = NULL;
+    r->f = tmpfile();
+    CHECK(r->f != NULL);
+    if (!r->f)
+        return NULL;
+    r->h = new_heap(fm, r->f);
+    if (!r->h)
+        fclose(r->f);
+    return r->h;
 }
 
-/* The report for generation 0's list, as if it were a collection's
-   unreachable set (the report only reads the list and traverses). */
-static char *report_gen0(rcgc_heap *h, FILE *f)
+/* Frees r's heap as free_heap does and closes its file. */
+static void report_close(report_heap *r, fault_mem *fm)
 {
-    rewind(f);
-    rcgc__report_sccs(h, &h->gen[0].head);
-    long end = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)end + 1);
-    if (!s)
-        return NULL;
-    s[fread(s, 1, (size_t)end, f)] = '\0';
-    return s;
+    free_heap(r->h, fm);
+    fclose(r->f);
+}
+
+/* Checks the report for generation 0's list, as if it were a collection's
+   unreachable set (the report only reads the list and traverses), against
+   the text expected. */
+static void check_report(report_heap *r, const char *expected)
+{
+    rewind(r->f);
+    rcgc__report_sccs(r->h, &r->h->gen[0].head);
+    long end = ftell(r->f);
+    rewind(r->f);
+    char *text = malloc((size_t)end + 1);
+    if (text)
+        text[fread(text, 1, (size_t)end, r->f)] = '\0';
+    CHECK_STR(text ? text : "(no report)", expected);
+    free(text);
 }
 
 static void test_report_components(void)
 {
-    FILE *f = tmpfile();
-    rcgc_heap *h = f ? heap_to(f) : NULL;
-    if (!h) {
-        if (f)
-            fclose(f);
+    report_heap rep;
+    rcgc_heap *h = report_open(&rep, NULL);
+    if (!h)
         return;
-    }
     evlog log;
     memset(&log, 0, sizeof log);
     /* node is registered before fnode. */
@@ -659,58 +707,44 @@ static void test_report_components(void)
     rcgc_set(&s->a, s);     /* s: a cycle of 1 */
     rcgc_set(&d->b, g);     /* g and k hang off the cycles: in no cycle */
     rcgc_set(&g->a, k);
-    char *text = report_gen0(h, f);
-    CHECK_STR(text ? text : "",
-              "gc: unreachable: 8 objects, 3 cycles\n"
-              "gc:   cycle of 3 objects: 2 node, 1 fnode\n"
-              "gc:   cycle of 2 objects: 2 node\n"
-              "gc:   cycle of 1 object (refers to itself): 1 node\n"
-              "gc:   outside cycles, held only by garbage: 2 node\n");
-    free(text);
+    check_report(&rep,
+                 "gc: unreachable: 8 objects, 3 cycles\n"
+                 "gc:   cycle of 3 objects: 2 node, 1 fnode\n"
+                 "gc:   cycle of 2 objects: 2 node\n"
+                 "gc:   cycle of 1 object (refers to itself): 1 node\n"
+                 "gc:   outside cycles, held only by garbage: 2 node\n");
     node *all[] = { a, b, c, d, e, s, g, k };
     for (size_t i = 0; i < 8; i++)
         rcgc_decref(all[i]);
     rcgc_collect(h, 2);
-    rcgc_heap_free(h);
-    fclose(f);
+    report_close(&rep, NULL);
 }
 
 static void test_report_empty_and_acyclic(void)
 {
-    FILE *f = tmpfile();
-    rcgc_heap *h = f ? heap_to(f) : NULL;
-    if (!h) {
-        if (f)
-            fclose(f);
+    report_heap rep;
+    rcgc_heap *h = report_open(&rep, NULL);
+    if (!h)
         return;
-    }
-    char *text = report_gen0(h, f);
-    CHECK_STR(text ? text : "?", "");
-    free(text);
+    check_report(&rep, "");
     node *a = new_node(h, NULL), *b = new_node(h, NULL);
     rcgc_set(&a->a, b);
-    text = report_gen0(h, f);
-    CHECK_STR(text ? text : "",
-              "gc: unreachable: 2 objects, 0 cycles\n"
-              "gc:   outside cycles, held only by garbage: 2 node\n");
-    free(text);
+    check_report(&rep,
+                 "gc: unreachable: 2 objects, 0 cycles\n"
+                 "gc:   outside cycles, held only by garbage: 2 node\n");
     rcgc_decref(a);
     rcgc_decref(b);
-    rcgc_heap_free(h);
-    fclose(f);
+    report_close(&rep, NULL);
 }
 
 /* More than 8 cycles: the largest 8 are listed, the rest summed up; ties
    keep list order. */
 static void test_report_cap(void)
 {
-    FILE *f = tmpfile();
-    rcgc_heap *h = f ? heap_to(f) : NULL;
-    if (!h) {
-        if (f)
-            fclose(f);
+    report_heap rep;
+    rcgc_heap *h = report_open(&rep, NULL);
+    if (!h)
         return;
-    }
     node *held[40];
     size_t n = 0;
     /* Cycles of sizes 1, 2, ..., 6, then six more self-references. */
@@ -730,24 +764,21 @@ static void test_report_cap(void)
         held[n++] = x;
         rcgc_set(&x->a, x);
     }
-    char *text = report_gen0(h, f);
-    CHECK_STR(text ? text : "",
-              "gc: unreachable: 27 objects, 12 cycles\n"
-              "gc:   cycle of 6 objects: 6 node\n"
-              "gc:   cycle of 5 objects: 5 node\n"
-              "gc:   cycle of 4 objects: 4 node\n"
-              "gc:   cycle of 3 objects: 3 node\n"
-              "gc:   cycle of 2 objects: 2 node\n"
-              "gc:   cycle of 1 object (refers to itself): 1 node\n"
-              "gc:   cycle of 1 object (refers to itself): 1 node\n"
-              "gc:   cycle of 1 object (refers to itself): 1 node\n"
-              "gc:   4 more cycles of 1 object: 4 node\n");
-    free(text);
+    check_report(&rep,
+                 "gc: unreachable: 27 objects, 12 cycles\n"
+                 "gc:   cycle of 6 objects: 6 node\n"
+                 "gc:   cycle of 5 objects: 5 node\n"
+                 "gc:   cycle of 4 objects: 4 node\n"
+                 "gc:   cycle of 3 objects: 3 node\n"
+                 "gc:   cycle of 2 objects: 2 node\n"
+                 "gc:   cycle of 1 object (refers to itself): 1 node\n"
+                 "gc:   cycle of 1 object (refers to itself): 1 node\n"
+                 "gc:   cycle of 1 object (refers to itself): 1 node\n"
+                 "gc:   4 more cycles of 1 object: 4 node\n");
     for (size_t i = 0; i < n; i++)
         rcgc_decref(held[i]);
     CHECK_EQ(rcgc_collect(h, 2), 27);
-    rcgc_heap_free(h);
-    fclose(f);
+    report_close(&rep, NULL);
 }
 
 /* More than four types in one cycle: the most frequent four, then a count. */
@@ -759,13 +790,10 @@ static const rcgc_type t5 = { "t5", sizeof(node), node_traverse, NULL, NULL };
 
 static void test_report_types(void)
 {
-    FILE *f = tmpfile();
-    rcgc_heap *h = f ? heap_to(f) : NULL;
-    if (!h) {
-        if (f)
-            fclose(f);
+    report_heap rep;
+    rcgc_heap *h = report_open(&rep, NULL);
+    if (!h)
         return;
-    }
     /* A ring of 1 t1, 3 t2, 2 t3, 1 t4, 2 t5. */
     const rcgc_type *types[] = { &t1, &t2, &t3, &t4, &t5, &t2, &t3, &t5, &t2 };
     node *ring[9];
@@ -773,28 +801,22 @@ static void test_report_types(void)
         ring[i] = rcgc_new(h, types[i]);
     for (size_t i = 0; i < 9; i++)
         rcgc_set(&ring[i]->a, ring[(i + 1) % 9]);
-    char *text = report_gen0(h, f);
-    CHECK_STR(text ? text : "",
-              "gc: unreachable: 9 objects, 1 cycle\n"
-              "gc:   cycle of 9 objects: 3 t2, 2 t3, 2 t5, 1 t1, 1 more type\n");
-    free(text);
+    check_report(&rep,
+                 "gc: unreachable: 9 objects, 1 cycle\n"
+                 "gc:   cycle of 9 objects: 3 t2, 2 t3, 2 t5, 1 t1, 1 more type\n");
     for (size_t i = 0; i < 9; i++)
         rcgc_decref(ring[i]);
     CHECK_EQ(rcgc_collect(h, 2), 9);
-    rcgc_heap_free(h);
-    fclose(f);
+    report_close(&rep, NULL);
 }
 
 /* A ring far deeper than any C stack would allow a recursive search. */
 static void test_report_big_ring(void)
 {
-    FILE *f = tmpfile();
-    rcgc_heap *h = f ? heap_to(f) : NULL;
-    if (!h) {
-        if (f)
-            fclose(f);
+    report_heap rep;
+    rcgc_heap *h = report_open(&rep, NULL);
+    if (!h)
         return;
-    }
     size_t n = scaled(1000000, 20000);
     node *first = new_node(h, NULL), *prev = first;
     for (size_t i = 1; i < n; i++) {
@@ -806,58 +828,38 @@ static void test_report_big_ring(void)
         prev = x;
     }
     rcgc_set(&prev->a, first);
-    char *text = report_gen0(h, f);
     char expected[160];
     snprintf(expected, sizeof expected, "gc: unreachable: %zu objects, 1 cycle\ngc:   cycle of %zu objects: %zu node\n",
              n, n, n);
-    CHECK_STR(text ? text : "", expected);
-    free(text);
+    check_report(&rep, expected);
     rcgc_decref(first);
     CHECK_EQ(rcgc_collect(h, 2), (ptrdiff_t)n);
-    rcgc_heap_free(h);
-    fclose(f);
+    report_close(&rep, NULL);
 }
 
 static void test_report_out_of_memory(void)
 {
-    FILE *f = tmpfile();
-    CHECK(f != NULL);
-    if (!f)
-        return;
     fault_mem fm;
-    fm_init(&fm, 0, 0);
-    rcgc_config cfg = fm_config(&fm);
-    cfg.debug_stream = f;
-    rcgc_heap *h = rcgc_heap_new(&cfg);
-    CHECK(h != NULL);
-    if (!h) {
-        fclose(f);
+    report_heap rep;
+    rcgc_heap *h = report_open(&rep, &fm);
+    if (!h)
         return;
-    }
-    rcgc_disable(h);
     node *a = new_node(h, NULL), *b = new_node(h, NULL);
     link_pair(a, b);
     /* Each of the twelve tables the report makes fails in turn: one line,
        nothing kept. */
     size_t before = fm.outstanding_bytes;
     for (size_t k = 1; k <= 13; k++) {
-        fm.fail_at = fm.calls + k;
-        fm.persistent = 1;
-        char *text = report_gen0(h, f);
+        fail_request(&fm, k, 1);
+        check_report(&rep, k <= 12 ? "gc: unreachable: 2 objects; scc report skipped: out of memory\n"
+                                   : "gc: unreachable: 2 objects, 1 cycle\ngc:   cycle of 2 objects: 2 node\n");
         fm.fail_at = 0;
-        CHECK_STR(text ? text : "",
-                  k <= 12 ? "gc: unreachable: 2 objects; scc report skipped: out of memory\n"
-                          : "gc: unreachable: 2 objects, 1 cycle\ngc:   cycle of 2 objects: 2 node\n");
-        free(text);
         CHECK_EQ(fm.outstanding_bytes, before);
     }
     rcgc_decref(a);
     rcgc_decref(b);
     CHECK_EQ(rcgc_collect(h, 2), 2);
-    rcgc_heap_free(h);
-    CHECK_EQ(fm.outstanding_bytes, 0);
-    fm_release(&fm);
-    fclose(f);
+    report_close(&rep, &fm);
 }
 
 int main(void)
