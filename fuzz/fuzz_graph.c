@@ -11,15 +11,18 @@
  * marks the object dead in the model: for their objects death is observed,
  * never guessed. The others have no hook at all (no finalizer, no destroy),
  * so that the library's plain paths run (a leaf freed at once, a container
- * released without the queue, a collection's garbage freed in one walk); the
- * model works their deaths out where no release is in progress: one dies when
- * nothing still alive refers to it (its count reached 0), or as garbage of a
- * collection that no finalizer made reachable again. The harness touches only
- * objects that are not dead, hooks or not. Generations are
- * modelled as CPython 3.11 moves objects (new containers in generation 0,
- * survivors promoted, freeze and unfreeze, an object resurrected on the
- * reference-count path tracked again in generation 0, a weak reference whose
- * callback the collector called moved to the next generation), and so are
+ * released without rcgc__dealloc's checks, a collection's garbage freed in
+ * one walk); the model works their deaths out where no release is in
+ * progress: one dies when nothing still alive refers to it (its count reached
+ * 0), or as garbage of a collection that no finalizer made reachable again.
+ * An object with hooks whose release has begun releases its fields one at a
+ * time, so the model reads what it still holds from its payload (slot_target).
+ * The harness touches only objects that are not dead, hooks or not.
+ * Generations are modelled as CPython 3.11 moves objects (new containers in
+ * generation 0, survivors promoted, freeze and unfreeze, an object
+ * resurrected on the reference-count path tracked again in generation 0, a
+ * weak reference whose callback the collector called moved to the next
+ * generation), and so are
  * the collection counters and the choice of an automatic collection. A
  * collection callback tells the model when a collection starts and stops.
  *
@@ -265,6 +268,23 @@ static void count_root_refs(int refs[MAX_OBJECTS])
         refs[M.unsaving[i]]++;
 }
 
+/* What slot s of object o refers to (an object index, or -1). That is what
+   the harness stored, except in an object with hooks whose release has begun
+   (its count in the heap is 0; its destroy, which the model sees, has not run
+   yet): the heap releases its fields one at a time, each release complete
+   before the next field's, so its payload tells which references it still
+   holds. An object without hooks is freed as soon as its count is 0, so its
+   payload cannot be read here; the model treats it as gone at once (see
+   survivors). */
+static int slot_target(const struct object *o, int s)
+{
+    const struct payload *p = o->ptr;
+
+    if (o->plain || o->dead || rcgc_refcount(o->ptr) != 0)
+        return o->slots[s];
+    return p->slots[s] ? (int)((const struct payload *)p->slots[s])->index : -1;
+}
+
 /* The objects still alive once the releases in progress are over. Those
    with hooks are alive until their destroy says otherwise; one without hooks
    dies unseen when its count reaches 0, so it is taken out here when nothing
@@ -285,9 +305,11 @@ static void survivors(bool alive[MAX_OBJECTS], bool exclude_garbage)
         alive[i] = !o->dead && !(exclude_garbage && o->in_g);
         if (!alive[i])
             continue;
-        for (s = 0; s < o->nslots; s++)
-            if (o->slots[s] >= 0)
-                refs[o->slots[s]]++;
+        for (s = 0; s < o->nslots; s++) {
+            int t = slot_target(o, s);
+            if (t >= 0)
+                refs[t]++;
+        }
     }
     for (i = 0; i < M.nobj; i++) {
         if (alive[i] && M.o[i].plain && refs[i] == 0) {
@@ -298,7 +320,7 @@ static void survivors(bool alive[MAX_OBJECTS], bool exclude_garbage)
     while (top > 0) {
         const struct object *o = &M.o[stack[--top]];
         for (s = 0; s < o->nslots; s++) {
-            int t = o->slots[s];
+            int t = slot_target(o, s);
             if (t >= 0 && --refs[t] == 0 && alive[t] && M.o[t].plain) {
                 alive[t] = false;
                 stack[top++] = t;
@@ -326,7 +348,7 @@ static int model_refs(int i, bool exclude_garbage)
         if (!alive[j])
             continue;
         for (s = 0; s < o->nslots; s++)
-            n += o->slots[s] == i;
+            n += slot_target(o, s) == i;
     }
     return n;
 }
@@ -720,7 +742,7 @@ static const rcgc_type leaf_fin_type = { "fuzz leaf (fin)", 0, NULL, node_finali
 
 /* Types without hooks (no finalizer, no destroy): nothing can watch their
    objects die, so the library frees them on its plain paths (a leaf at once,
-   a container without the release queue, a collection's garbage in one walk
+   a container without rcgc__dealloc's checks, a collection's garbage in one walk
    when nothing in it or referred to from the examined objects has hooks).
    The containers of plain_fields_type[k] have k + 1 slots, which the heap is
    told of (rcgc_set_type_fields) before the first is made, so that the

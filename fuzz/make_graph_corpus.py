@@ -568,6 +568,43 @@ def scenarios():
         g.leaf(PLAIN)
     s["plain-automatic-collections"] = g
 
+    # Release at zero deeper than the trashcan's limit (50 nested container
+    # releases): a chain of 56, with finalizers, destroys and plain links,
+    # branching 49 deep into two finalizer subtrees that wait in the trash
+    # list, one of them with a weak reference with a callback.
+    g = Graph()
+    kinds = (FIN_RECORD, FIN_NONE, PLAIN, PLAIN_TRAVERSE)
+    chain = [g.new(2, kinds[k % 4]) for k in range(50)]
+    left, right = g.new(1, FIN_RECORD), g.new(1, FIN_RECORD)
+    below = [g.new(1, FIN_RECORD), g.leaf(FIN_RECORD)]
+    for k in range(49):
+        g.set(chain[k], 0, chain[k + 1])
+    g.set(chain[49], 0, left)
+    g.set(chain[49], 1, right)
+    g.set(left, 0, below[0])
+    g.set(right, 0, below[1])
+    g.weak(left, CB_RECORD)
+    g.weak(below[1], CB_NONE)
+    g.drop(*(chain[1:] + [left, right] + below))
+    g.drop(chain[0])
+    s["trashcan-deep-chain"] = g
+
+    # A collection's garbage cleared one object at a time (a self-loop with a
+    # destroy comes first), then a plain self-loop holding a plain chain of
+    # 60: its clear nests past the trashcan's limit.
+    g = Graph()
+    hooked = g.new(1, FIN_NONE)
+    g.set(hooked, 0, hooked)
+    loop = g.new(2, PLAIN)
+    g.set(loop, 0, loop)
+    chain = [g.new(1, PLAIN if k % 3 else PLAIN_TRAVERSE) for k in range(60)]
+    for k in range(59):
+        g.set(chain[k], 0, chain[k + 1])
+    g.set(loop, 1, chain[0])
+    g.drop(hooked, loop, *chain)
+    g.collect(2)
+    s["trashcan-garbage-plain-chain"] = g
+
     g = Graph(fault=0xE0 | 5)
     for k in range(3):
         a, b = g.cycle(2, PLAIN, nslots=1 + k)

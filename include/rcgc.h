@@ -79,7 +79,10 @@ typedef struct rcgc_type {
     size_t size;        /* payload bytes of an object made with rcgc_new */
     /* Calls visit(&field, arg) for every field of obj that holds a reference
        (a void * field, possibly NULL). It must not do anything else: no
-       allocation, no reference-count changes, no calls into rcgc.
+       allocation, no reference-count changes, no calls into rcgc. When the
+       object dies, each visit clears the field and drops its reference, and
+       what that releases (finalizers included) runs before visit returns: read
+       each field as you visit it.
        NULL traverse: the object holds no references and is never tracked. */
     void (*traverse)(void *obj, rcgc_visit_fn visit, void *arg);
     /* Optional finalizer (PEP 442): runs at most once in the object's life,
@@ -205,9 +208,11 @@ static inline void rcgc_incref(void *obj)
 
 /* Drops a reference to obj (not NULL). At zero the object dies at once: its
    finalizer runs (if it has one and it has not run), weak references to it are
-   cleared and their callbacks run, the references it holds are released, its
-   destroy runs and its memory is freed. Deep structures are released without
-   recursion on the C stack. */
+   cleared and their callbacks run, the references it holds are released one
+   at a time (each one's release complete before the next), its destroy runs
+   and its memory is freed: CPython's order. At most 50 releases of containers
+   nest on the C stack; deeper ones wait in a list until the outermost ends, as
+   in CPython's trashcan, so any depth can be released. */
 static inline void rcgc_decref(void *obj)
 {
 #ifdef RCGC_DEBUG
@@ -360,11 +365,14 @@ typedef void (*rcgc_weakref_callback)(void *weakref, void *data);
    heap's weakref type: it can be stored in slots, is tracked, and counts in a
    collection's result when it is garbage. cb may be NULL; data is passed to it
    untouched (rcgc does not own it). Returns NULL when memory is short, or
-   when obj is dying: its release has begun for good (after its finalizer, if
-   any), so that its weak references are being cleared or its destroy runs. */
+   when obj is dying: its count is 0 (it waits for its release, or its release
+   has begun for good, after its finalizer if any, so that its weak references
+   are being cleared or its destroy runs). */
 RCGC_API void *rcgc_weakref_new(void *obj, rcgc_weakref_callback cb, void *data);
 
-/* A new strong reference to the referent, or NULL once it is dead. */
+/* A new strong reference to the referent, or NULL once it is dead or dying
+   (count 0: a container waiting in the release list of a deep release gives
+   NULL, as a CPython weak reference to an object at count 0 gives None). */
 RCGC_API void *rcgc_weakref_get(void *weakref);
 
 /* Whether obj is a weak-reference object. */

@@ -13,8 +13,8 @@
  *      with gc_refs > 0 and everything reachable from it, moving the rest to
  *      the `unreachable` list (move_unreachable). The first two are one walk
  *      (update_subtract_refs): the examined set is every tracked object of
- *      generations 0..g that is neither frozen (F_FROZEN) nor in the release
- *      queue (F_PENDING), which a visit can tell from the header (the
+ *      generations 0..g that is neither frozen (F_FROZEN) nor waiting in the
+ *      trash list (F_PENDING), which a visit can tell from the header (the
  *      generation bits of info), so gc_refs is initialised at an object's
  *      first visit or turn, whichever comes first, and F_COLLECTING says it
  *      has been. A type whose field offsets the heap knows
@@ -121,7 +121,7 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
 /* visit_decref for update_subtract_refs: an examined object not reached yet
    gets gc_refs = its count, less this reference. The examined objects are the
    tracked ones of generations 0..h->collect_gen that are neither frozen nor
-   queued for release, all of which the header tells. */
+   waiting in the trash list, all of which the header tells. */
 static inline void visit_decref_full(void **slot, void *arg)
 {
     rcgc_heap *h = arg;
@@ -148,7 +148,7 @@ static inline void visit_decref_full(void **slot, void *arg)
 
 /* update_refs and subtract_refs in one walk, for the first analysis of every
    collection: young holds the tracked objects of generations 0..collect_gen
-   (neither frozen nor queued for release), so a visit can tell from the
+   (neither frozen nor in the trash list), so a visit can tell from the
    header whether its object is examined, and initialise its gc_refs if the
    walk has not reached it yet. */
 static void update_subtract_refs(rcgc_heap *h, head_t *young)

@@ -35,7 +35,8 @@
  *   F_UNREACHABLE  tentatively unreachable in move_unreachable (NEXT_MASK_UNREACHABLE)
  *   F_WEAKREFS     the heap's weak-reference table has a list for this object
  *   F_IMMORTAL     rcgc_make_immortal was called
- *   F_PENDING      the count reached 0: the object waits in the release queue
+ *   F_PENDING      the count reached 0: the object waits in the trash list or
+ *                  is being released (object.c)
  *   F_RELEASING    its release has begun (after the finalizer): it is dead
  *   F_FROZEN       in the permanent generation (set by rcgc_freeze, cleared by
  *                  rcgc_unfreeze and list_remove), so that a full collection
@@ -237,10 +238,10 @@ struct rcgc_heap {
     wr_entry *wr_table;
     size_t wr_cap, wr_count;
 
-    /* Release queue (see object.c): objects whose count reached 0. */
-    head_t *release_stack;
-    head_t *release_batch, *release_batch_tail;
-    int releasing;
+    /* Release at zero (see object.c): how many container releases are
+       running, nested, and the trash list, newest first. */
+    int trash_nesting;
+    head_t *trash_later;
 
     /* Collector state. */
     int enabled;

@@ -2,35 +2,36 @@
  * Objects and reference counts: creation, release at zero, tracking, and the
  * heap's lifecycle.
  *
- * Release at zero without recursion. When a count reaches 0, rcgc__dealloc
- * releases the object: finalizer (at most once, PEP 442; it may resurrect the
- * object), weak-reference callbacks, the references it holds, destroy, memory.
- * Releasing a reference can bring another count to 0. Instead of recursing, a
- * release that happens while the heap is already releasing only untracks the
- * object, marks it F_PENDING and appends it to the current batch; when the
- * object being released is done, its batch is put in front of the release
- * stack, and the next object comes from the stack. The order is therefore the
- * depth-first order a recursive release would have (a chain 1->2->3 is
- * finalized 1, 2, 3), and the C stack stays flat for any depth: the queue is
- * threaded through the dying objects' own list words. Plain containers (no
- * finalizer, destroy or weak references), whose deaths nobody can see, skip
- * the queue: release_simple walks them with a small stack of its own, in the
- * queue's order, and hands over to the queue at the first object with hooks.
- * Plain leaves are freed on the spot.
+ * Release at zero, as CPython deallocates. When a count reaches 0,
+ * rcgc__dealloc releases the object at once: finalizer (at most once, PEP 442;
+ * it may resurrect the object), weak-reference callbacks, the references it
+ * holds, destroy, memory. Its references are dropped one at a time, in
+ * traverse order, and a count that a drop brings to 0 releases that object
+ * before the next field is touched: the recursion of CPython's tp_dealloc. So
+ * while one child is released, its later siblings are alive, still held by
+ * the dying object, tracked, with their full counts, and the order of
+ * finalizers, callbacks and destroys is CPython's.
  *
- * A recursive release (CPython's) finishes each child before it clears the
- * parent's next field, so while one child is released its later siblings are
- * still alive. Here their counts are already 0, but they are only queued: a
- * queued object still counts as alive. A weak reference to it can hand out a
- * new reference, and an object whose count is no longer 0 when its turn comes
- * is not released (it is tracked again, in generation 0). An object is dead
- * from the moment its release begins for good (F_RELEASING): after its
- * finalizer, before its weak references are cleared.
+ * The recursion is bounded as CPython's trashcan bounds it. A container whose
+ * release would begin 50 nested container releases deep is only untracked,
+ * marked F_PENDING and pushed on the trash list (linked through its own
+ * next/prev words); when the outermost release ends, the list is released
+ * newest first, each one as if one release were running, and what nests too
+ * deep from there joins the list. Any depth is released with at most 50
+ * releases on the C stack, in CPython 3.11's order. Plain objects (no
+ * finalizer, destroy or weak references), whose deaths nobody can see, are
+ * released by release_ref without rcgc__dealloc's checks: a plain leaf is
+ * freed on the spot.
  *
  * Invariants:
- *   - an object in the release queue is untracked, has F_PENDING, and its
- *     next/prev words hold the raw queue link; it is queued at most once;
- *   - no weak reference hands out or creates a reference to an F_RELEASING object;
+ *   - F_PENDING: the count is 0 and the object waits in the trash list or is
+ *     being released; it is untracked, and in the trash list its next/prev
+ *     words hold the list link. It is released once;
+ *   - F_RELEASING: the release has begun for good (after the finalizer);
+ *   - no weak reference hands out or creates a reference to an F_PENDING or
+ *     F_RELEASING object (CPython's weak references give None at count 0);
+ *   - the trash list is empty whenever no release is running
+ *     (trash_nesting 0);
  *   - gen[0].count goes up at the allocation of every container and down (never
  *     below 0) when one is freed, as CPython's _PyObject_GC_Link/GC_Del.
  */
@@ -374,167 +375,107 @@ bool rcgc_is_immortal(const void *obj)
 
 /* ---- Release at zero ------------------------------------------------------- */
 
-static inline void queue_set(head_t *x, head_t *link)
+/* How deep releases of containers nest before the next one waits in the trash
+   list (CPython's _PyTrash_UNWIND_LEVEL). */
+#define TRASH_LIMIT 50
+
+/* A container in the trash list links to the next through its own next/prev
+   words (it is untracked, and F_PENDING tells the link from list links). */
+static inline void trash_set(head_t *x, head_t *link)
 {
     memcpy(&x->next, &link, sizeof link);
 }
 
-static inline head_t *queue_get(const head_t *x)
+static inline head_t *trash_get(const head_t *x)
 {
     head_t *link;
     memcpy(&link, &x->next, sizeof link);
     return link;
 }
 
-/* The visitor that clears a field and releases its reference; its argument
-   names the object whose fields these are. */
+/* The visitor that clears a field and drops its reference; its argument
+   names the object whose fields these are. A count that reaches 0 releases
+   its object before the visitor returns (so before the next field), as
+   rcgc_decref does; a plain leaf or a plain container, which nobody can watch
+   die, is released on the spot, without rcgc__dealloc's checks. */
 typedef struct release_ctx {
     rcgc_heap *h;
     const head_t *container;
 } release_ctx;
 
+static void release_plain(rcgc_heap *h, head_t *x);
+static void release_trash(rcgc_heap *h);
+
 static inline void release_ref(void **slot, void *arg)
 {
-    void *v = *slot;
-#ifdef RCGC_DEBUG
-    if (v) {
-        const release_ctx *c = arg;
-        rcgc__dbg_visited(c->h, c->container, v);
-    }
-#else
-    (void)arg;
-#endif
-    if (v) {
-        *slot = NULL;
-        rcgc_decref(v);
-    }
-}
-
-void rcgc__release_fields(rcgc_heap *h, head_t *x)
-{
-    release_ctx c = { h, x };
-    each_field(h, x, release_ref, &c);
-}
-
-/* Appends x (count 0, untracked, F_PENDING) to the current release batch. */
-static inline void queue_append(rcgc_heap *h, head_t *x)
-{
-    queue_set(x, NULL);
-    if (h->release_batch_tail)
-        queue_set(h->release_batch_tail, x);
-    else
-        h->release_batch = x;
-    h->release_batch_tail = x;
-}
-
-/* ---- Releasing plain containers without the queue ---------------------------
-
-   A container without finalizer, destroy or weak references dies unwatched:
-   only the order in which the objects with hooks die can be seen, and that
-   order is the queue's (children in field order, each one's descendants
-   before its next sibling). release_simple releases such a container and,
-   with a small stack of its own in the same order, the plain containers whose
-   counts that brings to 0, as long as it meets nothing else. Plain leaves are
-   freed on the spot. At the first object with hooks (or a node with too many
-   children, or a full stack), the node being released sends its children,
-   and then the stack, top first, to the release queue, in the order the queue
-   would have had them, and the queue goes on from there. */
-
-#define SIMPLE_STACK 64
-#define SIMPLE_KIDS 8
-
-typedef struct simple_ctx {
-    rcgc_heap *h;
-    const head_t *container;
-    unsigned n;
-    bool queued;                    /* the children go to the queue from now on */
-    head_t *kids[SIMPLE_KIDS];      /* plain containers whose count reached 0 */
-} simple_ctx;
-
-static void kids_to_queue(simple_ctx *c)
-{
-    for (unsigned i = 0; i < c->n; i++)
-        queue_append(c->h, c->kids[i]);
-    c->n = 0;
-    c->queued = true;
-}
-
-static inline void release_ref_simple(void **slot, void *arg)
-{
-    simple_ctx *c = arg;
+    const release_ctx *c = arg;
     void *v = *slot;
     if (!v)
         return;
     *slot = NULL;
 #ifdef RCGC_DEBUG
     rcgc__dbg_visited(c->h, c->container, v);
-    if (!c->queued)
-        kids_to_queue(c);
     rcgc_decref(v);
 #else
     head_t *y = head_of(v);
     if (--y->refcnt != 0)
         return;
+    rcgc_heap *h = c->h;
     uint32_t info = y->info;
-    unsigned bits = type_bits(c->h, y);
-    if (!(info & F_PENDING) && is_plain_container(bits, info)) {
-        if (y->next)
-            list_remove(c->h, y);
-        y->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING | F_RELEASING;
-        if (!c->queued && c->n == SIMPLE_KIDS)
-            kids_to_queue(c);
-        if (c->queued)
-            queue_append(c->h, y);
-        else
-            c->kids[c->n++] = y;
-        return;
+    unsigned kind = type_bits(h, y) & (TB_CONTAINER | TB_HOOKS);
+    if (!(info & (F_PENDING | F_WEAKREFS))) {
+        if (!kind) {
+            block_free(h, y);
+            return;
+        }
+        if (kind == TB_CONTAINER && h->trash_nesting < TRASH_LIMIT) {
+            if (y->next)
+                list_remove(h, y);
+            y->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING | F_RELEASING;
+            h->trash_nesting++;
+            release_plain(h, y);
+            if (--h->trash_nesting == 0 && h->trash_later)
+                release_trash(h);       /* the collector's clear began it */
+            return;
+        }
     }
-    if (!c->queued && ((bits & (TB_CONTAINER | TB_HOOKS)) || (info & (F_WEAKREFS | F_PENDING))))
-        kids_to_queue(c);
-    rcgc__dealloc(v);               /* frees a plain leaf, queues the rest */
+    rcgc__dealloc(v);
 #endif
 }
 
-/* x: a plain container, dead (F_PENDING | F_RELEASING), untracked. Called
-   with h->releasing set. */
-static void release_simple(rcgc_heap *h, head_t *x)
+void rcgc__release_fields(rcgc_heap *h, head_t *x)
 {
-    head_t *stack[SIMPLE_STACK];
-    unsigned top = 0;
-    for (;;) {
-        simple_ctx c;
-        c.h = h;
-        c.container = x;
-        c.n = 0;
-        c.queued = false;
-        each_field(h, x, release_ref_simple, &c);
-        uncount_container(h);
-        block_free(h, x);
-        if (!c.queued && top + c.n > SIMPLE_STACK)
-            kids_to_queue(&c);
-        if (c.queued) {
-            while (top > 0)
-                queue_append(h, stack[--top]);
-            return;
-        }
-        for (unsigned i = c.n; i-- > 0;)
-            stack[top++] = c.kids[i];
-        if (!top)
-            return;
-        x = stack[--top];
+    /* Not each_field: the drops run finalizers, callbacks and destroys, which
+       may do anything a program does, so this is not one of the collector's
+       traversals (the debug build forbids allocating in those). */
+    release_ctx c = { h, x };
+    const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
+    char *obj = obj_of(x);
+    if (!t->fields) {
+        t->type->traverse(obj, release_ref, &c);
+        return;
     }
+    const size_t *fields = t->fields;
+    uint32_t n = t->nfields;
+    for (uint32_t i = 0; i < n; i++)
+        release_ref((void **)(obj + fields[i]), &c);
+}
+
+/* Releases x, a dead plain container (no finalizer, destroy or weak
+   references): its fields, then its memory. */
+static void release_plain(rcgc_heap *h, head_t *x)
+{
+    rcgc__release_fields(h, x);
+    uncount_container(h);
+    block_free(h, x);
 }
 
 /* The end of a release for good: x is dead (F_RELEASING); its weak
    references are cleared, its fields released, its memory freed. */
-static inline void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
+static void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
 {
     if (x->info & F_WEAKREFS)
         rcgc__clear_weakrefs_and_call(h, x);
-    if ((bits & (TB_CONTAINER | TB_HOOKS)) == TB_CONTAINER) {
-        release_simple(h, x);
-        return;
-    }
     if (bits & TB_CONTAINER) {
         rcgc__release_fields(h, x);
         uncount_container(h);
@@ -550,55 +491,43 @@ static inline void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
     block_free(h, x);
 }
 
-/* Releases one object taken from the release queue: its count is 0 (unless
-   something revived it meanwhile) and it is no longer tracked. */
-static void release_one(rcgc_heap *h, head_t *x)
+/* Releases x: count 0, untracked, F_PENDING. As subtype_dealloc: the
+   finalizer first (at most once, PEP 442), with the object tracked again and
+   holding a temporary reference, anything left afterwards meaning
+   resurrection; then the release for good. */
+static void release(rcgc_heap *h, head_t *x, unsigned bits)
 {
-    unsigned bits = type_bits(h, x);
-    if (x->refcnt != 0) {
-        /* Revived while queued (through a weak reference), or made immortal. */
-        x->info &= ~(uint32_t)F_PENDING;
-        if ((bits & TB_CONTAINER) && !(x->info & F_IMMORTAL))
+    if ((bits & TB_FINALIZE) && !(x->info & F_FINALIZED)) {
+        x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
+        if (bits & TB_CONTAINER)
             gen_append(h, x, 0);
-        return;
+        x->refcnt = 1;
+        type_of_head(h, x)->finalize(obj_of(x));
+        if (--x->refcnt != 0)
+            return;
+        if (x->next)
+            list_remove(h, x);
+        x->info |= F_PENDING;
     }
-    if (bits & TB_HOOKS) {
-        const rcgc_type *t = type_of_head(h, x);
-        if (t->finalize && !(x->info & F_FINALIZED)) {
-            /* As subtype_dealloc: the object is tracked again while its
-               finalizer runs, with a temporary reference; anything left means
-               resurrection. */
-            x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
-            if (bits & TB_CONTAINER)
-                gen_append(h, x, 0);
-            x->refcnt = 1;
-            t->finalize(obj_of(x));
-            if (--x->refcnt != 0)
-                return;
-            if (x->next)
-                list_remove(h, x);
-        }
-    }
-    x->info |= F_PENDING | F_RELEASING;
+    x->info |= F_RELEASING;
     release_dead(h, x, bits);
 }
 
-/* After a release: puts the objects it queued in front of the release stack,
-   so that the order is depth first, and takes the next object off the stack
-   (NULL: none is left). */
-static head_t *next_queued(rcgc_heap *h)
+/* Releases the containers of the trash list, newest first, each as if one
+   release were running (CPython's _PyTrash_thread_destroy_chain): what they
+   release nests from there, and what nests too deep joins the list. */
+static void release_trash(rcgc_heap *h)
 {
-    if (h->release_batch) {
-        queue_set(h->release_batch_tail, h->release_stack);
-        h->release_stack = h->release_batch;
-        h->release_batch = h->release_batch_tail = NULL;
+    head_t *x;
+    h->trash_nesting = 1;
+    while ((x = h->trash_later) != NULL) {
+        h->trash_later = trash_get(x);
+        trash_set(x, NULL);
+        h->trash_nesting++;
+        release(h, x, type_bits(h, x));
+        h->trash_nesting--;
     }
-    head_t *x = h->release_stack;
-    if (x) {
-        h->release_stack = queue_get(x);
-        queue_set(x, NULL);     /* no stale link where list words are read */
-    }
-    return x;
+    h->trash_nesting = 0;
 }
 
 void rcgc__dealloc(void *obj)
@@ -607,36 +536,36 @@ void rcgc__dealloc(void *obj)
     rcgc_heap *h = heap_of(obj);
     uint32_t info = x->info;
     if (info & F_PENDING)
-        return;     /* already queued, or being released */
+        return;     /* in the trash list, or its release has begun */
     unsigned bits = type_bits(h, x);
     if (!(bits & (TB_CONTAINER | TB_HOOKS)) && !(info & F_WEAKREFS)) {
         /* A leaf that nothing can watch die (no finalizer, destroy or weak
-           reference) needs no place in the queue: its release is its free. */
+           reference): its release is its free. */
         block_free(h, x);
         return;
     }
     if (x->next)
         list_remove(h, x);
     /* Untracked, it leaves any collection in progress, as in CPython. */
-    info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING;
-    x->info = info;
-    if (h->releasing) {
-        queue_append(h, x);
+    x->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING;
+    if (!(bits & TB_CONTAINER)) {
+        release(h, x, bits);    /* a leaf releases nothing: no nesting */
         return;
     }
-    queue_set(x, NULL);
-    h->releasing = 1;
-    if (!(bits & TB_HOOKS)) {
-        /* No finalizer can run first: the release begins for good at once. */
-        x->info = info | F_RELEASING;
-        release_dead(h, x, bits);
-        x = next_queued(h);
+    if (h->trash_nesting >= TRASH_LIMIT) {
+        trash_set(x, h->trash_later);
+        h->trash_later = x;
+        return;
     }
-    while (x) {
-        release_one(h, x);
-        x = next_queued(h);
+    h->trash_nesting++;
+    if (is_plain_container(bits, info)) {
+        x->info |= F_RELEASING;
+        release_plain(h, x);
+    } else {
+        release(h, x, bits);
     }
-    h->releasing = 0;
+    if (--h->trash_nesting == 0 && h->trash_later)
+        release_trash(h);
 }
 
 /* ---- Tracking -------------------------------------------------------------- */

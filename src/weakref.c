@@ -136,7 +136,7 @@ void *rcgc_weakref_new(void *obj, rcgc_weakref_callback cb, void *data)
 {
     rcgc_heap *h = heap_of(obj);
     head_t *x = head_of(obj);
-    if (x->info & F_RELEASING)
+    if (x->info & (F_PENDING | F_RELEASING))
         return NULL;
     if (!(x->info & F_WEAKREFS) && wr_reserve(h) != 0)
         return NULL;
@@ -160,7 +160,7 @@ void *rcgc_weakref_new(void *obj, rcgc_weakref_callback cb, void *data)
 void *rcgc_weakref_get(void *wr)
 {
     weakref *w = wr;
-    if (!w->referent || (head_of(w->referent)->info & F_RELEASING))
+    if (!w->referent || (head_of(w->referent)->info & (F_PENDING | F_RELEASING)))
         return NULL;
     rcgc_incref(w->referent);
     return w->referent;

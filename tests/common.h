@@ -120,8 +120,8 @@ static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, 
 static const rcgc_type fin_type = { "fnode", sizeof(node), node_traverse, node_finalize, node_destroy };
 
 /* A node without hooks (no finalizer, no destroy): its objects take the
-   library's plain paths (release without the queue, collection garbage freed
-   in bulk), and their deaths are seen only in the counts. */
+   library's plain paths (release without rcgc__dealloc's checks, collection
+   garbage freed in bulk), and their deaths are seen only in the counts. */
 static const rcgc_type plain_node_type = { "plain", sizeof(node), node_traverse, NULL, NULL };
 
 /* A leaf type without destroy, for rcgc_new_sized of any size. */

@@ -1458,6 +1458,36 @@ static void test_million_cycle(void)
 /* Re-entrancy                                                               */
 /* ------------------------------------------------------------------------- */
 
+/* Garbage cleared one object at a time (delete_garbage: a self-loop with a
+   destroy, first in the list), then a plain self-loop holding a chain of 120
+   plain containers. Clearing the plain loop releases the chain, 50 nested
+   releases at most, the rest waiting in the trash list, which must be
+   emptied before that clear returns: nothing else released afterwards would
+   empty it. The collection leaves no object behind. */
+static void test_garbage_holding_deep_plain_chain(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    size_t destroyed = 0;
+    node *hooked = new_node(h, &destroyed);
+    rcgc_set(&hooked->a, hooked);
+    rcgc_decref(hooked);
+    node *loop = rcgc_new(h, &plain_node_type);
+    rcgc_set(&loop->a, loop);
+    node *head = NULL;
+    for (int i = 0; i < 120; i++) {
+        node *n = rcgc_new(h, &plain_node_type);
+        n->a = head;                /* the reference to head moves into n */
+        head = n;
+    }
+    loop->b = head;
+    rcgc_decref(loop);
+    CHECK_EQ(live_objects(h), 122);
+    CHECK_EQ(rcgc_collect(h, 2), 122);
+    CHECK_EQ(destroyed, 1);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* 1.4 / S56: rcgc_collect called while a collection runs returns 0 and
    collects nothing; an allocation that crosses threshold 0 inside a callback
    runs no nested collection (collecting is set). */
@@ -2061,6 +2091,7 @@ int main(void)
     TEST(test_automatic_collection_frees_garbage);
     TEST(test_graph_shapes);
     TEST(test_million_cycle);
+    TEST(test_garbage_holding_deep_plain_chain);
     TEST(test_reentrant_collect);
     return check_summary();
 }

@@ -51,8 +51,8 @@ static void announce(const void *p)
 
 /* ---- The mistakes ------------------------------------------------------------- */
 
-/* A finalizer drops a reference it only borrowed: the sibling it points to is
-   queued for release with a count of zero. */
+/* A finalizer drops a reference it only borrowed: a back pointer to its
+   parent, whose release (count zero) is releasing the finalizer's object. */
 static void drop_borrowed_finalize(void *obj)
 {
     dnode *n = obj;
@@ -67,11 +67,9 @@ static void case_decref_zero(void)
     rcgc_heap *h = rcgc_heap_new(NULL);
     dnode *parent = new_dnode(h);
     dnode *a = rcgc_new(h, &dropper_type);
-    dnode *b = new_dnode(h);
-    a->borrowed = b;
+    a->borrowed = parent;
     parent->slot[0] = a;
-    parent->slot[1] = b;
-    announce(b);
+    announce(parent);
     rcgc_decref(parent);
 }
 

@@ -3,12 +3,13 @@
  * 256 KiB stack, dropping the head of a 10,000,000-long chain, the root of a
  * 10,000,000-node complete binary tree and the root of a 10,000,000-node comb
  * (a 5,000,000-long spine, each spine node with a leaf child) releases every
- * node (each destroy runs once) without recursion; full collections of these
- * structures while they are alive, and of a 10,000,000-node ring as garbage
- * (the collector's first clear starts a 10,000,000-deep release cascade),
- * work on the same stack. A comb of plain containers (no destroy), whose
- * release skips the release queue until its own small stack overflows, is
- * dropped the same way. Memory statistics return to zero objects.
+ * node (each destroy runs once) with at most 50 releases nested on the stack
+ * (the rest wait in the trash list); full collections of these structures
+ * while they are alive, and of a 10,000,000-node ring as garbage (the
+ * collector's first clear starts a 10,000,000-deep release cascade), work on
+ * the same stack. A comb of plain containers (no destroy), released without
+ * rcgc__dealloc's checks, is dropped the same way. Memory statistics return
+ * to zero objects.
  * RCGC_TEST_SCALE (common.h) shrinks the 10,000,000 for slow tools.
  *
  * CPython's counterpart is the trashcan (cpython-gc.md 3.3, test_trashcan).
@@ -163,10 +164,9 @@ static void *build_comb(rcgc_heap *h, deep_job *j)
     return build_comb_of(h, j, &tnode_type, 0);
 }
 
-/* The comb again, of plain containers (no destroy), which are released
-   without the release queue as long as they fit in a small stack: with the
-   spine first, every level leaves one more leaf waiting and the stack
-   overflows into the queue. No destroy counts them: memory statistics must
+/* The comb again, of plain containers (no destroy), which the release of a
+   field releases itself, down to the nesting limit, where they wait in the
+   trash list like the others. No destroy counts them: memory statistics must
    come back to zero. */
 static const rcgc_type plain_type = { "plain", sizeof(tnode), tnode_traverse, NULL, NULL };
 

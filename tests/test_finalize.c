@@ -730,9 +730,63 @@ static void test_resurrected_moves_to_next_generation(void)
     rcgc_heap_free(h);
 }
 
-/* Leaves (no traverse) queued for release behind a sibling: the one taken
-   from the queue must not keep the queue link in its list words, which a
-   finalizer's object is checked against afterwards (found by fuzz_graph). */
+/* Release at zero deeper than the trashcan's limit: a chain c1 -> ... -> c49
+   -> F, where F holds A (slot a) and B (slot b), each holding a child (A1,
+   B1), all with finalizers and only c1 held. F's release begins 50 deep, so
+   A and B wait in the trash list; when c1's release ends they are released
+   newest first. CPython 3.11.7 finalizes c1 ... c49, F, B, B1, A, A1, and in
+   B's __del__ a weak reference to A (count 0, waiting) gives None while B
+   itself is tracked (gc.is_tracked(self)). */
+static void hook_trash_sibling(node *self)
+{
+    evlog *log = self->log;
+    void *o = rcgc_weakref_get(log->wr);
+    log->seen = o == NULL && rcgc_is_tracked(self);
+    rcgc_xdecref(o);
+}
+
+static void test_release_deeper_than_trashcan(void)
+{
+    static char names[49][4];
+    char expect[512] = "";
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    evlog log = {0};
+    node *a = new_fin(h, &log, "A", NULL), *b = new_fin(h, &log, "B", hook_trash_sibling);
+    node *head = new_fin(h, &log, "F", NULL);
+    rcgc_set(&a->a, new_fin(h, &log, "A1", NULL));
+    rcgc_decref(a->a);
+    rcgc_set(&b->a, new_fin(h, &log, "B1", NULL));
+    rcgc_decref(b->a);
+    rcgc_set(&head->a, a);
+    rcgc_set(&head->b, b);
+    log.wr = rcgc_weakref_new(a, NULL, NULL);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    for (int i = 49; i >= 1; i--) {
+        snprintf(names[i - 1], sizeof names[i - 1], "c%d", i);
+        node *c = new_fin(h, &log, names[i - 1], NULL);
+        rcgc_set(&c->a, head);
+        rcgc_decref(head);
+        head = c;
+    }
+    for (int i = 0; i < 49; i++) {
+        strcat(expect, names[i]);
+        strcat(expect, " ");
+    }
+    strcat(expect, "F B B1 A A1");
+    rcgc_decref(head);
+    CHECK_STR(log.text, expect);
+    CHECK_EQ(log.seen, 1);
+    CHECK(rcgc_weakref_get(log.wr) == NULL);
+    rcgc_decref(log.wr);
+    check_all_dead(h, &log, 54, 54);
+    rcgc_heap_free(h);
+}
+
+/* A container holding a leaf with a finalizer and a plain leaf: the
+   finalizer runs once and both leaves are freed (a leaf released after its
+   sibling once kept a stale release link in its list words, found by
+   fuzz_graph). */
 static int leaf_finalized;
 static void leaf_fin(void *obj)
 {
@@ -742,7 +796,7 @@ static void leaf_fin(void *obj)
 static const rcgc_type leaf_fin_type = { "leaf with finalizer", 8, NULL, leaf_fin, NULL };
 static const rcgc_type plain_leaf_type = { "leaf", 8, NULL, NULL, NULL };
 
-static void test_queued_leaf_with_finalizer(void)
+static void test_leaf_with_finalizer_beside_plain_leaf(void)
 {
     rcgc_heap *h = rcgc_heap_new(NULL);
     node *p = new_node(h, NULL);
@@ -759,10 +813,10 @@ static void test_queued_leaf_with_finalizer(void)
 }
 
 /* Plain containers (no finalizer, destroy or weak references) are released
-   without the release queue; the finalizers below them must still run in the
-   order the queue gives. The same random trees of containers and finalizer
-   nodes are dropped twice: with plain inner nodes, and with inner nodes that
-   have a destroy (which takes the queue). Both logs must be equal. */
+   without rcgc__dealloc's checks; the finalizers below them must still run in
+   the order rcgc__dealloc gives. The same random trees of containers and
+   finalizer nodes are dropped twice: with plain inner nodes, and with inner
+   nodes that have a destroy. Both logs must be equal. */
 static const rcgc_type plain_inner_type = { "plain inner", sizeof(node), node_traverse, NULL, NULL };
 
 static char order_names[512][16];
@@ -833,6 +887,7 @@ int main(void)
     TEST(test_refcount_revival_inside_collection);
     TEST(test_finalized_bit_survives_untrack);
     TEST(test_resurrected_moves_to_next_generation);
-    TEST(test_queued_leaf_with_finalizer);
+    TEST(test_release_deeper_than_trashcan);
+    TEST(test_leaf_with_finalizer_beside_plain_leaf);
     return check_summary();
 }

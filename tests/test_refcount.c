@@ -256,11 +256,10 @@ static void test_release_cascades(void)
 /* A wide container without hooks (WIDE slots), whose children are
    containers without hooks holding one leaf each that logs its destroy: the
    order of the leaves' deaths is the order of a recursive release (the
-   children in slot order, each one's leaf before the next child), also when
-   more children die at once than the release without the queue keeps (it
-   then hands them to the queue) and when the heap reads the slots from a
-   field table. CPython 3.11.7, with __slots__ classes for the containers and
-   __del__ for the leaves, prints the same order. */
+   children in slot order, each one's leaf before the next child), with more
+   children than fit in a cache line of pointers, and also when the heap reads
+   the slots from a field table. CPython 3.11.7, with __slots__ classes for the
+   containers and __del__ for the leaves, prints the same order. */
 enum { WIDE = 12 };
 
 typedef struct wide {

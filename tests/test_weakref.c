@@ -10,7 +10,7 @@
  * stored in slots; S26, S27, S41; where a callback weak reference goes after
  * its callback; what a finalizer sees of a later sibling on the refcount path;
  * a dying object takes no new weak reference; a weak reference the program
- * untracked still has its callback called; a queued object taken and dropped
+ * untracked still has its callback called; a later sibling taken and dropped
  * through a weak reference is still released once.
  *
  * Expected values come from CPython 3.11's rules and results in
@@ -516,15 +516,15 @@ static void test_s41_old_object_freed_by_young_clear(void)
 
 /* A finalizer hook that reads log->wrs[0] and drops what it gets. It counts
    a live referent in live_seen, and sets seen when that referent's count was
-   only the hook's reference and it was neither tracked nor listed (what a
-   sibling waiting in the release queue shows). */
+   the hook's reference and one more, and it was tracked and listed once (what
+   CPython shows of a later sibling, still held by the dying object). */
 static void hook_read_first_wr(node *self)
 {
     evlog *log = self->log;
     void *o = rcgc_weakref_get(log->wrs[0]);
     if (o) {
         log->live_seen++;
-        log->seen = rcgc_refcount(o) == 1 && !rcgc_is_tracked(o) && occurrences(rcgc_heap_of(o), -1, o) == 0;
+        log->seen = rcgc_refcount(o) == 2 && rcgc_is_tracked(o) && occurrences(rcgc_heap_of(o), -1, o) == 1;
         rcgc_decref(o);
     }
 }
@@ -676,12 +676,11 @@ static void test_refcount_later_sibling_alive_in_finalizer(void)
 }
 
 /* The same, with a finalizer that takes C1 through the weak reference and
-   drops it at once: C1 is waiting for its release (its count went to 0 when
-   X's release began), goes up to 1 and back to 0, and is still released
-   once, in its turn. Verified on CPython 3.11.7: w() is not None in C2's
-   __del__, and all three die. Meanwhile C1's count is only the finalizer's
-   reference and C1 is untracked, where CPython shows 2 and tracked: the
-   difference python-gc-mapping.md lists (item 3). */
+   drops it at once: C1, still held by X, has the count 2 (X's reference and
+   the finalizer's), is tracked and listed, and is released once, in its turn.
+   Verified on CPython 3.11.7: in C2's __del__, with o = w(),
+   sys.getrefcount(o) - 1 is 2, gc.is_tracked(o) is True and gc.get_objects()
+   lists o once; all three die. */
 static void test_refcount_later_sibling_touched_in_finalizer(void)
 {
     rcgc_heap *h = fresh_heap();

@@ -1,9 +1,12 @@
 # Differential tests of `rcgc replay` against CPython 3.11 (tests/difftest/):
-# difftest.traces compares every tests/traces/*.trace (the test_gc scenarios),
-# difftest.regress the shrunk disagreements kept in tests/traces/regress/, and
-# difftest.random 2,000 random traces of 200+ operations from seed 1. Each is
-# skipped (exit 77) when python3 is not CPython 3.11. Shrunk traces of new
-# disagreements are written to difftest-failures/ in the build directory.
+# difftest.traces compares every tests/traces/*.trace (the test_gc scenarios
+# and the release-order traces), difftest.regress the shrunk disagreements kept
+# in tests/traces/regress/, and difftest.random 2,000 random traces of 200+
+# operations from seed 1. The traces and the random test also require CPython's
+# exact order of the events under each operation (--strict-order, more than the
+# trace format asks). Each is skipped (exit 77) when python3 is not CPython
+# 3.11. Shrunk traces of new disagreements are written to difftest-failures/ in
+# the build directory.
 find_package(Python3 COMPONENTS Interpreter)
 if(NOT Python3_Interpreter_FOUND)
   message(WARNING "python3 not found: the difftest.* tests are not registered")
@@ -15,7 +18,7 @@ set(RCGC_DIFFTEST_ARGS --rcgc $<TARGET_FILE:rcgc_tool> --out ${CMAKE_BINARY_DIR}
 
 file(GLOB RCGC_SCENARIO_TRACES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/traces/*.trace)
 add_test(NAME difftest.traces
-  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --trace ${RCGC_SCENARIO_TRACES})
+  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --trace ${RCGC_SCENARIO_TRACES})
 set_tests_properties(difftest.traces PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
 file(GLOB RCGC_REGRESS_TRACES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/traces/regress/*.trace)
@@ -26,5 +29,5 @@ if(RCGC_REGRESS_TRACES)
 endif()
 
 add_test(NAME difftest.random
-  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --seed 1 --count 2000 --ops 200)
+  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --seed 1 --count 2000 --ops 200)
 set_tests_properties(difftest.random PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
