@@ -9,7 +9,9 @@ chains of 60-150 objects, deref, unweak, freeze/unfreeze, collect of each
 generation, thresholds, count and unsave. Most traces keep automatic
 collection off (they are compared line by line); about one in seven turns it on
 and then ends with the epilogue the comparison relies on: drop everything,
-unfreeze, unsave and collect 2 three times, deref every live weak reference.
+unfreeze, unsave and collect 2 until no resurrecting object can be left (three
+times, or two more than the resurrecting objects made), deref every live weak
+reference.
 Only names the trace still holds are used, so every trace is valid.
 
 usage: python3 gen.py SEED [--ops M] [--gc-on | --gc-off]
@@ -29,6 +31,7 @@ class _Builder:
         self.lines = []
         self.held = {}
         self.weaks = []
+        self.resurrectors = 0
         self.frozen = False
         self.ever_frozen = False
         r = rng
@@ -88,6 +91,8 @@ class _Builder:
             parts.append('slots=%d' % k)
         self.emit(' '.join(parts))
         self.held[oid] = k
+        if kind == 'resurrect':
+            self.resurrectors += 1
         if r.random() < self.p_weak:
             self.weak(oid)
         return oid
@@ -346,7 +351,10 @@ class _Builder:
             self.drop(a)
         if self.ever_frozen:
             self.emit('unfreeze')
-        for _ in range(3):
+        # Each round frees at least one resurrecting object for good once one
+        # is saved; when automatic collections run decides how many are saved
+        # in each round, so the rounds must outlast the longest chain of them.
+        for _ in range(max(3, self.resurrectors + 2)):
             self.emit('unsave')
             self.emit('collect 2')
         for w in self.weaks:
