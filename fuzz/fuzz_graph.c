@@ -16,7 +16,8 @@
  * progress: one dies when nothing still alive refers to it (its count reached
  * 0), or as garbage of a collection that no finalizer made reachable again.
  * An object with hooks whose release has begun releases its fields one at a
- * time, so the model reads what it still holds from its payload (slot_target).
+ * time, so the model reads what it still holds from its payload
+ * (slot_targets).
  * The harness touches only objects that are not dead, hooks or not.
  * Generations are modelled as CPython 3.11 moves objects (new containers in
  * generation 0, survivors promoted, freeze and unfreeze, an object
@@ -268,21 +269,24 @@ static void count_root_refs(int refs[MAX_OBJECTS])
         refs[M.unsaving[i]]++;
 }
 
-/* What slot s of object o refers to (an object index, or -1). That is what
+/* What the slots of object o refer to (object indexes, or -1). That is what
    the harness stored, except in an object with hooks whose release has begun
    (its count in the heap is 0; its destroy, which the model sees, has not run
    yet): the heap releases its fields one at a time, each release complete
    before the next field's, so its payload tells which references it still
-   holds. An object without hooks is freed as soon as its count is 0, so its
-   payload cannot be read here; the model treats it as gone at once (see
-   survivors). */
-static int slot_target(const struct object *o, int s)
+   holds, and they are copied into buf. An object without hooks is freed as
+   soon as its count is 0, so its payload cannot be read here; the model
+   treats it as gone at once (see survivors). */
+static const int8_t *slot_targets(const struct object *o, int8_t buf[MAX_SLOTS])
 {
     const struct payload *p = o->ptr;
+    int s;
 
     if (o->plain || o->dead || rcgc_refcount(o->ptr) != 0)
-        return o->slots[s];
-    return p->slots[s] ? (int)((const struct payload *)p->slots[s])->index : -1;
+        return o->slots;
+    for (s = 0; s < o->nslots; s++)
+        buf[s] = p->slots[s] ? (int8_t)((const struct payload *)p->slots[s])->index : -1;
+    return buf;
 }
 
 /* The objects still alive once the releases in progress are over. Those
@@ -302,14 +306,15 @@ static void survivors(bool alive[MAX_OBJECTS], bool exclude_garbage)
     count_root_refs(refs);
     for (i = 0; i < M.nobj; i++) {
         const struct object *o = &M.o[i];
+        const int8_t *slots;
+        int8_t buf[MAX_SLOTS];
         alive[i] = !o->dead && !(exclude_garbage && o->in_g);
         if (!alive[i])
             continue;
-        for (s = 0; s < o->nslots; s++) {
-            int t = slot_target(o, s);
-            if (t >= 0)
-                refs[t]++;
-        }
+        slots = slot_targets(o, buf);
+        for (s = 0; s < o->nslots; s++)
+            if (slots[s] >= 0)
+                refs[slots[s]]++;
     }
     for (i = 0; i < M.nobj; i++) {
         if (alive[i] && M.o[i].plain && refs[i] == 0) {
@@ -318,9 +323,9 @@ static void survivors(bool alive[MAX_OBJECTS], bool exclude_garbage)
         }
     }
     while (top > 0) {
-        const struct object *o = &M.o[stack[--top]];
+        const struct object *o = &M.o[stack[--top]];     /* without hooks */
         for (s = 0; s < o->nslots; s++) {
-            int t = slot_target(o, s);
+            int t = o->slots[s];
             if (t >= 0 && --refs[t] == 0 && alive[t] && M.o[t].plain) {
                 alive[t] = false;
                 stack[top++] = t;
@@ -345,10 +350,13 @@ static int model_refs(int i, bool exclude_garbage)
         n += M.unsaving[j] == i;
     for (j = 0; j < M.nobj; j++) {
         const struct object *o = &M.o[j];
+        const int8_t *slots;
+        int8_t buf[MAX_SLOTS];
         if (!alive[j])
             continue;
+        slots = slot_targets(o, buf);
         for (s = 0; s < o->nslots; s++)
-            n += slot_target(o, s) == i;
+            n += slots[s] == i;
     }
     return n;
 }
