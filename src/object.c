@@ -443,7 +443,9 @@ static inline void release_ref(void **slot, void *arg)
 #endif
 }
 
-void rcgc__release_fields(rcgc_heap *h, head_t *x)
+/* Releases x's fields (see release_ref), inlined into each release so that
+   a level of nesting is one call. */
+static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, head_t *x)
 {
     /* Not each_field: the drops run finalizers, callbacks and destroys, which
        may do anything a program does, so this is not one of the collector's
@@ -463,21 +465,26 @@ void rcgc__release_fields(rcgc_heap *h, head_t *x)
 
 /* Releases x, a dead plain container (no finalizer, destroy or weak
    references): its fields, then its memory. */
+void rcgc__release_fields(rcgc_heap *h, head_t *x)
+{
+    release_fields(h, x);
+}
+
 static void release_plain(rcgc_heap *h, head_t *x)
 {
-    rcgc__release_fields(h, x);
+    release_fields(h, x);
     uncount_container(h);
     block_free(h, x);
 }
 
 /* The end of a release for good: x is dead (F_RELEASING); its weak
    references are cleared, its fields released, its memory freed. */
-static void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
+static inline __attribute__((always_inline)) void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
 {
     if (x->info & F_WEAKREFS)
         rcgc__clear_weakrefs_and_call(h, x);
     if (bits & TB_CONTAINER) {
-        rcgc__release_fields(h, x);
+        release_fields(h, x);
         uncount_container(h);
     }
     if (bits & TB_HOOKS) {
@@ -495,7 +502,7 @@ static void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
    finalizer first (at most once, PEP 442), with the object tracked again and
    holding a temporary reference, anything left afterwards meaning
    resurrection; then the release for good. */
-static void release(rcgc_heap *h, head_t *x, unsigned bits)
+static inline __attribute__((always_inline)) void release(rcgc_heap *h, head_t *x, unsigned bits)
 {
     if ((bits & TB_FINALIZE) && !(x->info & F_FINALIZED)) {
         x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
