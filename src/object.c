@@ -463,13 +463,13 @@ static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, h
         release_ref((void **)(obj + fields[i]), &c);
 }
 
-/* Releases x, a dead plain container (no finalizer, destroy or weak
-   references): its fields, then its memory. */
 void rcgc__release_fields(rcgc_heap *h, head_t *x)
 {
     release_fields(h, x);
 }
 
+/* Releases x, a dead plain container (no finalizer, destroy or weak
+   references): its fields, then its memory. */
 static void release_plain(rcgc_heap *h, head_t *x)
 {
     release_fields(h, x);
