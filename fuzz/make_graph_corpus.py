@@ -525,8 +525,8 @@ def scenarios():
     s["plain-released-by-count"] = g
 
     # A comb of ten levels: each node holds the next one and seven empty
-    # containers, all without hooks, so that the release without the queue
-    # has more waiting than it keeps and hands them to the queue.
+    # containers, all without hooks, so that each level of the release has
+    # the next level and seven more plain containers to release in turn.
     g = Graph()
     top = g.new(8, PLAIN)
     node = top
