@@ -406,6 +406,23 @@ typedef struct release_ctx {
 static void release_plain(rcgc_heap *h, head_t *x);
 static void release_trash(rcgc_heap *h);
 
+/* x's count reached 0: it is untracked (and so leaves any collection in
+   progress, as in CPython) and takes the flags of a dying object. */
+static inline void untrack_dying(rcgc_heap *h, head_t *x, uint32_t info, uint32_t flags)
+{
+    if (x->next)
+        list_remove(h, x);
+    x->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | flags;
+}
+
+/* The end of one nested container release: when the outermost ends, the
+   trash list is released. */
+static inline void leave_release(rcgc_heap *h)
+{
+    if (--h->trash_nesting == 0 && h->trash_later)
+        release_trash(h);
+}
+
 static inline void release_ref(void **slot, void *arg)
 {
     const release_ctx *c = arg;
@@ -429,13 +446,10 @@ static inline void release_ref(void **slot, void *arg)
             return;
         }
         if (kind == TB_CONTAINER && h->trash_nesting < TRASH_LIMIT) {
-            if (y->next)
-                list_remove(h, y);
-            y->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING | F_RELEASING;
+            untrack_dying(h, y, info, F_PENDING | F_RELEASING);
             h->trash_nesting++;
             release_plain(h, y);
-            if (--h->trash_nesting == 0 && h->trash_later)
-                release_trash(h);       /* the collector's clear began it */
+            leave_release(h);           /* outermost when the collector's clear began it */
             return;
         }
     }
@@ -551,10 +565,7 @@ void rcgc__dealloc(void *obj)
         block_free(h, x);
         return;
     }
-    if (x->next)
-        list_remove(h, x);
-    /* Untracked, it leaves any collection in progress, as in CPython. */
-    x->info = (info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | F_FROZEN)) | F_PENDING;
+    untrack_dying(h, x, info, F_PENDING);
     if (!(bits & TB_CONTAINER)) {
         release(h, x, bits);    /* a leaf releases nothing: no nesting */
         return;
@@ -571,8 +582,7 @@ void rcgc__dealloc(void *obj)
     } else {
         release(h, x, bits);
     }
-    if (--h->trash_nesting == 0 && h->trash_later)
-        release_trash(h);
+    leave_release(h);
 }
 
 /* ---- Tracking -------------------------------------------------------------- */
