@@ -67,15 +67,17 @@ static inline void begin_examining(rcgc_heap *h, head_t *x)
     x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
 }
 
-/* gc_refs = refcount, and mark the set being examined. */
-static void update_refs(rcgc_heap *h, head_t *young)
+/* gc_refs = refcount, and mark the set being examined. Returns its size. */
+static size_t update_refs(rcgc_heap *h, head_t *young)
 {
+    size_t n = 0;
     uint32_t end = ref_of(young);
-    for (uint32_t r = young->next; r != end;) {
+    for (uint32_t r = young->next; r != end; n++) {
         head_t *x = ref_ptr(h, r);
         begin_examining(h, x);
         r = x->next;
     }
+    return n;
 }
 
 /* A reference from an examined object to x, which is not examined: unless x
@@ -150,12 +152,13 @@ static inline void visit_decref_full(void **slot, void *arg)
    collection: young holds the tracked objects of generations 0..collect_gen
    (neither frozen nor in the trash list), so a visit can tell from the
    header whether its object is examined, and initialise its gc_refs if the
-   walk has not reached it yet. */
-static void update_subtract_refs(rcgc_heap *h, head_t *young)
+   walk has not reached it yet. Returns the size of young. */
+static size_t update_subtract_refs(rcgc_heap *h, head_t *young)
 {
+    size_t n = 0;
     uint32_t end = ref_of(young), r = young->next, stride = 0;
     head_t *x = ref_ptr(h, r);
-    while (r != end) {
+    for (; r != end; n++) {
         if (!(x->info & F_COLLECTING))
             begin_examining(h, x);
         each_field(h, x, visit_decref_full, h);
@@ -163,13 +166,12 @@ static void update_subtract_refs(rcgc_heap *h, head_t *young)
         x = walk_next(h, x, r, nr, &stride);
         r = nr;
     }
+    return n;
 }
 
 typedef struct reach_ctx {
     rcgc_heap *h;
     head_t *young;
-    size_t unreachable;     /* objects in the unreachable list */
-    unsigned found;         /* FOUND_* of the objects found unreachable */
 } reach_ctx;
 
 /* What move_unreachable saw among the objects it found unreachable. */
@@ -185,7 +187,6 @@ enum {
    around every object's fields (8% of a collection of reachable objects). */
 static __attribute__((noinline)) void rescue(reach_ctx *c, head_t *x)
 {
-    c->unreachable--;
     list_remove(c->h, x);
     x->info &= ~(uint32_t)F_UNREACHABLE;
     list_append(c->h, x, c->young);
@@ -209,22 +210,41 @@ static inline void visit_reachable(void **slot, void *arg)
         x->prev = 1;
 }
 
+/* Moves the run of parked objects first..last, still linked in young after
+   prev (their prev links already set for unreachable), to the tail of
+   unreachable; prev is linked to what followed the run, `after`. */
+static inline void splice_run(rcgc_heap *h, head_t *prev, uint32_t first, head_t *last, uint32_t last_ref,
+                              uint32_t after, head_t *unreachable)
+{
+    ref_ptr(h, unreachable->prev)->next = first;
+    last->next = ref_of(unreachable);
+    unreachable->prev = last_ref;
+    prev->next = after;
+}
+
 /* Moves every object of young that is not reachable from an object with
    gc_refs > 0 into unreachable (which must be empty), keeping list order.
    Reachable objects keep their place, get their prev link back, lose
    F_COLLECTING and get the generation they are promoted to. Returns the
    number of objects left in young; *moved is set to the number in
    unreachable, *found to what was found unreachable on the way (FOUND_*;
-   objects rescued later included). */
-static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
+   objects rescued later included).
+   Objects found unreachable one after another are parked as a run: each
+   gets its prev link for unreachable as the walk passes it, and the run
+   leaves young in one splice when the walk reaches the next reachable
+   object (before its fields are visited, so a rescue only ever takes an
+   object from unreachable) or the end. */
+static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, head_t *unreachable, size_t *moved,
+                               unsigned *found)
 {
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
-    reach_ctx c = { h, young, 0, 0 };
+    reach_ctx c = { h, young };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0, nr;
     head_t *x = ref_ptr(h, r);
     size_t kept = 0;
-    for (; r != end; x = walk_next(h, x, r, nr, &stride), r = nr) {
+    unsigned seen = 0;
+    while (r != end) {
         if (x->prev) {
             /* visit_reachable may append to young, changing x->next. */
             each_field(h, x, visit_reachable, &c);
@@ -234,25 +254,29 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
             prev_ref = r;
             kept++;
             nr = x->next;
-        } else {
-            nr = x->next;
-            prev->next = nr;
-            /* Append to unreachable; it is an ordinary doubly linked list. */
-            head_t *last = ref_ptr(h, unreachable->prev);
-            x->prev = unreachable->prev;
-            x->next = ref_of(unreachable);
-            last->next = r;
-            unreachable->prev = r;
+            x = walk_next(h, x, r, nr, &stride);
+            r = nr;
+            continue;
+        }
+        uint32_t first = r, last_ref = unreachable->prev;
+        head_t *last;
+        do {
+            x->prev = last_ref;
             x->info |= F_UNREACHABLE;
-            c.unreachable++;
             unsigned bits = type_bits(h, x);
             if (!is_plain_container(bits, x->info))
-                c.found |= FOUND_HOOKS | (bits & TB_FINALIZE ? FOUND_FINALIZERS : 0);
-        }
+                seen |= FOUND_HOOKS | (bits & TB_FINALIZE ? FOUND_FINALIZERS : 0);
+            last = x;
+            last_ref = r;
+            nr = x->next;
+            x = walk_next(h, x, r, nr, &stride);
+            r = nr;
+        } while (r != end && !x->prev);
+        splice_run(h, prev, first, last, last_ref, r, unreachable);
     }
     young->prev = prev_ref;
-    *moved = c.unreachable;
-    *found = c.found;
+    *moved = examined - kept;
+    *found = seen;
     return kept;
 }
 
@@ -261,9 +285,9 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable,
    objects left in young. */
 static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachable, size_t *moved, unsigned *found)
 {
-    update_refs(h, young);
+    size_t examined = update_refs(h, young);
     subtract_refs(h, young);
-    return move_unreachable(h, young, unreachable, moved, found);
+    return move_unreachable(h, young, examined, unreachable, moved, found);
 }
 
 /* ---- Untracking immutable containers (CPython's untrack_tuples) ------------ */
@@ -504,8 +528,8 @@ static size_t collect_main(rcgc_heap *h, int generation)
     size_t survivors, count;
     unsigned found;
     h->outside_refs = false;
-    update_subtract_refs(h, young);
-    survivors = move_unreachable(h, young, unreachable, &count, &found);
+    size_t examined = update_subtract_refs(h, young);
+    survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
     if (h->immutable_types)
         survivors -= untrack_immutable(h, young);
 
