@@ -34,7 +34,8 @@
  * unreachable keep it (no pass just to clear it) until they leave the set, and
  * every way out clears it (update_refs for a second analysis, delete_garbage's
  * move to old, untracking, rcgc_make_immortal, release). move_unreachable
- * counts the unreachable set and notes whether it holds an object with a
+ * works out the size of the unreachable set (from the size of young, which
+ * the gc_refs walk counts) and notes whether it holds an object with a
  * finalizer or other hooks, so in the common case (no finalizer, no
  * weak-reference callback) the set is walked once more, by delete_garbage
  * or bulk_delete.
