@@ -378,7 +378,8 @@ RCGC_API void *rcgc_weakref_get(void *weakref);
 /* Whether obj is a weak-reference object. */
 RCGC_API bool rcgc_is_weakref(const void *obj);
 
-/* Whether obj's finalizer has run (gc.is_finalized). */
+/* Whether obj's finalizer has run (gc.is_finalized). Inside the finalizer:
+   true when a collection called it, false when the release at zero did. */
 RCGC_API bool rcgc_is_finalized(const void *obj);
 
 /* gc.garbage: objects kept by RCGC_DEBUG_SAVEALL. The list holds a reference

@@ -515,15 +515,18 @@ static inline __attribute__((always_inline)) void release_dead(rcgc_heap *h, hea
 /* Releases x: count 0, untracked, F_PENDING. As subtype_dealloc: the
    finalizer first (at most once, PEP 442), with the object tracked again and
    holding a temporary reference, anything left afterwards meaning
-   resurrection; then the release for good. */
+   resurrection; then the release for good. As PyObject_CallFinalizer, the
+   object is marked finalized when its finalizer returns (a collection marks
+   it before the call). */
 static inline __attribute__((always_inline)) void release(rcgc_heap *h, head_t *x, unsigned bits)
 {
     if ((bits & TB_FINALIZE) && !(x->info & F_FINALIZED)) {
-        x->info = (x->info | F_FINALIZED) & ~(uint32_t)F_PENDING;
+        x->info &= ~(uint32_t)F_PENDING;
         if (bits & TB_CONTAINER)
             gen_append(h, x, 0);
         x->refcnt = 1;
         type_of_head(h, x)->finalize(obj_of(x));
+        x->info |= F_FINALIZED;
         if (--x->refcnt != 0)
             return;
         if (x->next)

@@ -694,6 +694,32 @@ static void test_refcount_revival_inside_collection(void)
     rcgc_heap_free(h);
 }
 
+/* gc.is_finalized(self) inside __del__ (checked in CPython 3.11.7): False when
+   the last reference is dropped (PyObject_CallFinalizer sets the bit after
+   tp_finalize returns), True under a collection (finalize_garbage sets it
+   before the call); True afterwards either way. */
+static void hook_is_finalized(node *self)
+{
+    self->log->seen = rcgc_is_finalized(self) ? 1 : 0;
+}
+
+static void test_is_finalized_inside_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    node *x = new_fin(h, &log, "X", hook_is_finalized);
+    log.seen = -1;
+    rcgc_decref(x);
+    CHECK_EQ(log.seen, 0);
+    log.seen = -1;
+    fin_self_loop(h, &log, "Y", hook_is_finalized);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.seen, 1);
+    CHECK_STR(log.text, "X Y");
+    check_all_dead(h, &log, 2, 2);
+    rcgc_heap_free(h);
+}
+
 /* The FINALIZED bit survives untrack / track (1.11, is_finalized). */
 static void test_finalized_bit_survives_untrack(void)
 {
@@ -885,6 +911,7 @@ int main(void)
     TEST(test_s42_old_finalizer_freed_by_young_clear);
     TEST(test_trash_finalized_on_refcount_path_during_collection);
     TEST(test_refcount_revival_inside_collection);
+    TEST(test_is_finalized_inside_finalizer);
     TEST(test_finalized_bit_survives_untrack);
     TEST(test_resurrected_moves_to_next_generation);
     TEST(test_release_deeper_than_trashcan);
