@@ -1031,10 +1031,24 @@ static void test_freeze_unfreeze(void)
     CHECK_EQ(gen_size(h, 2), 7);
     CHECK_EQ(gen_size(h, 0), 1);
 
+    /* ... as members of it, g0 too (frozen from generation 0): a young
+       collection leaves them out, and a full one examines them as the
+       survivors they are */
+    node *y = new_node(h, NULL);
+    rcgc_set(&y->a, g0);
+    rcgc_set(&y->b, y);
+    rcgc_decref(y);
+    CHECK_EQ(rcgc_collect(h, 0), 1);       /* y's self-cycle */
+    node *b = new_node(h, NULL);
+    rcgc_set(&b->a, g0);
+    rcgc_set(&g0->a, b);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);       /* g0 <-> b, g0 held */
+
     rcgc_decref(g1); rcgc_decref(g0); rcgc_decref(untracked); rcgc_decref(n); rcgc_decref(m);
     for (int i = 0; i < 3; i++) rcgc_decref(young[i]);
     rcgc_decref(l);
-    CHECK_EQ(rcgc_collect(h, 2), 1);       /* l's self-cycle */
+    CHECK_EQ(rcgc_collect(h, 2), 3);       /* l's self-cycle, g0 <-> b */
     CHECK_EQ(live_objects(h), 0);
     rcgc_unfreeze(h);                      /* nothing frozen: no-op */
     CHECK_EQ(rcgc_get_freeze_count(h), 0);

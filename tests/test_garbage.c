@@ -274,7 +274,9 @@ static void test_saveall_list_order(void)
 }
 
 /* Saved objects survive like any other survivor: after collect(0) they sit
-   in generation 1 (delete_garbage moves what is still alive to `old`, 1.8). */
+   in generation 1 (delete_garbage moves what is still alive to `old`, 1.8),
+   as members of it: a young object that refers to one is examined without
+   it, and the next collection of generation 1 finds it. */
 static void test_saveall_moves_to_next_generation(void)
 {
     rcgc_heap *h = fresh_heap();
@@ -287,10 +289,17 @@ static void test_saveall_moves_to_next_generation(void)
     CHECK_EQ(gen_size(h, 1), 1);
     CHECK_EQ(gen_size(h, 2), 0);
     CHECK_EQ(rcgc_collect(h, 0), 0);
+    node *y = new_named(h, &node_type, &log, "Y");
+    rcgc_set(&y->a, l);
+    CHECK_EQ(rcgc_collect(h, 0), 0);      /* y is held, l is not examined */
+    CHECK_EQ(gen_size(h, 1), 2);
+    rcgc_decref(y);
+    CHECK_EQ(log.destroyed, 1);
     rcgc_garbage_clear(h);
     CHECK_EQ(rcgc_collect(h, 0), 0);      /* it is in generation 1 now */
     CHECK_EQ(rcgc_collect(h, 1), 1);
     free_saved(h, &log, 1);
+    CHECK_EQ(log.destroyed, 2);
     rcgc_heap_free(h);
 }
 
