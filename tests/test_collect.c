@@ -1870,6 +1870,48 @@ static void test_garbage_out_references(void)
     }
 }
 
+/* A leaf whose destroy logs its name: a reference to one from a garbage set
+   is watched, so the set cannot be freed in bulk. */
+static void logging_leaf_destroy(void *obj)
+{
+    node *n = obj;
+    log_event(n->log, n->name);
+}
+
+static const rcgc_type logging_leaf = { "logged leaf", sizeof(node), NULL, NULL, logging_leaf_destroy };
+
+/* A cycle A <-> B without hooks (A made first), A holding the watched leaf C
+   and B the watched leaf D. The set is cleared in list order, holding a
+   reference to the object being cleared, as CPython's delete_garbage does:
+   clearing A releases B, whose release drops A (not its last reference) and
+   D; then A's clear drops C. So "D C", the order CPython gives in
+   tests/traces/x03-clear-order-after-finalizers.trace (there C and D are old
+   objects with finalizers). */
+static void test_garbage_clear_order_seen_by_watched_leaves(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    evlog log = {0};
+    node *a = rcgc_new(h, &plain_node_type), *b = rcgc_new(h, &plain_node_type);
+    node *c = rcgc_new(h, &logging_leaf), *d = rcgc_new(h, &logging_leaf);
+    CHECK(a && b && c && d);
+    if (!a || !b || !c || !d) { rcgc_heap_free(h); return; }
+    c->log = d->log = &log;
+    c->name = "C";
+    d->name = "D";
+    link_pair(a, b);
+    rcgc_set(&a->b, c);
+    rcgc_set(&b->b, d);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    rcgc_decref(c);
+    rcgc_decref(d);
+    CHECK_EQ(rcgc_collect(h, 0), 2);
+    CHECK_STR(log.text, "D C");
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* A garbage ring of containers without hooks, freed in bulk, whose objects
    alternate with objects that stay, in pages that were full (taken off their
    size class's list), and that holds large objects: the collection finds the
@@ -2072,6 +2114,7 @@ int main(void)
 {
     TEST(test_bulk_delete_random_graphs);
     TEST(test_garbage_out_references);
+    TEST(test_garbage_clear_order_seen_by_watched_leaves);
     TEST(test_bulk_delete_full_pages_and_large_objects);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
