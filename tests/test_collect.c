@@ -826,6 +826,51 @@ static void test_long_lived_rule(void)
     rcgc_heap_free(h);
 }
 
+/* The long-lived rule counts the survivors of a full collection after
+   untracking, as CPython 3.11 calls untrack_tuples before gc_list_size: 10,000
+   immutable objects that hold nothing survive a full collection untracked, so
+   long_lived_total is 0, and with thresholds (10, 1, 1) the first automatic
+   full collection comes when the schedule without them says (allocation 77),
+   not after 2,500 promotions. */
+static void test_long_lived_total_after_untracking(void)
+{
+    static const rcgc_type imm_type = { "immutable", sizeof(node), node_traverse, NULL, NULL };
+    enum { IMMUTABLE = 10000, MAX_ALLOCS = 200 };
+    sched_model m;
+    model_init(&m, 10, 1, 1, 0, 1);
+    size_t expected = first_full_collection(&m, MAX_ALLOCS);
+    CHECK_EQ(expected, 77);
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    CHECK_EQ(rcgc_set_type_flags(h, &imm_type, RCGC_TYPE_IMMUTABLE), 0);
+    node **keep = malloc((IMMUTABLE + MAX_ALLOCS) * sizeof *keep);
+    CHECK(keep != NULL);
+    if (!keep) { rcgc_heap_free(h); return; }
+    size_t untracked = 0, n = 0;
+    for (; n < IMMUTABLE; n++)
+        keep[n] = rcgc_new(h, &imm_type);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    for (size_t i = 0; i < IMMUTABLE; i++)
+        untracked += !rcgc_is_tracked(keep[i]);
+    CHECK_EQ(untracked, IMMUTABLE);
+    rcgc_set_threshold(h, 10, 1, 1);
+    rcgc_enable(h);
+    recorder r;
+    recorder_attach(&r, h);
+    size_t first = 0;
+    for (size_t k = 1; k <= MAX_ALLOCS && !first; k++) {
+        keep[n++] = new_node(h, NULL);
+        if (r.per_gen[2])
+            first = k;
+    }
+    CHECK_EQ(first, expected);
+    rcgc_disable(h);
+    for (size_t i = 0; i < n; i++)
+        rcgc_decref(keep[i]);
+    free(keep);
+    rcgc_heap_free(h);
+}
+
 /* n new nodes, kept by the test in a malloc'd array with room for cap, made
    while r watches: no automatic collection runs, and the counts are then
    (n, 0, 0). NULL when the array cannot be made. */
@@ -2132,6 +2177,7 @@ int main(void)
     TEST(test_schedule_small_thresholds);
     TEST(test_schedule_hand_derived);
     TEST(test_long_lived_rule);
+    TEST(test_long_lived_total_after_untracking);
     TEST(test_threshold_zero);
     TEST(test_disabled);
     TEST(test_count0_clamped);
