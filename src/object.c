@@ -227,19 +227,35 @@ void rcgc_heap_free(rcgc_heap *h)
 
 /* ---- Creating objects ------------------------------------------------------ */
 
-/* Clears a payload. Those of blocks up to 128 bytes (0 to 112 bytes, in
-   steps of 16) take a few stores instead of a call. */
+/* Clears a payload (a multiple of 16 bytes) with 16-byte stores up to 512
+   bytes. Up to 128 bytes there is no loop: two runs of stores that meet or
+   overlap, since a loop of one to eight stores ran 0.5 to 1 ns slower or
+   faster depending on where it fell in the code. Above 128 bytes, runs of
+   four stores: memset's own code for 272 bytes (a 256-byte payload's block)
+   made eight 64-byte stores that straddle cache lines. */
 static inline void clear_payload(head_t *x, size_t bytes)
 {
     char *p = obj_of(x);
-    if (bytes > 112) {
-        memset(p, 0, bytes);
-        return;
-    }
-    for (size_t at = 0; at < 112; at += 16) {
-        if (at >= bytes)
-            break;
-        memset(p + at, 0, 16);
+    if (bytes > 128) {
+        if (bytes > 512) {
+            memset(p, 0, bytes);
+            return;
+        }
+        size_t at = 0;
+        for (; at + 64 <= bytes; at += 64)
+            memset(p + at, 0, 64);
+        for (; at < bytes; at += 16)
+            memset(p + at, 0, 16);
+    } else if (bytes > 64) {
+        memset(p, 0, 64);
+        memset(p + bytes - 64, 0, 64);
+    } else if (bytes > 32) {
+        memset(p, 0, 32);
+        memset(p + bytes - 32, 0, 32);
+    } else if (bytes) {
+        memset(p, 0, 16);
+        if (bytes > 16)
+            memset(p + 16, 0, 16);
     }
 }
 
@@ -554,20 +570,11 @@ static void release_trash(rcgc_heap *h)
     h->trash_nesting = 0;
 }
 
-void rcgc__dealloc(void *obj)
+/* Every release but a leaf's that nobody can watch: out of line, so that the
+   leaf's (rcgc__dealloc) does not save and restore the registers this one
+   needs (0.8 ns of a 6-7 ns allocation and release). */
+static __attribute__((noinline)) void dealloc_watched(rcgc_heap *h, head_t *x, uint32_t info, unsigned bits)
 {
-    head_t *x = head_of(obj);
-    rcgc_heap *h = heap_of(obj);
-    uint32_t info = x->info;
-    if (info & F_PENDING)
-        return;     /* in the trash list, or its release has begun */
-    unsigned bits = type_bits(h, x);
-    if (!(bits & (TB_CONTAINER | TB_HOOKS)) && !(info & F_WEAKREFS)) {
-        /* A leaf that nothing can watch die (no finalizer, destroy or weak
-           reference): its release is its free. */
-        block_free(h, x);
-        return;
-    }
     untrack_dying(h, x, info, F_PENDING);
     if (!(bits & TB_CONTAINER)) {
         release(h, x, bits);    /* a leaf releases nothing: no nesting */
@@ -586,6 +593,23 @@ void rcgc__dealloc(void *obj)
         release(h, x, bits);
     }
     leave_release(h);
+}
+
+void rcgc__dealloc(void *obj)
+{
+    head_t *x = head_of(obj);
+    rcgc_heap *h = heap_of(obj);
+    uint32_t info = x->info;
+    if (info & F_PENDING)
+        return;     /* in the trash list, or its release has begun */
+    unsigned bits = type_bits(h, x);
+    if (!(bits & (TB_CONTAINER | TB_HOOKS)) && !(info & F_WEAKREFS)) {
+        /* A leaf that nothing can watch die (no finalizer, destroy or weak
+           reference): its release is its free. */
+        block_free(h, x);
+        return;
+    }
+    dealloc_watched(h, x, info, bits);
 }
 
 /* ---- Tracking -------------------------------------------------------------- */
