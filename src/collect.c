@@ -375,25 +375,15 @@ static bool finalize_garbage(rcgc_heap *h, head_t *collectable)
     return ran;
 }
 
-static void clear_flags(rcgc_heap *h, head_t *l, uint32_t flags)
-{
-    uint32_t end = ref_of(l);
-    for (uint32_t r = l->next; r != end;) {
-        head_t *x = ref_ptr(h, r);
-        x->info &= ~flags;
-        r = x->next;
-    }
-}
-
 /* What finalizers and callbacks made reachable again survives (moved to old);
-   the rest goes to still_unreachable. */
+   the rest goes to still_unreachable. The set's flags need no walk of their
+   own: update_refs gives every object F_COLLECTING and takes F_UNREACHABLE
+   off, and only the set has F_COLLECTING. */
 static void handle_resurrected(rcgc_heap *h, head_t *unreachable, head_t *still, head_t *old)
 {
-    clear_flags(h, unreachable, F_COLLECTING | F_UNREACHABLE);
     size_t moved;
     unsigned found;
     deduce_unreachable(h, unreachable, still, &moved, &found);
-    clear_flags(h, still, F_UNREACHABLE);
     list_merge(h, unreachable, old);
 }
 
