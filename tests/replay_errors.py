@@ -71,6 +71,8 @@ def check_trace(rcgc, trace):
 
 def check_cli(rcgc):
     usage = r"usage: rcgc replay"
+    plain_alone = (r"rcgc: replay: --plain cannot be combined with --explain, --why, --dot or --html, "
+                   r"which follow every object until its destroy hook\n")
     cases = [
         ([], 2, "", r"rcgc: missing a command\n" + usage),
         (["bogus"], 2, "", r"rcgc: unknown command or option: bogus\n" + usage),
@@ -79,6 +81,8 @@ def check_cli(rcgc):
         (["replay", "--bogus", "x"], 2, "", r"rcgc: replay: unknown option --bogus\n" + usage),
         (["replay", "a", "b"], 2, "", r"rcgc: replay: more than one trace: b\n" + usage),
         (["replay", "/nonexistent/t.trace"], 2, "", r"rcgc: cannot open /nonexistent/t\.trace: .+\n\Z"),
+        (["replay", "--plain", "--explain", "x"], 2, "", plain_alone + usage),
+        (["replay", "--why", "1", "--plain", "x"], 2, "", plain_alone + usage),
         (["--version"], 0, r"rcgc \d+\.\d+\.\d+\n\Z", r"\Z"),
         (["--help"], 0, usage, r"\Z"),
         (["replay", "--help"], 0, usage, r"\Z"),

@@ -22,6 +22,9 @@ static const char usage_text[] =
     "\n"
     "Options of replay:\n"
     "  --echo       print each operation as '> TOKENS' before the events it causes\n"
+    "  --plain      objects without a finalizer have no destroy hook, so that nothing\n"
+    "               watches them die and a collection may free their cycles in bulk;\n"
+    "               the output must be the same (not with the four options below)\n"
     "  --explain    for each collection, show the collector's work step by step:\n"
     "               reference counts, gc_refs, what is reachable, what is freed,\n"
     "               resurrected, and where the survivors go (implies --echo)\n"
@@ -70,6 +73,8 @@ static int replay_command(int argc, char **argv)
         const char *arg = argv[i];
         if (strcmp(arg, "--echo") == 0) {
             options.echo = true;
+        } else if (strcmp(arg, "--plain") == 0) {
+            options.plain = true;
         } else if (strcmp(arg, "--explain") == 0) {
             watching.explain = true;
             options.echo = true;
@@ -98,6 +103,9 @@ static int replay_command(int argc, char **argv)
     }
     if (path == NULL)
         return usage_error("replay: missing the trace (FILE, or - for standard input)", "");
+    if (options.plain && (watching.explain || watching.why || watching.dot_dir != NULL || watching.html_path != NULL))
+        return usage_error("replay: --plain cannot be combined with --explain, --why, --dot or --html, ",
+                           "which follow every object until its destroy hook");
     in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (in == NULL) {
         fprintf(stderr, "rcgc: cannot open %s: %s\n", path, strerror(errno));

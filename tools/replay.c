@@ -84,6 +84,10 @@ static const rcgc_type object_types[] = {
     [TRACE_FIN_RESURRECT] = { "trace object (resurrect)", 0, traverse_object, finalize_resurrect, destroy_object },
 };
 
+/* An object without a finalizer under options.plain: without destroy_object,
+   nothing watches it die, as most objects of a program. */
+static const rcgc_type plain_object_type = { "trace object (plain)", 0, traverse_object, NULL, NULL };
+
 static void weak_callback(void *weakref, void *data)
 {
     struct replay_weak *w = data;
@@ -235,7 +239,8 @@ static int check(struct replay *rp, const struct trace_op *op)
 static int run_new(struct replay *rp, const struct trace_op *op)
 {
     size_t bytes = offsetof(struct replay_object, slots) + op->nslots * sizeof(void *);
-    struct replay_object *o = rcgc_new_sized(rp->heap, &object_types[op->finalizer], bytes);
+    bool plain = rp->options.plain && op->finalizer == TRACE_FIN_NONE;
+    struct replay_object *o = rcgc_new_sized(rp->heap, plain ? &plain_object_type : &object_types[op->finalizer], bytes);
 
     if (o == NULL)
         return out_of_memory(rp);
@@ -243,7 +248,7 @@ static int run_new(struct replay *rp, const struct trace_op *op)
     o->id = op->id;
     o->nslots = op->nslots;
     o->finalizer = op->finalizer;
-    if (name_add(&rp->objects, op->id, o) != 0 || name_add(&rp->live, op->id, o) != 0)
+    if (name_add(&rp->objects, op->id, o) != 0 || (!plain && name_add(&rp->live, op->id, o) != 0))
         return out_of_memory(rp);
     return 0;
 }

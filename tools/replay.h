@@ -42,6 +42,11 @@ struct replay_hooks {
 
 struct replay_options {
     bool echo;                      /* print each operation as "> " and its tokens first */
+    bool plain;                     /* objects without a finalizer get a type without a
+                                       destroy hook: nothing watches them die, so a
+                                       collection may free their cycles in bulk. The
+                                       output is the same; replay_live_object does not
+                                       know these objects (the watchers need it) */
     const rcgc_config *heap_config; /* for rcgc_heap_new (NULL: defaults), e.g. a
                                        memory source that fails on purpose */
 };
@@ -112,7 +117,8 @@ int replay_run_hooked(FILE *in, FILE *out, FILE *err, const struct replay_option
                       const struct replay_hooks *hooks);
 
 /* The object named id in the trace while it is alive, whether the trace
-   still holds the name or not; NULL before `new` and once freed. */
+   still holds the name or not; NULL before `new` and once freed, and always
+   for the objects of options.plain without a finalizer. */
 struct replay_object *replay_live_object(const struct replay *rp, uint32_t id);
 
 /* Writes obj's name in the trace into buf: "ID" for an object, "wW" for a

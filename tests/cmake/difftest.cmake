@@ -6,7 +6,9 @@
 # exact order of the events under each operation (--strict-order, more than the
 # trace format asks). Each is skipped (exit 77) when python3 is not CPython
 # 3.11. Shrunk traces of new disagreements are written to difftest-failures/ in
-# the build directory.
+# the build directory. difftest.traces.plain and difftest.random.plain run the
+# same comparisons with `rcgc replay --plain` (objects without a finalizer have
+# no destroy hook, so the collector frees their cycles in bulk), on other seeds.
 find_package(Python3 COMPONENTS Interpreter)
 if(NOT Python3_Interpreter_FOUND)
   message(WARNING "python3 not found: the difftest.* tests are not registered")
@@ -20,6 +22,9 @@ file(GLOB RCGC_SCENARIO_TRACES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/tra
 add_test(NAME difftest.traces
   COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --trace ${RCGC_SCENARIO_TRACES})
 set_tests_properties(difftest.traces PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+add_test(NAME difftest.traces.plain
+  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --plain --trace ${RCGC_SCENARIO_TRACES})
+set_tests_properties(difftest.traces.plain PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
 file(GLOB RCGC_REGRESS_TRACES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/traces/regress/*.trace)
 if(RCGC_REGRESS_TRACES)
@@ -31,3 +36,6 @@ endif()
 add_test(NAME difftest.random
   COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --seed 1 --count 2000 --ops 200)
 set_tests_properties(difftest.random PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+add_test(NAME difftest.random.plain
+  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --plain --seed 100001 --count 2000 --ops 200)
+set_tests_properties(difftest.random.plain PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)

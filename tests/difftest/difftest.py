@@ -9,9 +9,14 @@ debugging to a short trace that still disagrees; the shrunk trace is written to
 `N passed, N failed`. Exit status: 0 all agree, 1 a disagreement, 2 usage
 error, 77 (skipped) when python3 is not CPython 3.11.
 
+With --plain, rcgc runs the traces with `replay --plain`: the objects without a
+finalizer have no destroy hook, so the collector may free their cycles in bulk
+(bulk_delete), which the default objects never allow.
+
 usage: difftest.py --rcgc PATH [--seed S] [--count N] [--ops M] [--jobs J]
-                   [--out DIR] [--max-shrink K] [--strict-order]
+                   [--out DIR] [--max-shrink K] [--strict-order] [--plain]
        difftest.py --rcgc PATH --trace FILE... [--shrink] [--out DIR] [--strict-order]
+                   [--plain]
 """
 import argparse
 import multiprocessing
@@ -28,11 +33,15 @@ SKIP_STATUS = 77
 RCGC_TIMEOUT = 20.0
 SHRINK_SECONDS = 120.0
 
+# The options of `rcgc replay`, set once by main() before any trace runs (the
+# worker processes are forked after it).
+replay_options = ['--echo']
+
 
 def run_rcgc(rcgc, data, timeout=RCGC_TIMEOUT):
-    """(output lines, exit status, stderr) of `rcgc replay --echo -` on data."""
+    """(output lines, exit status, stderr) of `rcgc replay --echo [--plain] -` on data."""
     try:
-        p = subprocess.run([rcgc, 'replay', '--echo', '-'], input=data,
+        p = subprocess.run([rcgc, 'replay'] + replay_options + ['-'], input=data,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b'').decode('utf-8', 'replace').splitlines()
@@ -296,7 +305,11 @@ def _report_shrunk(rcgc, data, strict, name, out_dir, why, repro):
         print(o.stderr.rstrip())
     print('--- first mismatch: %s' % (o.mismatch or why))
     print('reproduce: %s' % repro)
-    print('           python3 %s --rcgc %s --trace %s' % (sys.argv[0], rcgc, path))
+    print('           python3 %s --rcgc %s --trace %s%s' % (sys.argv[0], rcgc, path, _plain_flag()))
+
+
+def _plain_flag():
+    return ' --plain' if '--plain' in replay_options else ''
 
 
 def _chunks(seeds, n):
@@ -327,9 +340,9 @@ def random_mode(a):
           % (len(seeds), a.ops, seeds[0], seeds[-1], elapsed))
     shrunk = 0
     for seed, valid, why in failures:
-        repro = 'python3 %s --rcgc %s --seed %d --count 1%s%s' % (
+        repro = 'python3 %s --rcgc %s --seed %d --count 1%s%s%s' % (
             sys.argv[0], a.rcgc, seed, '' if a.ops == 200 else ' --ops %d' % a.ops,
-            ' --strict-order' if a.strict_order else '')
+            ' --strict-order' if a.strict_order else '', _plain_flag())
         print('\n=== seed %d disagrees: %s' % (seed, why.splitlines()[0]))
         shrunk += valid
         if not valid or shrunk > a.max_shrink:
@@ -355,7 +368,7 @@ def trace_mode(a):
         print('\n=== %s disagrees: %s' % (path, o.mismatch))
         if a.shrink:
             name = os.path.splitext(os.path.basename(path))[0] + '-shrunk'
-            repro = 'python3 %s --rcgc %s --trace %s' % (sys.argv[0], a.rcgc, path)
+            repro = 'python3 %s --rcgc %s --trace %s%s' % (sys.argv[0], a.rcgc, path, _plain_flag())
             _report_shrunk(a.rcgc, shrink(a.rcgc, data, a.strict_order), a.strict_order,
                            name, a.out, o.mismatch, repro)
         else:
@@ -382,7 +395,12 @@ def main(argv):
     ap.add_argument('--strict-order', action='store_true',
                     help="also require CPython's exact event order under each operation "
                     '(more than the trace format asks)')
+    ap.add_argument('--plain', action='store_true',
+                    help='run rcgc with `replay --plain` (objects without a finalizer have no '
+                    'destroy hook, so cycles of them may be freed in bulk)')
     a = ap.parse_args(argv[1:])
+    if a.plain:
+        replay_options.append('--plain')
     if sys.version_info[:2] != oracle.REQUIRED_VERSION:
         print('skipped: CPython 3.11 is required as the oracle (found %d.%d)' % sys.version_info[:2])
         return SKIP_STATUS
