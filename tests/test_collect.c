@@ -1749,12 +1749,15 @@ static void test_immutable_type_untracked_by_collection(void)
    graphs of finalizer and plain nodes, built on two heaps, one of which was
    told where node_type and fin_type keep their references, must collect the
    same objects, run the same finalizers in the same order and destroy the
-   same number of objects, collection after collection. */
+   same number of objects, collection after collection. The graphs use the
+   first 1, 2, 3 or 4 of a node's fields, and the second heap is told of
+   those (the walks visit one or two fields without their loop). */
 typedef struct graph_run {
     rcgc_heap *h;
     evlog log;
     node *live[64];
     size_t destroyed;
+    unsigned nfields;
 } graph_run;
 
 static uint32_t next_random(uint32_t *state)
@@ -1767,7 +1770,7 @@ static uint32_t next_random(uint32_t *state)
 
 static void graph_step(graph_run *g, uint32_t r)
 {
-    unsigned i = r % 64, j = (r >> 8) % 64, op = (r >> 16) % 8, f = (r >> 20) % 4;
+    unsigned i = r % 64, j = (r >> 8) % 64, op = (r >> 16) % 8, f = (r >> 20) % 4 % g->nfields;
     node *n = g->live[i];
     if (!n) {
         n = rcgc_new(g->h, op < 2 ? &fin_type : &node_type);
@@ -1788,7 +1791,7 @@ static void graph_step(graph_run *g, uint32_t r)
     }
 }
 
-static void test_field_offsets_match_traverse(void)
+static void field_offsets_match_traverse(unsigned nfields)
 {
     static const size_t bad_fields[] = { 4 };
     static const size_t outside_fields[] = { sizeof(node) };
@@ -1796,14 +1799,15 @@ static void test_field_offsets_match_traverse(void)
     memset(g, 0, sizeof g);
     for (int k = 0; k < 2; k++) {
         g[k].h = rcgc_heap_new(NULL);
+        g[k].nfields = nfields;
         rcgc_set_threshold(g[k].h, 50, 5, 5);
     }
     CHECK_EQ(rcgc_set_type_fields(g[1].h, &blob_type, node_fields, 4), -1);
     CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, bad_fields, 1), -1);
     CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, outside_fields, 1), -1);
     CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, NULL, 2), -1);
-    CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, node_fields, 4), 0);
-    CHECK_EQ(rcgc_set_type_fields(g[1].h, &fin_type, node_fields, 4), 0);
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &node_type, node_fields, nfields), 0);
+    CHECK_EQ(rcgc_set_type_fields(g[1].h, &fin_type, node_fields, nfields), 0);
     CHECK(rcgc_new_sized(g[1].h, &node_type, sizeof(node) - 1) == NULL);
     void *big = rcgc_new_sized(g[1].h, &node_type, sizeof(node) + 100);
     CHECK(big != NULL);
@@ -1842,6 +1846,12 @@ static void test_field_offsets_match_traverse(void)
     }
     CHECK_EQ(g[0].destroyed, g[1].destroyed);
     CHECK_EQ(g[0].log.double_fin, 0);
+}
+
+static void test_field_offsets_match_traverse(void)
+{
+    for (unsigned nfields = 1; nfields <= 4; nfields++)
+        field_offsets_match_traverse(nfields);
 }
 
 /* A garbage cycle's references out of the set: to an object found
