@@ -376,15 +376,17 @@ static bool finalize_garbage(rcgc_heap *h, head_t *collectable)
 }
 
 /* What finalizers and callbacks made reachable again survives (moved to old);
-   the rest goes to still_unreachable. The set's flags need no walk of their
-   own: update_refs gives every object F_COLLECTING and takes F_UNREACHABLE
-   off, and only the set has F_COLLECTING. */
-static void handle_resurrected(rcgc_heap *h, head_t *unreachable, head_t *still, head_t *old)
+   the rest goes to still_unreachable. Returns the number of objects there.
+   The set's flags need no walk of their own: update_refs gives every object
+   F_COLLECTING and takes F_UNREACHABLE off, and only the set has
+   F_COLLECTING. */
+static size_t handle_resurrected(rcgc_heap *h, head_t *unreachable, head_t *still, head_t *old)
 {
     size_t moved;
     unsigned found;
     deduce_unreachable(h, unreachable, still, &moved, &found);
     list_merge(h, unreachable, old);
+    return moved;
 }
 
 /* Breaks the cycles: clears the references of each object in list order.
@@ -548,9 +550,8 @@ static size_t collect_main(rcgc_heap *h, int generation)
        analysis would find the same set in the same order. */
     head_t *final = unreachable;
     if (user_code) {
-        handle_resurrected(h, unreachable, &h->still_unreachable, old);
+        count = handle_resurrected(h, unreachable, &h->still_unreachable, old);
         final = &h->still_unreachable;
-        count = list_size(h, final);
     }
     m += count;
     if (!user_code && !(found & FOUND_HOOKS) && !h->outside_refs && !(h->debug & RCGC_DEBUG_SAVEALL))
