@@ -613,6 +613,24 @@ static inline void traverse_head(rcgc_heap *h, head_t *x, rcgc_visit_fn visit, v
 #endif
 }
 
+/* Calls visit(&field, arg) for the n reference fields (n at least 1) at the
+   given offsets of obj, in order: for each_field, and for the release of a
+   dead container's fields. One or two fields are visited without the loop,
+   whose setup took as many instructions as a visit: a full collection of
+   reachable two-field objects runs 13% fewer instructions. */
+static inline __attribute__((always_inline)) void visit_offsets(char *obj, const size_t *fields, uint32_t n,
+                                                                rcgc_visit_fn visit, void *arg)
+{
+    if (n <= 2) {
+        visit((void **)(obj + fields[0]), arg);
+        if (n == 2)
+            visit((void **)(obj + fields[1]), arg);
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            visit((void **)(obj + fields[i]), arg);
+    }
+}
+
 /* Calls visit(&field, arg) for each reference field of container x: straight
    from the field offsets the heap was told (rcgc_set_type_fields), where the
    compiler can inline visit into the caller's loop, or else through the
@@ -629,21 +647,8 @@ static inline __attribute__((always_inline)) void each_field(rcgc_heap *h, head_
     h->traversing = x;
 #endif
     /* In locals: the visits store to headers, which the compiler cannot tell
-       from the type's table. One or two fields (n is at least 1 when fields
-       is set) are visited without the loop, whose setup took as many
-       instructions as a visit: a full collection of reachable two-field
-       objects runs 13% fewer instructions. */
-    char *obj = obj_of(x);
-    const size_t *fields = t->fields;
-    uint32_t n = t->nfields;
-    if (n <= 2) {
-        visit((void **)(obj + fields[0]), arg);
-        if (n == 2)
-            visit((void **)(obj + fields[1]), arg);
-    } else {
-        for (uint32_t i = 0; i < n; i++)
-            visit((void **)(obj + fields[i]), arg);
-    }
+       from the type's table. */
+    visit_offsets(obj_of(x), t->fields, t->nfields, visit, arg);
 #ifdef RCGC_DEBUG
     h->traversing = outer;
 #endif

@@ -487,16 +487,9 @@ static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, h
         t->type->traverse(obj, release_ref, &c);
         return;
     }
-    const size_t *fields = t->fields;
-    uint32_t n = t->nfields;
-    if (n <= 2) {       /* as in each_field */
-        release_ref((void **)(obj + fields[0]), &c);
-        if (n == 2)
-            release_ref((void **)(obj + fields[1]), &c);
-        return;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        release_ref((void **)(obj + fields[i]), &c);
+    /* The offsets are read before the first drop runs code that may
+       register a type and move the table. */
+    visit_offsets(obj, t->fields, t->nfields, release_ref, &c);
 }
 
 void rcgc__release_fields(rcgc_heap *h, head_t *x)
