@@ -217,11 +217,6 @@ static void region_remove(rcgc_heap *h, uint32_t r)
     h->region_free = r;
 }
 
-static inline bool region_in_use(const char *base)
-{
-    return ((uintptr_t)base & 1u) == 0;
-}
-
 /* ---- Pages ----------------------------------------------------------------- */
 
 static void page_list_push(page_t **list, page_t *p)
@@ -522,11 +517,8 @@ static void each_in_page(rcgc_heap *h, page_t *p, void (*fn)(rcgc_heap *, head_t
 {
     for (char *b = (char *)p + PAGE_HEADER; b < p->bump; b += p->block_size) {
         head_t *x = (head_t *)b;
-        tool_access(x, 16);
-        if (x->info != 0)
+        if (tool_block_info(x) != 0)
             fn(h, x, arg);
-        else
-            tool_noaccess(x, 16);
     }
 }
 

@@ -170,6 +170,74 @@ static size_t update_subtract_refs(rcgc_heap *h, head_t *young)
     return n;
 }
 
+/* One block of update_subtract_refs_stream: if x is in the examined set (a
+   tracked object neither frozen nor in the trash list: a full collection
+   examines every other), as update_subtract_refs does for the objects of
+   young. Returns whether it was. */
+static inline size_t stream_block(rcgc_heap *h, head_t *x)
+{
+    uint32_t info = x->info;
+    if (!x->next || (info & (F_PENDING | F_FROZEN)))
+        return 0;
+    if (!(info & F_COLLECTING))
+        begin_examining(h, x);
+    each_field(h, x, visit_decref_full, h);
+    return 1;
+}
+
+/* update_subtract_refs for a full collection, in the order of the blocks in
+   memory instead of the order of the list: gc_refs do not depend on the
+   order of the walk. After a while a list's order has little to do with the
+   addresses of its objects (survivors are appended in the order they were
+   found reachable, blocks are reused from free lists), and a walk that
+   follows it waits for each object in turn; a walk over the pages is a
+   sequential read that the processor streams. Free blocks (info 0) and
+   pages without live blocks are skipped; leaves, untracked and frozen
+   objects are read and passed over, which is why stream_pays() decides. */
+static size_t update_subtract_refs_stream(rcgc_heap *h)
+{
+    size_t n = 0;
+    for (uint32_t r = 1; r < h->region_top; r++) {
+        char *base = h->region_base[r];
+        if (!region_in_use(base))
+            continue;
+        const page_t *p = (const page_t *)base;
+        if (p->kind == PAGE_LARGE) {
+            n += stream_block(h, (head_t *)(base + PAGE_HEADER));
+        } else if (p->kind == PAGE_SMALL && p->used) {
+            for (char *b = base + PAGE_HEADER; b < p->bump; b += p->block_size) {
+                head_t *x = (head_t *)b;
+                if (tool_block_info(x))
+                    n += stream_block(h, x);
+            }
+        }
+    }
+    return n;
+}
+
+/* Whether a full collection pays for update_subtract_refs_stream: when the
+   examined objects are at least an eighth of the blocks it would read. With
+   fewer, reading the others costs more than waiting for the list's objects
+   (measured: a heap of 2-slot containers and leaves of their size, in
+   allocation order, with 30 leaves to a container, took 45 ns per container
+   against 33 for the list walk; with 10, the same). The examined set's size is
+   not known before the walk; the survivors of the last full collection and
+   what has been promoted and allocated since stand for it. */
+static bool stream_pays(const rcgc_heap *h)
+{
+    size_t blocks = 0;
+    for (uint32_t r = 1; r < h->region_top; r++) {
+        const page_t *p = (const page_t *)h->region_base[r];
+        if (!region_in_use((const char *)p))
+            continue;
+        if (p->kind == PAGE_LARGE)
+            blocks++;
+        else if (p->kind == PAGE_SMALL && p->used)
+            blocks += (size_t)(p->bump - ((const char *)p + PAGE_HEADER)) / p->block_size;
+    }
+    return h->long_lived_total + h->long_lived_pending + h->gen[0].count >= blocks / 8;
+}
+
 typedef struct reach_ctx {
     rcgc_heap *h;
     head_t *young;
@@ -507,6 +575,7 @@ static size_t collect_main(rcgc_heap *h, int generation)
         rcgc__debug_start(h, generation);
         t0 = rcgc__now();
     }
+    bool stream = generation == NUM_GENERATIONS - 1 && stream_pays(h);
     if (generation + 1 < NUM_GENERATIONS)
         h->gen[generation + 1].count++;
     for (int i = 0; i <= generation; i++)
@@ -521,7 +590,7 @@ static size_t collect_main(rcgc_heap *h, int generation)
     size_t survivors, count;
     unsigned found;
     h->outside_refs = false;
-    size_t examined = update_subtract_refs(h, young);
+    size_t examined = stream ? update_subtract_refs_stream(h) : update_subtract_refs(h, young);
     survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
     if (h->immutable_types)
         survivors -= untrack_immutable(h, young);

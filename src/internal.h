@@ -277,6 +277,13 @@ struct rcgc_heap {
 
 /* ---- Compressed references ------------------------------------------------ */
 
+/* Whether a region table entry holds a region (free entries are odd: links
+   of the table's free list). */
+static inline bool region_in_use(const char *base)
+{
+    return ((uintptr_t)base & 1u) == 0;
+}
+
 static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
 {
     return (head_t *)(h->region_base[ref >> REGION_SHIFT] + ((size_t)(ref & ((1u << REGION_SHIFT) - 1)) << 4));
@@ -352,6 +359,24 @@ static inline void tool_access(const void *p, size_t n)
 #ifdef RCGC_VALGRIND
     VALGRIND_MAKE_MEM_DEFINED(p, n);
 #endif
+}
+
+/* The info word of a block met in a walk over a page's blocks, 0 for a free
+   block, without changing what the tools know of the block: a free block is
+   poisoned (its header is not read), and a block just taken off the free
+   list whose allocation runs a collection (init_object) is open with info 0. */
+static inline uint32_t tool_block_info(const head_t *x)
+{
+#ifdef RCGC_ASAN
+    if (__asan_region_is_poisoned((void *)(uintptr_t)x, 16))
+        return 0;
+#endif
+#ifdef RCGC_VALGRIND
+    char vbits[16];
+    if (VALGRIND_GET_VBITS(x, vbits, 16) == 3)
+        return 0;
+#endif
+    return x->info;
 }
 
 /* Gives memory back to the memory source in the state it came in. */

@@ -2165,8 +2165,101 @@ static void test_bulk_delete_random_graphs(void)
     }
 }
 
+/* A full collection examines every tracked object that is neither frozen nor
+   waiting in the trash list. It finds them by walking the generation lists,
+   or, when they are most of the blocks in use, by reading the pages in
+   address order (collect.c, stream_pays). The same heap, once with nothing but
+   containers and once with 20 leaves of their size between them (which makes
+   the list walk the cheaper), must give CPython's results: rings of small and
+   of large nodes are garbage; a frozen ring is not collected; the rings held
+   by a frozen node, by an untracked node and by a root survive. */
+static node *new_plain(rcgc_heap *h, size_t extra, void **leaves, size_t *nleaves, int leaves_per_node)
+{
+    node *n = rcgc_new_sized(h, &plain_node_type, sizeof(node) + extra);
+    CHECK(n != NULL);
+    for (int i = 0; i < leaves_per_node; i++) {
+        void *leaf = rcgc_new_sized(h, &blob_type, sizeof(node));
+        CHECK(leaf != NULL);
+        if (leaf)
+            leaves[(*nleaves)++] = leaf;
+    }
+    return n;
+}
+
+/* A ring of k (<= 4) plain nodes with `extra` payload bytes each; returns
+   its first node with one reference for the caller. */
+static node *new_plain_ring(rcgc_heap *h, size_t k, size_t extra, void **leaves, size_t *nleaves, int per_node)
+{
+    node *n[4];
+    for (size_t i = 0; i < k; i++)
+        n[i] = new_plain(h, extra, leaves, nleaves, per_node);
+    for (size_t i = 0; i < k; i++)
+        if (n[i] && n[(i + 1) % k])
+            rcgc_set(&n[i]->a, n[(i + 1) % k]);
+    for (size_t i = 1; i < k; i++)
+        rcgc_decref(n[i]);
+    return n[0];
+}
+
+static void full_collection_examined_set(int per_node)
+{
+    enum { SMALL_RINGS = 2000, LARGE_RINGS = 20, LARGE = 20000 };
+    size_t cap = (size_t)(4 * SMALL_RINGS + 64) * (size_t)(per_node + 1), nleaves = 0;
+    void **leaves = malloc(cap * sizeof *leaves);
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL && leaves != NULL);
+    if (!h || !leaves) { rcgc_heap_free(h); free(leaves); return; }
+    rcgc_disable(h);
+
+    node *holder = new_plain(h, 0, leaves, &nleaves, per_node);
+    rcgc_decref(new_plain_ring(h, 3, 0, leaves, &nleaves, per_node));
+    rcgc_freeze(h);
+    rcgc_set(&holder->a, new_plain_ring(h, 3, 0, leaves, &nleaves, per_node));
+    rcgc_decref(holder->a);
+    node *untracked = new_plain(h, 0, leaves, &nleaves, per_node);
+    rcgc_untrack(untracked);
+    untracked->a = new_plain_ring(h, 3, 0, leaves, &nleaves, per_node);
+    node *root = new_plain(h, 0, leaves, &nleaves, per_node);
+    rcgc_set(&root->a, new_plain_ring(h, 3, LARGE, leaves, &nleaves, per_node));
+    rcgc_decref(root->a);
+    for (int i = 0; i < SMALL_RINGS; i++)
+        rcgc_decref(new_plain_ring(h, 2, 0, leaves, &nleaves, per_node));
+    for (int i = 0; i < LARGE_RINGS; i++)
+        rcgc_decref(new_plain_ring(h, 2, LARGE, leaves, &nleaves, per_node));
+    CHECK_EQ(nleaves, (3 + 4 * 3 + 2 * SMALL_RINGS + 2 * LARGE_RINGS) * (size_t)per_node);
+
+    size_t survivors = 3 + 4 * 3 + nleaves;
+    CHECK_EQ(live_objects(h), survivors + 2 * SMALL_RINGS + 2 * LARGE_RINGS);
+    CHECK_EQ(rcgc_collect(h, 2), 2 * SMALL_RINGS + 2 * LARGE_RINGS);
+    CHECK_EQ(live_objects(h), survivors);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(gen_size(h, 2), 3 + 3 + 1 + 3);
+    rcgc_unfreeze(h);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+    rcgc_decref(holder);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+
+    rcgc_decref(untracked->a);
+    untracked->a = NULL;
+    rcgc_decref(untracked);
+    rcgc_decref(root);
+    CHECK_EQ(rcgc_collect(h, 2), 3 + 3);
+    for (size_t i = 0; i < nleaves; i++)
+        rcgc_decref(leaves[i]);
+    CHECK_EQ(live_objects(h), 0);
+    free(leaves);
+    rcgc_heap_free(h);
+}
+
+static void test_full_collection_examined_set(void)
+{
+    full_collection_examined_set(0);
+    full_collection_examined_set(20);
+}
+
 int main(void)
 {
+    TEST(test_full_collection_examined_set);
     TEST(test_bulk_delete_random_graphs);
     TEST(test_garbage_out_references);
     TEST(test_garbage_clear_order_seen_by_watched_leaves);
