@@ -21,7 +21,8 @@
  * releases on the C stack, in CPython 3.11's order. Plain objects (no
  * finalizer, destroy or weak references), whose deaths nobody can see, are
  * released by release_ref without rcgc__dealloc's checks: a plain leaf is
- * freed on the spot.
+ * freed on the spot, and a plain container's last field is released in a loop
+ * rather than by a nested call (release_plain).
  *
  * Invariants:
  *   - F_PENDING: the count is 0 and the object waits in the trash list or is
@@ -540,13 +541,83 @@ void rcgc__release_fields(rcgc_heap *h, head_t *x)
     release_fields(h, x);
 }
 
+#ifndef RCGC_DEBUG
+/* release_fields for release_plain: the fields but the last are released as
+   release_fields does. If the last one's object dies and would be released by
+   a nested release_plain, it is untracked and counted as one more level of
+   nesting, as there, and returned to be released by the caller's loop
+   instead; otherwise NULL. */
+static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcgc_heap *h, head_t *x)
+{
+    release_ctx c = { h, x };
+    const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
+    char *obj = obj_of(x);
+    if (!t->fields) {
+        t->type->traverse(obj, release_ref, &c);
+        return NULL;
+    }
+    const size_t *fields = t->fields;
+    uint32_t n = t->nfields;
+    void **last = (void **)(obj + fields[n - 1]);
+    if (n == 2) {
+        release_ref((void **)(obj + fields[0]), &c);
+    } else {
+        for (uint32_t i = 0; i + 1 < n; i++)
+            release_ref((void **)(obj + fields[i]), &c);
+    }
+    void *v = *last;
+    if (!v)
+        return NULL;
+    *last = NULL;
+    head_t *y = head_of(v);
+    if (--y->refcnt != 0)
+        return NULL;
+    uint32_t info = y->info;
+    unsigned kind = type_bits(h, y) & (TB_CONTAINER | TB_HOOKS);
+    if (!(info & (F_PENDING | F_WEAKREFS))) {
+        if (!kind) {
+            block_free(h, y);
+            return NULL;
+        }
+        if (kind == TB_CONTAINER && h->trash_nesting < TRASH_LIMIT) {
+            untrack_dying(h, y, info, F_PENDING | F_RELEASING);
+            h->trash_nesting++;
+            return y;
+        }
+    }
+    rcgc__dealloc(v);
+    return NULL;
+}
+#endif
+
 /* Releases x, a dead plain container (no finalizer, destroy or weak
-   references): its fields, then its memory. */
+   references): its fields, then its memory. The release of its last field's
+   object, when that is a plain container too, is not a nested call but the
+   next turn of the loop, after x's memory is freed: a list or the right
+   spine of a tree is released without a call per object (which saved and
+   restored six registers). Nobody can see x freed early, and the nesting
+   count goes up at each turn as it would with the calls, so the trash list
+   takes the same objects as before. */
 static void release_plain(rcgc_heap *h, head_t *x)
 {
+#ifdef RCGC_DEBUG
     release_fields(h, x);
     uncount_container(h);
     block_free(h, x);
+#else
+    unsigned turns = 0;
+    for (;;) {
+        head_t *next = release_fields_but_last(h, x);
+        uncount_container(h);
+        block_free(h, x);
+        if (!next)
+            break;
+        x = next;
+        turns++;
+    }
+    /* Never reaches 0: the caller's own level is still counted. */
+    h->trash_nesting -= turns;
+#endif
 }
 
 /* The end of a release for good: x is dead (F_RELEASING); its weak

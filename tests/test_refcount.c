@@ -323,6 +323,50 @@ static void test_release_order_wide(void)
     }
 }
 
+/* A chain of 60 containers without hooks, each holding the next in its last
+   field (d) and a container with a finalizer in its first (a), released by
+   its head's last reference, through traverse and through field offsets.
+   With offsets, rcgc releases the chain along the last field in a loop
+   rather than by nested calls (release_plain), and must still count each
+   link as a level of nesting: past 50 levels, what is released waits in the
+   trash list. CPython 3.11.7 (tests/traces/release-trashcan-last-field.trace,
+   the same shape with __slots__ classes) finalizes 1 to 49, 51 to 60, then 50. */
+static void test_release_order_last_field_chain(void)
+{
+    enum { LINKS = 60 };
+    static char names[LINKS + 1][4];
+    char expect[256] = "";
+    for (int i = 1; i <= LINKS; i++)
+        snprintf(names[i], sizeof names[i], "%d", i);
+    for (int i = 1; i <= LINKS; i++)
+        if (i != 50)
+            snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s ", names[i]);
+    strcat(expect, "50");
+    for (int fields = 0; fields < 2; fields++) {
+        rcgc_heap *h = rcgc_heap_new(NULL);
+        CHECK(h != NULL);
+        if (!h) return;
+        if (fields)
+            CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
+        evlog log = { 0 };
+        node *next = NULL;
+        for (int i = LINKS; i >= 1; i--) {
+            node *n = rcgc_new(h, &plain_node_type);
+            node *f = new_fin(h, &log, names[i], NULL);
+            CHECK(n != NULL && f != NULL);
+            if (!n || !f) { rcgc_heap_free(h); return; }
+            n->a = f;                      /* the new references move into the fields */
+            n->d = next;
+            next = n;
+        }
+        rcgc_decref(next);
+        CHECK_STR(log.text, expect);
+        CHECK_EQ(log.fin_calls, LINKS);
+        CHECK_EQ(live_objects(h), 0);
+        rcgc_heap_free(h);
+    }
+}
+
 /* A tree of containers without hooks released by its last reference, when
    the program untracked some of its nodes (every third; as a collection
    untracks immutable ones): every node is freed, each container's release
@@ -1052,6 +1096,7 @@ int main(void)
     TEST(test_cycle_destroyed_at_heap_free);
     TEST(test_release_cascades);
     TEST(test_release_order_wide);
+    TEST(test_release_order_last_field_chain);
     TEST(test_release_untracked_plain_tree);
     TEST(test_new_of_large_type);
     TEST(test_set_semantics);
