@@ -529,8 +529,11 @@ void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *ar
         if (!region_in_use(base))
             continue;
         page_t *p = (page_t *)base;
-        if (p->kind == PAGE_LARGE)
-            fn(h, (head_t *)(base + PAGE_HEADER), arg);
+        if (p->kind == PAGE_LARGE) {
+            head_t *x = (head_t *)(base + PAGE_HEADER);
+            if (x->info != 0)   /* 0: not initialised yet (init_object) */
+                fn(h, x, arg);
+        }
         else if (p->kind == PAGE_SMALL)
             each_in_page(h, p, fn, arg);
     }

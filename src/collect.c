@@ -203,7 +203,9 @@ static size_t update_subtract_refs_stream(rcgc_heap *h)
             continue;
         const page_t *p = (const page_t *)base;
         if (p->kind == PAGE_LARGE) {
-            n += stream_block(h, (head_t *)(base + PAGE_HEADER));
+            head_t *x = (head_t *)(base + PAGE_HEADER);
+            if (x->info)        /* 0: the object whose allocation runs this collection */
+                n += stream_block(h, x);
         } else if (p->kind == PAGE_SMALL && p->used) {
             for (char *b = base + PAGE_HEADER; b < p->bump; b += p->block_size) {
                 head_t *x = (head_t *)b;

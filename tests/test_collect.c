@@ -2251,6 +2251,66 @@ static void full_collection_examined_set(int per_node)
     rcgc_heap_free(h);
 }
 
+/* Memory that comes dirty, as malloc's often does: every byte 0xA5. */
+static void *dirty_alloc(void *ctx, size_t size, size_t align)
+{
+    (void)ctx;
+    size_t a = align < sizeof(void *) ? sizeof(void *) : align;
+    void *p = aligned_alloc(a, (size + a - 1) / a * a);
+    if (p)
+        memset(p, 0xA5, size);
+    return p;
+}
+
+static void dirty_free(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    (void)size;
+    free(p);
+}
+
+/* Collections of every generation, full ones included, that start inside the
+   allocation of a large container, from memory that is not zeroed: the
+   block being allocated is in no list and has no type yet, and neither walk
+   may take it for an object. */
+static void test_collection_inside_large_allocation(void)
+{
+    rcgc_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.memory.alloc = dirty_alloc;
+    cfg.memory.free = dirty_free;
+    rcgc_heap *h = rcgc_heap_new(&cfg);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_set_threshold(h, 1, 1, 1);
+    node *head = NULL;
+    for (int i = 0; i < 40; i++) {
+        node *n = rcgc_new_sized(h, &plain_node_type, sizeof(node) + 20000);
+        CHECK(n != NULL);
+        if (!n) break;
+        CHECK_EQ(rcgc_refcount(n), 1);
+        n->a = head;                       /* the new reference moves into the field */
+        head = n;
+        if (i % 4 == 3)
+            rcgc_set(&head->b, head);      /* and some garbage cycles */
+        if (i % 4 == 3) {
+            node *keep = head->a;
+            rcgc_incref(keep);
+            rcgc_decref(head);
+            head = keep;
+        }
+    }
+    rcgc_gen_stats st[3];
+    rcgc_get_stats(h, st);
+    CHECK(st[2].collections > 0);
+    rcgc_collect(h, 2);
+    CHECK_EQ(live_objects(h), 30);
+    rcgc_decref(head);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 static void test_full_collection_examined_set(void)
 {
     full_collection_examined_set(0);
@@ -2260,6 +2320,7 @@ static void test_full_collection_examined_set(void)
 int main(void)
 {
     TEST(test_full_collection_examined_set);
+    TEST(test_collection_inside_large_allocation);
     TEST(test_bulk_delete_random_graphs);
     TEST(test_garbage_out_references);
     TEST(test_garbage_clear_order_seen_by_watched_leaves);
