@@ -149,6 +149,33 @@ static inline void visit_decref_full(void **slot, void *arg)
     }
 }
 
+/* visit_decref_full for a full collection, whose examined set is every
+   tracked object that is neither frozen nor in the trash list: no object's
+   generation is above the collected one. */
+static inline void visit_decref_all(void **slot, void *arg)
+{
+    rcgc_heap *h = arg;
+    void *v = *slot;
+    if (!v)
+        return;
+    head_t *x = head_of(v);
+#ifdef RCGC_DEBUG
+    rcgc__dbg_visited(h, h->traversing, v);
+#endif
+    if (x->info & F_COLLECTING) {
+#ifdef RCGC_DEBUG
+        if (x->prev == 0)
+            rcgc__dbg_gc_refs_negative(h, x);
+#endif
+        x->prev--;
+    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN))) {
+        begin_examining(h, x);
+        x->prev--;
+    } else {
+        note_outside_ref(h, x);
+    }
+}
+
 /* update_refs and subtract_refs in one walk, for the first analysis of every
    collection: young holds the tracked objects of generations 0..collect_gen
    (neither frozen nor in the trash list), so a visit can tell from the
@@ -181,7 +208,7 @@ static inline size_t stream_block(rcgc_heap *h, head_t *x)
         return 0;
     if (!(info & F_COLLECTING))
         begin_examining(h, x);
-    each_field(h, x, visit_decref_full, h);
+    each_field(h, x, visit_decref_all, h);
     return 1;
 }
 
