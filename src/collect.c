@@ -124,10 +124,10 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
 /* visit_decref for update_subtract_refs: an examined object not reached yet
    gets gc_refs = its count, less this reference. The examined objects are the
    tracked ones of generations 0..h->collect_gen that are neither frozen nor
-   waiting in the trash list, all of which the header tells. */
-static inline void visit_decref_full(void **slot, void *arg)
+   waiting in the trash list, all of which the header tells; with every_gen
+   (a full collection) the generation is not looked at. */
+static inline __attribute__((always_inline)) void visit_decref_examined(void **slot, rcgc_heap *h, bool every_gen)
 {
-    rcgc_heap *h = arg;
     void *v = *slot;
     if (!v)
         return;
@@ -141,7 +141,7 @@ static inline void visit_decref_full(void **slot, void *arg)
             rcgc__dbg_gc_refs_negative(h, x);
 #endif
         x->prev--;
-    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN)) && gen_of(x) <= h->collect_gen) {
+    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN)) && (every_gen || gen_of(x) <= h->collect_gen)) {
         begin_examining(h, x);
         x->prev--;
     } else {
@@ -149,31 +149,16 @@ static inline void visit_decref_full(void **slot, void *arg)
     }
 }
 
-/* visit_decref_full for a full collection, whose examined set is every
-   tracked object that is neither frozen nor in the trash list: no object's
-   generation is above the collected one. */
+static inline void visit_decref_full(void **slot, void *arg)
+{
+    visit_decref_examined(slot, arg, false);
+}
+
+/* For update_subtract_refs_stream: a full collection examines every
+   generation. */
 static inline void visit_decref_all(void **slot, void *arg)
 {
-    rcgc_heap *h = arg;
-    void *v = *slot;
-    if (!v)
-        return;
-    head_t *x = head_of(v);
-#ifdef RCGC_DEBUG
-    rcgc__dbg_visited(h, h->traversing, v);
-#endif
-    if (x->info & F_COLLECTING) {
-#ifdef RCGC_DEBUG
-        if (x->prev == 0)
-            rcgc__dbg_gc_refs_negative(h, x);
-#endif
-        x->prev--;
-    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN))) {
-        begin_examining(h, x);
-        x->prev--;
-    } else {
-        note_outside_ref(h, x);
-    }
+    visit_decref_examined(slot, arg, true);
 }
 
 /* update_refs and subtract_refs in one walk, for the first analysis of every

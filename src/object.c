@@ -483,37 +483,52 @@ static inline void leave_release(rcgc_heap *h)
         release_trash(h);
 }
 
-static inline void release_ref(void **slot, void *arg)
+#ifndef RCGC_DEBUG
+/* Drops the reference in *slot (not NULL) and clears the field. An object
+   that dies is released, except a plain container that release_plain can
+   release: that one is untracked, counted as one more level of nesting and
+   returned, for the caller to release. */
+static inline __attribute__((always_inline)) head_t *drop_field(rcgc_heap *h, void **slot)
 {
-    const release_ctx *c = arg;
     void *v = *slot;
-    if (!v)
-        return;
     *slot = NULL;
-#ifdef RCGC_DEBUG
-    rcgc__dbg_visited(c->h, c->container, v);
-    rcgc_decref(v);
-#else
     head_t *y = head_of(v);
     if (--y->refcnt != 0)
-        return;
-    rcgc_heap *h = c->h;
+        return NULL;
     uint32_t info = y->info;
     unsigned kind = type_bits(h, y) & (TB_CONTAINER | TB_HOOKS);
     if (!(info & (F_PENDING | F_WEAKREFS))) {
         if (!kind) {
             block_free(h, y);
-            return;
+            return NULL;
         }
         if (kind == TB_CONTAINER && h->trash_nesting < TRASH_LIMIT) {
             untrack_dying(h, y, info, F_PENDING | F_RELEASING);
             h->trash_nesting++;
-            release_plain(h, y);
-            leave_release(h);           /* outermost when the collector's clear began it */
-            return;
+            return y;
         }
     }
     rcgc__dealloc(v);
+    return NULL;
+}
+#endif
+
+static inline void release_ref(void **slot, void *arg)
+{
+    const release_ctx *c = arg;
+    if (!*slot)
+        return;
+#ifdef RCGC_DEBUG
+    void *v = *slot;
+    *slot = NULL;
+    rcgc__dbg_visited(c->h, c->container, v);
+    rcgc_decref(v);
+#else
+    head_t *y = drop_field(c->h, slot);
+    if (y) {
+        release_plain(c->h, y);
+        leave_release(c->h);            /* outermost when the collector's clear began it */
+    }
 #endif
 }
 
@@ -544,9 +559,8 @@ void rcgc__release_fields(rcgc_heap *h, head_t *x)
 #ifndef RCGC_DEBUG
 /* release_fields for release_plain: the fields but the last are released as
    release_fields does. If the last one's object dies and would be released by
-   a nested release_plain, it is untracked and counted as one more level of
-   nesting, as there, and returned to be released by the caller's loop
-   instead; otherwise NULL. */
+   a nested release_plain, it is returned (drop_field) to be released by the
+   caller's loop instead; otherwise NULL. */
 static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcgc_heap *h, head_t *x)
 {
     release_ctx c = { h, x };
@@ -565,28 +579,7 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
         for (uint32_t i = 0; i + 1 < n; i++)
             release_ref((void **)(obj + fields[i]), &c);
     }
-    void *v = *last;
-    if (!v)
-        return NULL;
-    *last = NULL;
-    head_t *y = head_of(v);
-    if (--y->refcnt != 0)
-        return NULL;
-    uint32_t info = y->info;
-    unsigned kind = type_bits(h, y) & (TB_CONTAINER | TB_HOOKS);
-    if (!(info & (F_PENDING | F_WEAKREFS))) {
-        if (!kind) {
-            block_free(h, y);
-            return NULL;
-        }
-        if (kind == TB_CONTAINER && h->trash_nesting < TRASH_LIMIT) {
-            untrack_dying(h, y, info, F_PENDING | F_RELEASING);
-            h->trash_nesting++;
-            return y;
-        }
-    }
-    rcgc__dealloc(v);
-    return NULL;
+    return *last ? drop_field(h, last) : NULL;
 }
 #endif
 
