@@ -330,12 +330,13 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
     return init_object(h, x, h->last_index, h->last_container);
 }
 
-/* The fast path: an object of the type allocated last, from a page with a
-   free block, whose allocation cannot start a collection and whose payload
-   is cleared without a call. It calls nothing, so it saves no registers (a
-   third of rcgc_new's instructions were the saving and restoring that the
-   call of a collection needed). The rest goes to new_slow, which does what
-   init_object does; the debug build always does. */
+/* The fast path: an object of the type allocated last, from the first page
+   of its class when that has a free block or an untouched one, whose
+   allocation cannot start a collection and whose payload is cleared without
+   a call. It calls nothing, so it saves no registers (13 of the 93
+   instructions of a container's allocation in binary-trees were the saving
+   and restoring that the call of a collection needed). The rest goes to
+   new_slow, which does what init_object does; the debug build always does. */
 void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
 {
 #ifndef RCGC_DEBUG
@@ -343,12 +344,21 @@ void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
         unsigned sc = h->last_sclass;
         page_t *p = sc != SCLASS_LARGE ? h->bins[sc].pages : NULL;
         size_t bytes;
-        if (p && p->free && (bytes = (size_t)p->block_size - sizeof(head_t)) <= CLEAR_INLINE_MAX) {
+        if (p && (bytes = (size_t)p->block_size - sizeof(head_t)) <= CLEAR_INLINE_MAX) {
             bool container = h->last_container;
             gen_list *g0 = &h->gen[0];
-            /* init_object's condition for a collection cannot hold. */
-            if (!container || g0->count < g0->threshold || !h->enabled) {
-                head_t *x = (head_t *)pop_free(p);
+            /* init_object's condition for a collection cannot hold, and the
+               page has a free block or an untouched one. */
+            if ((!container || g0->count < g0->threshold || !h->enabled) &&
+                (p->free || p->bump + p->block_size <= p->end)) {
+                head_t *x;
+                if (p->free) {
+                    x = (head_t *)pop_free(p);
+                } else {
+                    x = (head_t *)p->bump;
+                    p->bump += p->block_size;
+                    tool_access(x, p->block_size);
+                }
                 p->used++;
                 x->refcnt = 1;
                 x->info = h->last_index << TYPE_SHIFT;
