@@ -598,7 +598,9 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
    object, when that is a plain container too, is not a nested call but the
    next turn of the loop, after x's memory is freed: a list or the right
    spine of a tree is released without a call per object (which saved and
-   restored six registers). Nobody can see x freed early, and the nesting
+   restored six registers). Nothing refers to x any more, so the early free
+   shows only in what a walk of every block (rcgc_dump_dot, the memory
+   statistics) would see from a finalizer run in the meantime; the nesting
    count goes up at each turn as it would with the calls, so the trash list
    takes the same objects as before. */
 static void release_plain(rcgc_heap *h, head_t *x)
