@@ -381,7 +381,7 @@ head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sc)
     bin_t *bin = &h->bins[sc];
     page_t *p = bin->pages;
     /* The first page is full: take it out of the list and use the next one. */
-    while (p && !p->free && p->bump + p->block_size > p->end) {
+    while (p && !page_has_block(p)) {
         page_list_remove(&bin->pages, p);
         p->full = 1;
         p = bin->pages;
@@ -392,16 +392,7 @@ head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sc)
             return NULL;
         page_list_push(&bin->pages, p);
     }
-    char *b;
-    if (p->free)
-        b = pop_free(p);
-    else {
-        b = p->bump;
-        p->bump += p->block_size;
-        tool_access(b, p->block_size);
-    }
-    p->used++;
-    return (head_t *)b;
+    return page_take(p);
 }
 
 static head_t *large_alloc(rcgc_heap *h, size_t bytes)

@@ -417,6 +417,29 @@ static inline char *pop_free(page_t *p)
     return b;
 }
 
+/* Whether a small page has a block to hand out: a free one or an untouched
+   one in its tail. */
+static inline bool page_has_block(const page_t *p)
+{
+    return p->free || p->bump + p->block_size <= p->end;
+}
+
+/* Hands out a block of a page that has one (page_has_block): the first free
+   block, or else the next untouched one. */
+static inline head_t *page_take(page_t *p)
+{
+    char *b;
+    if (p->free) {
+        b = pop_free(p);
+    } else {
+        b = p->bump;
+        p->bump += p->block_size;
+        tool_access(b, p->block_size);
+    }
+    p->used++;
+    return (head_t *)b;
+}
+
 RCGC_INTERNAL head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sclass);
 RCGC_INTERNAL void rcgc__block_free(rcgc_heap *h, head_t *x);
 #ifdef RCGC_DEBUG

@@ -228,15 +228,22 @@ void rcgc_heap_free(rcgc_heap *h)
 
 /* ---- Creating objects ------------------------------------------------------ */
 
-/* Clears a payload of at most 512 bytes (a multiple of 16) with 16-byte
-   stores. Up to 128 bytes there is no loop: two runs of stores that meet or
-   overlap, since a loop of one to eight stores ran 0.5 to 1 ns slower or
-   faster depending on where it fell in the code. Above 128 bytes, runs of
-   four stores: memset's own code for 272 bytes (a 256-byte payload's block)
-   made eight 64-byte stores that straddle cache lines. */
-static inline void clear_small_payload(char *p, size_t bytes)
+#define CLEAR_INLINE_MAX 512
+
+/* Clears a payload (a multiple of 16 bytes) with 16-byte stores up to
+   CLEAR_INLINE_MAX bytes, memset above. Up to 128 bytes there is no loop: two
+   runs of stores that meet or overlap, since a loop of one to eight stores ran
+   0.5 to 1 ns slower or faster depending on where it fell in the code. Above
+   128 bytes, runs of four stores: memset's own code for 272 bytes (a 256-byte
+   payload's block) made eight 64-byte stores that straddle cache lines. */
+static inline void clear_payload(head_t *x, size_t bytes)
 {
+    char *p = obj_of(x);
     if (bytes > 128) {
+        if (bytes > CLEAR_INLINE_MAX) {
+            memset(p, 0, bytes);
+            return;
+        }
         size_t at = 0;
         for (; at + 64 <= bytes; at += 64)
             memset(p + at, 0, 64);
@@ -255,14 +262,20 @@ static inline void clear_small_payload(char *p, size_t bytes)
     }
 }
 
-#define CLEAR_INLINE_MAX 512
-
-static inline void clear_payload(head_t *x, size_t bytes)
+/* Writes the header of a new object of the type at `index` in block x, whose
+   payload of `bytes` it clears, and tracks a container. */
+static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, bool container, size_t bytes)
 {
-    if (bytes > CLEAR_INLINE_MAX)
-        memset(obj_of(x), 0, bytes);
+    x->refcnt = 1;
+    x->info = index << TYPE_SHIFT;      /* no flags, generation 0 */
+    clear_payload(x, bytes);
+    /* The header is written once: a new block is usually not in the cache,
+       and a second write of a word (gen_append's set_gen) waited for it. */
+    if (container)
+        list_append(h, x, &h->gen[0].head);
     else
-        clear_small_payload(obj_of(x), bytes);
+        x->next = x->prev = 0;
+    return obj_of(x);
 }
 
 /* Makes an object of the type at `index` in block x (not initialised). */
@@ -280,16 +293,7 @@ static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool co
             h->collecting = 0;
         }
     }
-    x->refcnt = 1;
-    x->info = index << TYPE_SHIFT;      /* no flags, generation 0 */
-    clear_payload(x, block_payload(x));
-    /* The header is written once: a new block is usually not in the cache,
-       and a second write of a word (gen_append's set_gen) waited for it. */
-    if (container)
-        list_append(h, x, &h->gen[0].head);
-    else
-        x->next = x->prev = 0;
-    return obj_of(x);
+    return fill_object(h, x, index, container, block_payload(x));
 }
 
 void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
@@ -349,27 +353,11 @@ void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
             gen_list *g0 = &h->gen[0];
             /* init_object's condition for a collection cannot hold, and the
                page has a free block or an untouched one. */
-            if ((!container || g0->count < g0->threshold || !h->enabled) &&
-                (p->free || p->bump + p->block_size <= p->end)) {
-                head_t *x;
-                if (p->free) {
-                    x = (head_t *)pop_free(p);
-                } else {
-                    x = (head_t *)p->bump;
-                    p->bump += p->block_size;
-                    tool_access(x, p->block_size);
-                }
-                p->used++;
-                x->refcnt = 1;
-                x->info = h->last_index << TYPE_SHIFT;
-                clear_small_payload(obj_of(x), bytes);
-                if (container) {
+            if ((!container || g0->count < g0->threshold || !h->enabled) && page_has_block(p)) {
+                void *obj = fill_object(h, page_take(p), h->last_index, container, bytes);
+                if (container)
                     g0->count++;
-                    list_append(h, x, &g0->head);
-                } else {
-                    x->next = x->prev = 0;
-                }
-                return obj_of(x);
+                return obj;
             }
         }
     }
