@@ -504,30 +504,9 @@ void rcgc_trim(rcgc_heap *h)
 
 /* ---- Walking every block --------------------------------------------------- */
 
-static void each_in_page(rcgc_heap *h, page_t *p, void (*fn)(rcgc_heap *, head_t *, void *), void *arg)
-{
-    for (char *b = (char *)p + PAGE_HEADER; b < p->bump; b += p->block_size) {
-        head_t *x = (head_t *)b;
-        if (tool_block_info(x) != 0)
-            fn(h, x, arg);
-    }
-}
-
 void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg)
 {
-    for (unsigned r = 1; r < h->region_top; r++) {
-        char *base = h->region_base[r];
-        if (!region_in_use(base))
-            continue;
-        page_t *p = (page_t *)base;
-        if (p->kind == PAGE_LARGE) {
-            head_t *x = (head_t *)(base + PAGE_HEADER);
-            if (x->info != 0)   /* 0: not initialised yet (init_object) */
-                fn(h, x, arg);
-        }
-        else if (p->kind == PAGE_SMALL)
-            each_in_page(h, p, fn, arg);
-    }
+    each_live_block(h, fn, arg);
 }
 
 /* ---- The heap's own memory ------------------------------------------------- */

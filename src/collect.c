@@ -121,6 +121,13 @@ static void subtract_refs(rcgc_heap *h, head_t *young)
     }
 }
 
+/* Whether x, a live object, is examined by a full collection: tracked, and
+   neither frozen nor in the trash list. */
+static inline bool examined_in_full(const head_t *x)
+{
+    return x->next && !(x->info & (F_PENDING | F_FROZEN));
+}
+
 /* visit_decref for update_subtract_refs: an examined object not reached yet
    gets gc_refs = its count, less this reference. The examined objects are the
    tracked ones of generations 0..h->collect_gen that are neither frozen nor
@@ -141,7 +148,7 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
             rcgc__dbg_gc_refs_negative(h, x);
 #endif
         x->prev--;
-    } else if (x->next && !(x->info & (F_PENDING | F_FROZEN)) && (every_gen || gen_of(x) <= h->collect_gen)) {
+    } else if (examined_in_full(x) && (every_gen || gen_of(x) <= h->collect_gen)) {
         begin_examining(h, x);
         x->prev--;
     } else {
@@ -182,19 +189,16 @@ static size_t update_subtract_refs(rcgc_heap *h, head_t *young)
     return n;
 }
 
-/* One block of update_subtract_refs_stream: if x is in the examined set (a
-   tracked object neither frozen nor in the trash list: a full collection
-   examines every other), as update_subtract_refs does for the objects of
-   young. Returns whether it was. */
-static inline size_t stream_block(rcgc_heap *h, head_t *x)
+/* One block of update_subtract_refs_stream: if x is in the examined set, as
+   update_subtract_refs does for the objects of young; *arg counts them. */
+static inline void stream_block(rcgc_heap *h, head_t *x, void *arg)
 {
-    uint32_t info = x->info;
-    if (!x->next || (info & (F_PENDING | F_FROZEN)))
-        return 0;
-    if (!(info & F_COLLECTING))
+    if (!examined_in_full(x))
+        return;
+    if (!(x->info & F_COLLECTING))
         begin_examining(h, x);
     each_field(h, x, visit_decref_all, h);
-    return 1;
+    ++*(size_t *)arg;
 }
 
 /* update_subtract_refs for a full collection, in the order of the blocks in
@@ -203,29 +207,13 @@ static inline size_t stream_block(rcgc_heap *h, head_t *x)
    addresses of its objects (survivors are appended in the order they were
    found reachable, blocks are reused from free lists), and a walk that
    follows it waits for each object in turn; a walk over the pages is a
-   sequential read that the processor streams. Free blocks (info 0) and
-   pages without live blocks are skipped; leaves, untracked and frozen
-   objects are read and passed over, which is why stream_pays() decides. */
+   sequential read that the processor streams. Free blocks and pages without
+   live blocks are skipped; leaves, untracked and frozen objects are read and
+   passed over, which is why stream_pays() decides. */
 static size_t update_subtract_refs_stream(rcgc_heap *h)
 {
     size_t n = 0;
-    for (uint32_t r = 1; r < h->region_top; r++) {
-        char *base = h->region_base[r];
-        if (!region_in_use(base))
-            continue;
-        const page_t *p = (const page_t *)base;
-        if (p->kind == PAGE_LARGE) {
-            head_t *x = (head_t *)(base + PAGE_HEADER);
-            if (x->info)        /* 0: the object whose allocation runs this collection */
-                n += stream_block(h, x);
-        } else if (p->kind == PAGE_SMALL && p->used) {
-            for (char *b = base + PAGE_HEADER; b < p->bump; b += p->block_size) {
-                head_t *x = (head_t *)b;
-                if (tool_block_info(x))
-                    n += stream_block(h, x);
-            }
-        }
-    }
+    each_live_block(h, stream_block, &n);
     return n;
 }
 

@@ -718,6 +718,36 @@ RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
    kept for KEEP_EMPTY_SECONDS already. */
 RCGC_INTERNAL void rcgc__release_empty_chunks(rcgc_heap *h, bool all);
 /* Calls fn for every live block of the heap (free blocks are skipped). */
+/* Calls fn(h, x, arg) for every live block of the heap, region by region and
+   in address order within a page: each large object and each block of a
+   small page with live blocks, but not a block whose info is 0 (free, or
+   taken by an allocation that runs a collection before it writes the header:
+   init_object). Inlined, so that a walk of the collector can inline fn
+   (update_subtract_refs_stream); rcgc__each_block is the same walk out of
+   line. */
+static inline __attribute__((always_inline)) void each_live_block(rcgc_heap *h,
+                                                                  void (*fn)(rcgc_heap *h, head_t *x, void *arg),
+                                                                  void *arg)
+{
+    for (uint32_t r = 1; r < h->region_top; r++) {
+        char *base = h->region_base[r];
+        if (!region_in_use(base))
+            continue;
+        const page_t *p = (const page_t *)base;
+        if (p->kind == PAGE_LARGE) {
+            head_t *x = (head_t *)(base + PAGE_HEADER);
+            if (x->info != 0)
+                fn(h, x, arg);
+        } else if (p->kind == PAGE_SMALL && p->used) {
+            for (char *b = base + PAGE_HEADER; b < p->bump; b += p->block_size) {
+                head_t *x = (head_t *)b;
+                if (tool_block_info(x) != 0)
+                    fn(h, x, arg);
+            }
+        }
+    }
+}
+
 RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
 
 /* object.c */
