@@ -22,7 +22,8 @@
  * finalizer, destroy or weak references), whose deaths nobody can see, are
  * released by release_ref without rcgc__dealloc's checks: a plain leaf is
  * freed on the spot, and a plain container's last field is released in a loop
- * rather than by a nested call (release_plain).
+ * rather than by a nested call (release_plain), which frees a container of one
+ * or two fields at known offsets before releasing any of them.
  *
  * Invariants:
  *   - F_PENDING: the count is 0 and the object waits in the trash list or is
@@ -482,14 +483,12 @@ static inline void leave_release(rcgc_heap *h)
 }
 
 #ifndef RCGC_DEBUG
-/* Drops the reference in *slot (not NULL) and clears the field. An object
-   that dies is released, except a plain container that release_plain can
-   release: that one is untracked, counted as one more level of nesting and
-   returned, for the caller to release. */
-static inline __attribute__((always_inline)) head_t *drop_field(rcgc_heap *h, void **slot)
+/* Drops a reference to v (not NULL). An object that dies is released, except
+   a plain container that release_plain can release: that one is untracked,
+   counted as one more level of nesting and returned, for the caller to
+   release. */
+static inline __attribute__((always_inline)) head_t *drop_ref(rcgc_heap *h, void *v)
 {
-    void *v = *slot;
-    *slot = NULL;
     head_t *y = head_of(v);
     if (--y->refcnt != 0)
         return NULL;
@@ -509,6 +508,23 @@ static inline __attribute__((always_inline)) head_t *drop_field(rcgc_heap *h, vo
     rcgc__dealloc(v);
     return NULL;
 }
+
+/* drop_ref for the reference in *slot, which it clears. */
+static inline __attribute__((always_inline)) head_t *drop_field(rcgc_heap *h, void **slot)
+{
+    void *v = *slot;
+    *slot = NULL;
+    return drop_ref(h, v);
+}
+
+/* drop_ref, and the release of what it returns, nested. */
+static inline void release_nested(rcgc_heap *h, head_t *y)
+{
+    if (y) {
+        release_plain(h, y);
+        leave_release(h);               /* outermost when the collector's clear began it */
+    }
+}
 #endif
 
 static inline void release_ref(void **slot, void *arg)
@@ -522,11 +538,7 @@ static inline void release_ref(void **slot, void *arg)
     rcgc__dbg_visited(c->h, c->container, v);
     rcgc_decref(v);
 #else
-    head_t *y = drop_field(c->h, slot);
-    if (y) {
-        release_plain(c->h, y);
-        leave_release(c->h);            /* outermost when the collector's clear began it */
-    }
+    release_nested(c->h, drop_field(c->h, slot));
 #endif
 }
 
@@ -559,10 +571,10 @@ void rcgc__release_fields(rcgc_heap *h, head_t *x)
    release_fields does. If the last one's object dies and would be released by
    a nested release_plain, it is returned (drop_field) to be released by the
    caller's loop instead; otherwise NULL. */
-static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcgc_heap *h, head_t *x)
+static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcgc_heap *h, head_t *x,
+                                                                             const type_slot *t)
 {
     release_ctx c = { h, x };
-    const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
     char *obj = obj_of(x);
     if (!t->fields) {
         t->type->traverse(obj, release_ref, &c);
@@ -570,13 +582,9 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
     }
     const size_t *fields = t->fields;
     uint32_t n = t->nfields;
+    for (uint32_t i = 0; i + 1 < n; i++)
+        release_ref((void **)(obj + fields[i]), &c);
     void **last = (void **)(obj + fields[n - 1]);
-    if (n == 2) {
-        release_ref((void **)(obj + fields[0]), &c);
-    } else {
-        for (uint32_t i = 0; i + 1 < n; i++)
-            release_ref((void **)(obj + fields[i]), &c);
-    }
     return *last ? drop_field(h, last) : NULL;
 }
 #endif
@@ -584,13 +592,19 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
 /* Releases x, a dead plain container (no finalizer, destroy or weak
    references): its fields, then its memory. The release of its last field's
    object, when that is a plain container too, is not a nested call but the
-   next turn of the loop, after x's memory is freed: a list or the right
-   spine of a tree is released without a call per object (which saved and
-   restored six registers). Nothing refers to x any more, so the early free
-   shows only in what a walk of every block (rcgc_dump_dot, the memory
-   statistics) would see from a finalizer run in the meantime; the nesting
-   count goes up at each turn as it would with the calls, so the trash list
-   takes the same objects as before. */
+   next turn of the loop: a list or the right spine of a tree is released
+   without a call per object (which saved and restored six registers). A
+   container of one or two fields at known offsets is freed before anything
+   else, its fields read first: nothing of x has to live across the call that
+   releases its first field's object, and no field is cleared in memory about
+   to be freed (binary-trees 0.387 -> 0.362 s, with mutable nodes 0.447 ->
+   0.403, side by side; 2.5% fewer instructions). Nothing refers to x any
+   more, so the early free shows only in what a walk of every block
+   (rcgc_dump_dot, the memory statistics) would see from a finalizer run in
+   the meantime, where an allocation may also take x's block; generation 0's
+   count goes down between the first field and the last as before; the
+   nesting count goes up at each turn as it would with the calls, so the
+   trash list takes the same objects as before. */
 static void release_plain(rcgc_heap *h, head_t *x)
 {
 #ifdef RCGC_DEBUG
@@ -600,9 +614,22 @@ static void release_plain(rcgc_heap *h, head_t *x)
 #else
     unsigned turns = 0;
     for (;;) {
-        head_t *next = release_fields_but_last(h, x);
-        uncount_container(h);
-        block_free(h, x);
+        const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
+        head_t *next;
+        if (t->fields && t->nfields <= 2) {
+            char *obj = obj_of(x);
+            void *first = t->nfields == 2 ? *(void **)(obj + t->fields[0]) : NULL;
+            void *last = *(void **)(obj + t->fields[t->nfields - 1]);
+            block_free(h, x);
+            if (first)
+                release_nested(h, drop_ref(h, first));
+            uncount_container(h);
+            next = last ? drop_ref(h, last) : NULL;
+        } else {
+            next = release_fields_but_last(h, x, t);
+            uncount_container(h);
+            block_free(h, x);
+        }
         if (!next)
             break;
         x = next;

@@ -367,6 +367,163 @@ static void test_release_order_last_field_chain(void)
     }
 }
 
+/* A container without hooks of two fields, and one of a single field: the
+   release of those whose offsets the heap knows frees the container's block
+   before it releases what the fields hold (release_plain). */
+typedef struct pair {
+    void *first, *second;
+} pair;
+
+static void pair_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    pair *p = obj;
+    visit(&p->first, arg);
+    visit(&p->second, arg);
+}
+
+static void link_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    visit(&((pair *)obj)->first, arg);
+}
+
+static const rcgc_type pair_type = { "pair", sizeof(pair), pair_traverse, NULL, NULL };
+static const size_t pair_fields[] = { offsetof(pair, first), offsetof(pair, second) };
+static const rcgc_type link_type = { "link", sizeof(pair), link_traverse, NULL, NULL };
+static const size_t link_fields[] = { offsetof(pair, first) };
+
+/* test_release_order_last_field_chain with containers of two fields, the
+   shape of tests/traces/release-trashcan-last-field.trace: CPython 3.11.7
+   finalizes 1 to 49, 51 to 60, then 50. Generation 0's count goes down by
+   one for each container released. */
+static void test_release_order_two_field_chain(void)
+{
+    enum { LINKS = 60 };
+    static char names[LINKS + 1][4];
+    char expect[256] = "";
+    for (int i = 1; i <= LINKS; i++)
+        snprintf(names[i], sizeof names[i], "%d", i);
+    for (int i = 1; i <= LINKS; i++)
+        if (i != 50)
+            snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s ", names[i]);
+    strcat(expect, "50");
+    for (int fields = 0; fields < 2; fields++) {
+        rcgc_heap *h = rcgc_heap_new(NULL);
+        CHECK(h != NULL);
+        if (!h) return;
+        rcgc_disable(h);
+        if (fields)
+            CHECK_EQ(rcgc_set_type_fields(h, &pair_type, pair_fields, 2), 0);
+        evlog log = { 0 };
+        pair *next = NULL;
+        for (int i = LINKS; i >= 1; i--) {
+            pair *p = rcgc_new(h, &pair_type);
+            node *f = new_fin(h, &log, names[i], NULL);
+            CHECK(p != NULL && f != NULL);
+            if (!p || !f) { rcgc_heap_free(h); return; }
+            p->first = f;                  /* the new references move into the fields */
+            p->second = next;
+            next = p;
+        }
+        size_t counts[3];
+        rcgc_get_count(h, counts);
+        CHECK_EQ(counts[0], 2 * LINKS);
+        rcgc_decref(next);
+        CHECK_STR(log.text, expect);
+        CHECK_EQ(log.fin_calls, LINKS);
+        CHECK_EQ(live_objects(h), 0);
+        rcgc_get_count(h, counts);
+        CHECK_EQ(counts[0], 0);
+        rcgc_heap_free(h);
+    }
+}
+
+/* Allocates pairs, kept in the log, until one takes the block of the pair
+   whose address is in log->hook_data. */
+static void take_released_block(node *self)
+{
+    evlog *log = self->log;
+    rcgc_heap *h = rcgc_heap_of(self);
+    while (log->nkept < MAX_KEPT && !log->seen) {
+        pair *p = rcgc_new(h, &pair_type);
+        CHECK(p != NULL);
+        if (!p)
+            return;
+        log->kept[log->nkept++] = p;
+        log->seen = p == log->hook_data;
+    }
+}
+
+/* A pair whose first field holds the last reference to an object with a
+   finalizer, and whose second holds a chain of pairs ending in another. Once
+   the pair's last reference is dropped, its block is free while the first
+   finalizer runs: that finalizer's allocation takes it, and the release goes
+   on with the second field, read before the block was freed. (The debug
+   build releases the fields first, as CPython does.) */
+static void test_release_two_fields_block_reused(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    CHECK_EQ(rcgc_set_type_fields(h, &pair_type, pair_fields, 2), 0);
+    evlog log = { 0 };
+    pair *top = rcgc_new(h, &pair_type), *tail = rcgc_new(h, &pair_type);
+    node *first = new_fin(h, &log, "first", take_released_block), *last = new_fin(h, &log, "last", NULL);
+    CHECK(top && tail && first && last);
+    if (!top || !tail || !first || !last) { rcgc_heap_free(h); return; }
+    tail->first = last;
+    top->first = first;
+    top->second = tail;
+    log.hook_data = top;
+    rcgc_decref(top);
+    CHECK_STR(log.text, "first last");
+#ifdef RCGC_DEBUG
+    CHECK_EQ(log.seen, 0);              /* the debug build frees the block last */
+#else
+    CHECK_EQ(log.seen, 1);
+#endif
+    CHECK_EQ(live_objects(h), log.nkept);
+    for (size_t i = 0; i < log.nkept; i++)
+        rcgc_decref(log.kept[i]);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A chain of 200 single-field containers ending in an object with a
+   finalizer: released in a loop, each counted down, the finalizer run. */
+static void test_release_one_field_chain(void)
+{
+    enum { LINKS = 200 };
+    for (int fields = 0; fields < 2; fields++) {
+        rcgc_heap *h = rcgc_heap_new(NULL);
+        CHECK(h != NULL);
+        if (!h) return;
+        rcgc_disable(h);
+        if (fields)
+            CHECK_EQ(rcgc_set_type_fields(h, &link_type, link_fields, 1), 0);
+        evlog log = { 0 };
+        void *next = new_fin(h, &log, "end", NULL);
+        CHECK(next != NULL);
+        if (!next) { rcgc_heap_free(h); return; }
+        for (int i = 0; i < LINKS; i++) {
+            pair *p = rcgc_new(h, &link_type);
+            CHECK(p != NULL);
+            if (!p) { rcgc_heap_free(h); return; }
+            p->first = next;
+            next = p;
+        }
+        size_t counts[3];
+        rcgc_get_count(h, counts);
+        CHECK_EQ(counts[0], LINKS + 1);
+        rcgc_decref(next);
+        CHECK_STR(log.text, "end");
+        CHECK_EQ(live_objects(h), 0);
+        rcgc_get_count(h, counts);
+        CHECK_EQ(counts[0], 0);
+        rcgc_heap_free(h);
+    }
+}
+
 /* A tree of containers without hooks released by its last reference, when
    the program untracked some of its nodes (every third; as a collection
    untracks immutable ones): every node is freed, each container's release
@@ -1097,6 +1254,9 @@ int main(void)
     TEST(test_release_cascades);
     TEST(test_release_order_wide);
     TEST(test_release_order_last_field_chain);
+    TEST(test_release_order_two_field_chain);
+    TEST(test_release_two_fields_block_reused);
+    TEST(test_release_one_field_chain);
     TEST(test_release_untracked_plain_tree);
     TEST(test_new_of_large_type);
     TEST(test_set_semantics);
