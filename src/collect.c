@@ -378,26 +378,40 @@ static inline void visit_any_tracked(void **slot, void *arg)
    that move_unreachable rescued were appended in breadth-first order, parents
    before children, so from the tail a tree goes in one pass, leaves first
    (CPython's untrack_tuples walks from the head and peels one level of a tree
-   per collection). Returns the number of objects untracked. */
+   per collection). An untracked object only gets next = 0 (what
+   visit_any_tracked reads); each object that stays is linked to the one that
+   stayed after it, so a tree leaves the list without a removal per node
+   (binary-trees: 2.2% fewer instructions). Returns the number of objects
+   untracked. */
 static size_t untrack_immutable(rcgc_heap *h, head_t *young)
 {
     size_t n = 0;
-    uint32_t end = ref_of(young), r = young->prev, stride = 0;
-    head_t *x = ref_ptr(h, r);
+    uint32_t end = ref_of(young), r = young->prev, stride = 0, after_ref = end;
+    head_t *x = ref_ptr(h, r), *after = young;
     while (r != end) {
         uint32_t nr = x->prev;
         head_t *next = walk_next(h, x, r, nr, &stride);
+        bool tracked = true;
         if (type_bits(h, x) & TB_IMMUTABLE) {
-            bool tracked = false;
+            tracked = false;
             each_field(h, x, visit_any_tracked, &tracked);
-            if (!tracked) {
-                list_remove(h, x);
-                n++;
+        }
+        if (!tracked) {
+            x->next = 0;
+            n++;
+        } else {
+            if (x->next != after_ref) {
+                x->next = after_ref;
+                after->prev = r;
             }
+            after = x;
+            after_ref = r;
         }
         x = next;
         r = nr;
     }
+    after->prev = end;
+    young->next = after_ref;
     return n;
 }
 

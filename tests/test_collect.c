@@ -1745,6 +1745,64 @@ static void test_immutable_type_untracked_by_collection(void)
     rcgc_heap_free(h);
 }
 
+/* Records what get_objects lists, in order. */
+typedef struct listed {
+    void *obj[16];
+    size_t n;
+} listed;
+
+static void list_fn(void *obj, void *arg)
+{
+    listed *l = arg;
+    if (l->n < 16)
+        l->obj[l->n] = obj;
+    l->n++;
+}
+
+/* Untracking immutable objects between others that stay: generation 0 holds
+   immutable nodes without tracked fields (untracked by the collection) around
+   two mutable ones (which stay), all held from outside, so nothing moves in
+   move_unreachable. The survivors reach generation 1 in their order, and the
+   list stays sound for what follows: a merge into it, an untrack, a full
+   collection. */
+static void test_untrack_immutable_between_survivors(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    size_t destroyed = 0;
+    CHECK_EQ(rcgc_set_type_flags(h, &node_type, RCGC_TYPE_IMMUTABLE), 0);
+    node *objs[8];
+    const char *kinds = "IMIIMIII";    /* immutable or mutable, in allocation order */
+    for (int i = 0; i < 8; i++) {
+        objs[i] = kinds[i] == 'M' ? new_mutable(h, &destroyed) : new_node(h, &destroyed);
+        if (!objs[i]) { rcgc_heap_free(h); return; }
+    }
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ(rcgc_is_tracked(objs[i]), kinds[i] == 'M');
+    listed l = { { NULL }, 0 };
+    CHECK_EQ(rcgc_get_objects(h, 1, list_fn, &l), 2);
+    CHECK(l.obj[0] == objs[1] && l.obj[1] == objs[4]);
+
+    node *later = new_mutable(h, &destroyed);
+    CHECK_EQ(rcgc_collect(h, 1), 0);        /* generation 0 merged into 1 */
+    l.n = 0;
+    CHECK_EQ(rcgc_get_objects(h, 2, list_fn, &l), 3);
+    CHECK(l.obj[0] == objs[1] && l.obj[1] == objs[4] && l.obj[2] == later);
+    rcgc_untrack(objs[4]);
+    l.n = 0;
+    CHECK_EQ(rcgc_get_objects(h, 2, list_fn, &l), 2);
+    CHECK(l.obj[0] == objs[1] && l.obj[1] == later);
+    for (int i = 0; i < 8; i++)
+        rcgc_decref(objs[i]);
+    rcgc_decref(later);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(destroyed, 9);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* Field offsets (rcgc_set_type_fields) against traverse: the same random
    graphs of finalizer and plain nodes, built on two heaps, one of which was
    told where node_type and fin_type keep their references, must collect the
@@ -2327,6 +2385,7 @@ int main(void)
     TEST(test_bulk_delete_full_pages_and_large_objects);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
+    TEST(test_untrack_immutable_between_survivors);
     TEST(test_retracked_frozen_object);
     TEST(test_defaults);
     TEST(test_count0_allocations_minus_deallocations);
