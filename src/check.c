@@ -128,7 +128,7 @@ static const char *type_name_of(const head_t *x, uint32_t info)
     const page_t *p = page_of(x);
     const rcgc_heap *h = p->heap;
     uint32_t index = info >> TYPE_SHIFT;
-    if (index == 0 || index >= h->type_count)
+    if (index == 0 || index >= h->type_count || !h->types[index].type)
         return "?";
     const char *name = h->types[index].type->name;
     return name ? name : "?";
@@ -386,7 +386,7 @@ void rcgc__dbg_leak_report(rcgc_heap *h)
         fprintf(c.out, "rcgc:   ... and %zu more\n", c.leaked - c.listed);
     if (c.per_type) {
         for (uint32_t i = 1; i < h->type_count; i++)
-            if (c.per_type[i])
+            if (c.per_type[i] && h->types[i].type)
                 fprintf(c.out, "rcgc:   %zu of type '%s'\n", c.per_type[i],
                         h->types[i].type->name ? h->types[i].type->name : "?");
         rcgc__sys_free(h, c.per_type, bytes);

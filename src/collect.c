@@ -88,7 +88,7 @@ static size_t update_refs(rcgc_heap *h, head_t *young)
    user code ran) the set is never freed in bulk. */
 static inline void note_outside_ref(rcgc_heap *h, const head_t *x)
 {
-    if (!h->outside_refs && ((type_bits(h, x) & (TB_CONTAINER | TB_HOOKS)) || (x->info & F_WEAKREFS)))
+    if (!h->outside_refs && (x->info & (TYPE_KIND_MASK | F_WEAKREFS)))
         h->outside_refs = true;
 }
 
@@ -334,9 +334,8 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
         do {
             x->prev = last_ref;
             x->info |= F_UNREACHABLE;
-            unsigned bits = type_bits(h, x);
-            if (!is_plain_container(bits, x->info))
-                seen |= FOUND_HOOKS | (bits & TB_FINALIZE ? FOUND_FINALIZERS : 0);
+            if (x->info & ((uint32_t)TB_HOOKS << TYPE_SHIFT | F_WEAKREFS))
+                seen |= FOUND_HOOKS | (type_bits(h, x) & TB_FINALIZE ? FOUND_FINALIZERS : 0);
             last = x;
             last_ref = r;
             nr = x->next;
@@ -488,7 +487,7 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
         } else {
             rcgc_incref(obj);
             rcgc__release_fields(h, x);
-            if (x->refcnt == 1 && is_plain_container(type_bits(h, x), x->info)) {
+            if (x->refcnt == 1 && is_plain_container(type_kind(x), x->info)) {
                 /* Its fields are clear and only this function refers to it:
                    all its release would do now is free it. */
                 list_remove(h, x);

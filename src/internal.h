@@ -86,8 +86,9 @@ enum {
     TYPE_SHIFT = 10
 };
 
-/* The index of the weak-reference type in every heap's type table. */
-#define WEAKREF_TYPE_INDEX 1u
+/* The index of the weak-reference type in every heap's type table (a
+   container whose release runs code: TYPE_KIND_MASK bits 3, see type_kind). */
+#define WEAKREF_TYPE_INDEX 3u
 
 /* Count given to immortal objects: far from 0 in both directions, so plain
    increments and decrements never bring it to zero in practice. */
@@ -225,7 +226,8 @@ struct rcgc_heap {
 
     /* Type table: index -> type, and a pointer-keyed hash to find the index. */
     type_slot *types;
-    uint32_t type_count, type_cap;
+    uint32_t type_count, type_cap;  /* count: one past the highest index in use */
+    uint32_t type_next[4];          /* the next free index of each kind (type_kind) */
     type_entry *type_hash;
     uint32_t type_hash_cap;
     uint32_t immutable_types;       /* types with TB_IMMUTABLE */
@@ -324,9 +326,22 @@ static inline unsigned type_bits(const rcgc_heap *h, const head_t *x)
     return h->types[x->info >> TYPE_SHIFT].bits;
 }
 
+/* A type's index is chosen when it is registered so that its two low bits
+   are its TB_CONTAINER and TB_HOOKS bits (the table has holes between the
+   four kinds' indexes). The tests that every release and collection make,
+   whether an object holds references and whether its release runs code,
+   then read its header alone, not the type table through its page's heap. */
+#define TYPE_KIND_MASK ((uint32_t)(TB_CONTAINER | TB_HOOKS) << TYPE_SHIFT)
+
+static inline unsigned type_kind(const head_t *x)
+{
+    return (x->info >> TYPE_SHIFT) & (TB_CONTAINER | TB_HOOKS);
+}
+
 static inline bool is_container(const rcgc_heap *h, const head_t *x)
 {
-    return (type_bits(h, x) & TB_CONTAINER) != 0;
+    (void)h;
+    return (type_kind(x) & TB_CONTAINER) != 0;
 }
 
 /* ---- Telling AddressSanitizer and valgrind --------------------------------- */

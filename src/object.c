@@ -62,19 +62,23 @@ static int type_hash_insert(type_entry *tab, uint32_t cap, const rcgc_type *t, u
     return 0;
 }
 
-/* Registers t in the heap (an index in info words). Returns its index or 0
-   when memory is short. */
+/* Registers t in the heap (an index in info words, whose low bits are its
+   kind: type_kind). Returns its index or 0 when memory is short. */
 static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
 {
-    if (h->type_count >= (1u << (32 - TYPE_SHIFT)) - 1)
+    unsigned bits = (t->traverse ? TB_CONTAINER : 0) | (t->finalize ? TB_FINALIZE : 0) |
+                    (t->finalize || t->destroy || t == &rcgc__weakref_type ? TB_HOOKS : 0);
+    unsigned kind = bits & (TB_CONTAINER | TB_HOOKS);
+    uint32_t index = h->type_next[kind];
+    if (index >= 1u << (32 - TYPE_SHIFT))
         return 0;
     size_t cap = h->type_cap;
     void *types = h->types;
-    if (rcgc__grow(h, &types, &cap, (size_t)h->type_count + 1, sizeof *h->types) != 0)
+    if (rcgc__grow(h, &types, &cap, (size_t)index + 1, sizeof *h->types) != 0)
         return 0;
     h->types = types;
     h->type_cap = (uint32_t)cap;
-    if ((h->type_count + 1) * 2 > h->type_hash_cap) {
+    if ((h->type_count + 4) * 2 > h->type_hash_cap) {
         uint32_t ncap = h->type_hash_cap ? h->type_hash_cap * 2 : 16;
         type_entry *tab = rcgc__sys_alloc(h, ncap * sizeof *tab, 16);
         if (!tab)
@@ -88,13 +92,16 @@ static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
         h->type_hash = tab;
         h->type_hash_cap = ncap;
     }
-    uint32_t index = h->type_count++;
+    if (index >= h->type_count) {
+        memset(&h->types[h->type_count], 0, (index + 1 - h->type_count) * sizeof *h->types);
+        h->type_count = index + 1;
+    }
+    h->type_next[kind] = index + 4;
     type_slot *slot = &h->types[index];
     slot->type = t;
     slot->fields = NULL;
     slot->nfields = 0;
-    slot->bits = (uint8_t)((t->traverse ? TB_CONTAINER : 0) | (t->finalize ? TB_FINALIZE : 0) |
-                           (t->finalize || t->destroy || t == &rcgc__weakref_type ? TB_HOOKS : 0));
+    slot->bits = (uint8_t)bits;
     slot->sclass = t->size <= SIZE_MAX / 2 ? (uint8_t)rcgc__size_class(sizeof(head_t) + t->size) : SCLASS_LARGE;
     if (index)
         type_hash_insert(h->type_hash, h->type_hash_cap, t, index);
@@ -189,9 +196,10 @@ rcgc_heap *rcgc_heap_new(const rcgc_config *config)
 #ifdef RCGC_DEBUG
     h->on_leak = config ? config->on_leak : RCGC_LEAKS_REPORT;
 #endif
+    for (uint32_t k = 0; k < 4; k++)
+        h->type_next[k] = k;
     type_register(h, &free_block_type);
-    type_register(h, &rcgc__weakref_type);
-    if (h->type_count != 2) {
+    if (h->type_count != 1 || type_register(h, &rcgc__weakref_type) != WEAKREF_TYPE_INDEX) {
         rcgc_heap_free(h);
         return NULL;
     }
@@ -493,7 +501,7 @@ static inline __attribute__((always_inline)) head_t *drop_ref(rcgc_heap *h, void
     if (--y->refcnt != 0)
         return NULL;
     uint32_t info = y->info;
-    unsigned kind = type_bits(h, y) & (TB_CONTAINER | TB_HOOKS);
+    unsigned kind = type_kind(y);
     if (!(info & (F_PENDING | F_WEAKREFS))) {
         if (!kind) {
             block_free(h, y);
@@ -735,14 +743,13 @@ void rcgc__dealloc(void *obj)
     uint32_t info = x->info;
     if (info & F_PENDING)
         return;     /* in the trash list, or its release has begun */
-    unsigned bits = type_bits(h, x);
-    if (!(bits & (TB_CONTAINER | TB_HOOKS)) && !(info & F_WEAKREFS)) {
+    if (!(info & (TYPE_KIND_MASK | F_WEAKREFS))) {
         /* A leaf that nothing can watch die (no finalizer, destroy or weak
            reference): its release is its free. */
         block_free(h, x);
         return;
     }
-    dealloc_watched(h, x, info, bits);
+    dealloc_watched(h, x, info, type_bits(h, x));
 }
 
 /* ---- Tracking -------------------------------------------------------------- */

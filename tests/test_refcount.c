@@ -790,6 +790,73 @@ static void test_immortal(void)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Many types of every kind                                                  */
+/* ------------------------------------------------------------------------- */
+
+static void count_destroy(void *obj)
+{
+    node *n = obj;
+    if (n->destroyed)
+        (*n->destroyed)++;
+}
+
+static void count_finalize(void *obj)
+{
+    node *n = obj;
+    if (n->log)
+        n->log->fin_calls++;
+}
+
+/* 400 types, the four kinds in turn (a leaf without hooks, a leaf with a
+   destroy, a container without hooks, a container with a finalizer and a
+   destroy), registered in the order of their first allocation: each object
+   keeps its type, is tracked when it is a container, and is released as its
+   kind calls for (the heap tells the kinds apart by their type's index). */
+static void test_many_types_of_each_kind(void)
+{
+    enum { TYPES = 400 };
+    static rcgc_type types[TYPES];
+    static char names[TYPES][8];
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    size_t destroyed = 0, want_destroyed = 0;
+    evlog log = { 0 };
+    node *objs[TYPES];
+    for (int i = 0; i < TYPES; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        int kind = i % 4;
+        types[i] = (rcgc_type){ names[i], sizeof(node), kind >= 2 ? node_traverse : NULL,
+                                kind == 3 ? count_finalize : NULL, kind == 1 || kind == 3 ? count_destroy : NULL };
+        objs[i] = rcgc_new(h, &types[i]);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { rcgc_heap_free(h); return; }
+        objs[i]->destroyed = &destroyed;
+        objs[i]->log = &log;
+        want_destroyed += kind == 1 || kind == 3;
+    }
+    for (int i = 0; i < TYPES; i++) {
+        CHECK(rcgc_type_of(objs[i]) == &types[i]);
+        CHECK_EQ(rcgc_is_tracked(objs[i]), i % 4 >= 2);
+    }
+    /* The containers take the leaves: 4g+2 the leaf with a destroy (4g+1),
+       4g+3 the one without (4g); the test's references move into them. */
+    for (int g = 0; g < TYPES; g += 4) {
+        objs[g + 2]->a = objs[g + 1];
+        objs[g + 3]->a = objs[g];
+        objs[g] = objs[g + 1] = NULL;
+    }
+    for (int i = 0; i < TYPES; i++)
+        if (objs[i])
+            rcgc_decref(objs[i]);
+    CHECK_EQ(destroyed, want_destroyed);
+    CHECK_EQ(log.fin_calls, TYPES / 4);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
 /* Objects without traverse are never tracked                                */
 /* ------------------------------------------------------------------------- */
 
@@ -1262,6 +1329,7 @@ int main(void)
     TEST(test_set_semantics);
     TEST(test_set_releases_after_store);
     TEST(test_immortal);
+    TEST(test_many_types_of_each_kind);
     TEST(test_untracked_type);
     TEST(test_leaves_never_trigger_collection);
     TEST(test_type_size_heap_of);
