@@ -426,6 +426,11 @@ static size_t large_region_size(const page_t *p)
     return (size_t)(p->bump - (const char *)p);
 }
 
+uint32_t rcgc__class_size(unsigned sc)
+{
+    return class_size[sc];
+}
+
 unsigned rcgc__size_class(size_t bytes)
 {
     return bytes <= SMALL_MAX ? size_class(bytes < 16 ? 16 : bytes) : SCLASS_LARGE;

@@ -234,7 +234,12 @@ struct rcgc_heap {
     const rcgc_type *last_type;     /* one-entry cache for rcgc_new: the type, */
     uint32_t last_index;            /* its index, */
     uint8_t last_sclass;            /* its size class */
-    bool last_container;            /* and whether it has traverse */
+    bool last_container;            /* and whether it has traverse; */
+    uint32_t last_bytes;            /* the payload of its class's blocks, */
+    bin_t *last_bin;                /* and its class's bin when rcgc_new's fast
+                                       path serves it, else no_bin */
+    bin_t no_bin;                   /* a bin that never has pages */
+    uint32_t gen0_ref;              /* ref_of(&gen[0].head) */
 
     /* Weak references: referent -> newest weakref, open addressing. */
     wr_entry *wr_table;
@@ -573,14 +578,20 @@ static inline bool list_is_empty(const head_t *l) { return l->next == ref_of(l);
 
 static inline head_t *list_first(const rcgc_heap *h, const head_t *l) { return ref_ptr(h, l->next); }
 
-static inline void list_append(const rcgc_heap *h, head_t *x, head_t *l)
+/* Appends x to the list l, whose reference is lr. */
+static inline void list_append_at(const rcgc_heap *h, head_t *x, head_t *l, uint32_t lr)
 {
-    uint32_t xr = ref_of(x), lr = ref_of(l);
+    uint32_t xr = ref_of(x);
     head_t *last = ref_ptr(h, l->prev);
     x->prev = l->prev;
     x->next = lr;
     last->next = xr;
     l->prev = xr;
+}
+
+static inline void list_append(const rcgc_heap *h, head_t *x, head_t *l)
+{
+    list_append_at(h, x, l, ref_of(l));
 }
 
 /* Also the way out of the permanent generation for a single object. */
@@ -725,6 +736,8 @@ RCGC_INTERNAL void rcgc__sys_free(rcgc_heap *h, void *p, size_t size);
 RCGC_INTERNAL head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes);
 /* The size class of a block of `bytes` (header included), or SCLASS_LARGE. */
 RCGC_INTERNAL unsigned rcgc__size_class(size_t bytes);
+/* The block size of size class sc (not SCLASS_LARGE). */
+RCGC_INTERNAL uint32_t rcgc__class_size(unsigned sc);
 RCGC_INTERNAL rcgc_heap *rcgc__heap_alloc(const rcgc_config *config);
 RCGC_INTERNAL void rcgc__heap_release_memory(rcgc_heap *h);
 /* Releases the empty pages that size classes keep to allocate from. */

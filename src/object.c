@@ -108,6 +108,10 @@ static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
     return index;
 }
 
+/* The largest payload that clear_payload clears without memset, and that
+   rcgc_new's fast path takes. */
+#define CLEAR_INLINE_MAX 512
+
 /* The index of t in the heap's type table, registering it the first time.
    0: memory is short. */
 static uint32_t type_index(rcgc_heap *h, const rcgc_type *t)
@@ -130,10 +134,13 @@ static uint32_t type_index(rcgc_heap *h, const rcgc_type *t)
         }
         i = (i + 1) & (h->type_hash_cap - 1);
     }
+    unsigned sc = h->types[index].sclass;
     h->last_type = t;
     h->last_index = index;
-    h->last_sclass = h->types[index].sclass;
-    h->last_container = (h->types[index].bits & TB_CONTAINER) != 0;
+    h->last_sclass = (uint8_t)sc;
+    h->last_container = (index & TB_CONTAINER) != 0;
+    h->last_bytes = sc != SCLASS_LARGE ? rcgc__class_size(sc) - (uint32_t)sizeof(head_t) : 0;
+    h->last_bin = sc != SCLASS_LARGE && h->last_bytes <= CLEAR_INLINE_MAX ? &h->bins[sc] : &h->no_bin;
     return index;
 }
 
@@ -184,6 +191,8 @@ rcgc_heap *rcgc_heap_new(const rcgc_config *config)
     h->debug_stream = config && config->debug_stream ? config->debug_stream : stderr;
     for (int i = 0; i < NUM_GENERATIONS; i++)
         list_init(&h->gen[i].head);
+    h->gen0_ref = ref_of(&h->gen[0].head);
+    h->last_bin = &h->no_bin;
     list_init(&h->permanent);
     list_init(&h->unreachable);
     list_init(&h->still_unreachable);
@@ -237,51 +246,61 @@ void rcgc_heap_free(rcgc_heap *h)
 
 /* ---- Creating objects ------------------------------------------------------ */
 
-#define CLEAR_INLINE_MAX 512
-
-/* Clears a payload (a multiple of 16 bytes) with 16-byte stores up to
-   CLEAR_INLINE_MAX bytes, memset above. Up to 128 bytes there is no loop: two
-   runs of stores that meet or overlap, since a loop of one to eight stores ran
-   0.5 to 1 ns slower or faster depending on where it fell in the code. Above
-   128 bytes, runs of four stores: memset's own code for 272 bytes (a 256-byte
-   payload's block) made eight 64-byte stores that straddle cache lines. */
-static inline void clear_payload(head_t *x, size_t bytes)
+/* Clears a payload of at most CLEAR_INLINE_MAX bytes (a multiple of 16) with
+   16-byte stores, the smallest sizes tested first. Up to 128 bytes there is
+   no loop: two runs of stores that meet or overlap, since a loop of one to
+   eight stores ran 0.5 to 1 ns slower or faster depending on where it fell
+   in the code. Above 128 bytes, runs of four stores: memset's own code for
+   272 bytes (a 256-byte payload's block) made eight 64-byte stores that
+   straddle cache lines. */
+static inline void clear_small(head_t *x, size_t bytes)
 {
     char *p = obj_of(x);
-    if (bytes > 128) {
-        if (bytes > CLEAR_INLINE_MAX) {
-            memset(p, 0, bytes);
-            return;
+    if (bytes <= 32) {
+        if (bytes) {
+            memset(p, 0, 16);
+            if (bytes > 16)
+                memset(p + 16, 0, 16);
         }
+    } else if (bytes <= 64) {
+        memset(p, 0, 32);
+        memset(p + bytes - 32, 0, 32);
+    } else if (bytes <= 128) {
+        memset(p, 0, 64);
+        memset(p + bytes - 64, 0, 64);
+    } else {
         size_t at = 0;
         for (; at + 64 <= bytes; at += 64)
             memset(p + at, 0, 64);
         for (; at < bytes; at += 16)
             memset(p + at, 0, 16);
-    } else if (bytes > 64) {
-        memset(p, 0, 64);
-        memset(p + bytes - 64, 0, 64);
-    } else if (bytes > 32) {
-        memset(p, 0, 32);
-        memset(p + bytes - 32, 0, 32);
-    } else if (bytes) {
-        memset(p, 0, 16);
-        if (bytes > 16)
-            memset(p + 16, 0, 16);
     }
 }
 
+/* Clears any payload: clear_small, or memset above CLEAR_INLINE_MAX bytes. */
+static inline void clear_payload(head_t *x, size_t bytes)
+{
+    if (bytes <= CLEAR_INLINE_MAX)
+        clear_small(x, bytes);
+    else
+        memset(obj_of(x), 0, bytes);
+}
+
 /* Writes the header of a new object of the type at `index` in block x, whose
-   payload of `bytes` it clears, and tracks a container. */
-static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, bool container, size_t bytes)
+   payload of `bytes` it clears (with clear_small when `small`), and tracks a
+   container. */
+static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, bool container, size_t bytes, bool small)
 {
     x->refcnt = 1;
     x->info = index << TYPE_SHIFT;      /* no flags, generation 0 */
-    clear_payload(x, bytes);
+    if (small)
+        clear_small(x, bytes);
+    else
+        clear_payload(x, bytes);
     /* The header is written once: a new block is usually not in the cache,
        and a second write of a word (gen_append's set_gen) waited for it. */
     if (container)
-        list_append(h, x, &h->gen[0].head);
+        list_append_at(h, x, &h->gen[0].head, h->gen0_ref);
     else
         x->next = x->prev = 0;
     return obj_of(x);
@@ -302,7 +321,7 @@ static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool co
             h->collecting = 0;
         }
     }
-    return fill_object(h, x, index, container, block_payload(x));
+    return fill_object(h, x, index, container, block_payload(x), false);
 }
 
 void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
@@ -353,17 +372,17 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
 void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
 {
 #ifndef RCGC_DEBUG
-    if (h && type && type == h->last_type) {
-        unsigned sc = h->last_sclass;
-        page_t *p = sc != SCLASS_LARGE ? h->bins[sc].pages : NULL;
-        size_t bytes;
-        if (p && (bytes = (size_t)p->block_size - sizeof(head_t)) <= CLEAR_INLINE_MAX) {
+    /* A NULL type matches only before the first allocation, when last_bin
+       is no_bin. */
+    if (h && type == h->last_type) {
+        page_t *p = h->last_bin->pages;
+        if (p) {
             bool container = h->last_container;
             gen_list *g0 = &h->gen[0];
             /* init_object's condition for a collection cannot hold, and the
                page has a free block or an untouched one. */
             if ((!container || g0->count < g0->threshold || !h->enabled) && page_has_block(p)) {
-                void *obj = fill_object(h, page_take(p), h->last_index, container, bytes);
+                void *obj = fill_object(h, page_take(p), h->last_index, container, h->last_bytes, true);
                 if (container)
                     g0->count++;
                 return obj;
