@@ -985,6 +985,13 @@ static void test_type_size_heap_of(void)
     }
     CHECK(rcgc_new(h, NULL) == NULL);
     CHECK(rcgc_new_sized(h, NULL, 16) == NULL);
+    rcgc_heap *fresh = rcgc_heap_new(NULL);   /* no type cached yet */
+    CHECK(fresh != NULL);
+    if (fresh) {
+        CHECK(rcgc_new(fresh, NULL) == NULL);
+        CHECK_EQ(live_objects(fresh), 0);
+        rcgc_heap_free(fresh);
+    }
     CHECK(rcgc_version() == RCGC_VERSION);
     rcgc_heap_free(h);
     rcgc_heap_free(h2);
