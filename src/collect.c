@@ -20,7 +20,10 @@
  *      has been. A type whose field offsets the heap knows
  *      (rcgc_set_type_fields) is visited without calling its traverse;
  *   3. moves the survivors into the next generation (promotion), untracking
- *      those of RCGC_TYPE_IMMUTABLE types that hold nothing tracked;
+ *      those of RCGC_TYPE_IMMUTABLE types that hold nothing tracked; when the
+ *      examined set is a forest of such objects built bottom up, which steps
+ *      2 and 3 would find all reachable and untrack one and all, it is
+ *      untracked at once (untrack_forest);
  *   4. clears weak references to the unreachable objects and calls their
  *      callbacks (weakref.c), runs finalizers, and repeats step 2, as separate
  *      walks (deduce_unreachable), on the unreachable set to find what they
@@ -30,7 +33,8 @@
  *      can watch that happen, it frees the set in bulk (bulk_delete).
  * gc_refs lives in `prev` while an object is being examined; F_COLLECTING marks
  * the examined set and F_UNREACHABLE the tentatively unreachable objects.
- * F_UNREACHABLE means something only inside move_unreachable: the objects found
+ * F_UNREACHABLE means something only inside move_unreachable (and, before
+ * it, marks the objects untrack_forest's check has passed): the objects found
  * unreachable keep it (no pass just to clear it) until they leave the set, and
  * every way out clears it (update_refs for a second analysis, delete_garbage's
  * move to old, untracking, rcgc_make_immortal, release). move_unreachable
@@ -414,6 +418,80 @@ static size_t untrack_immutable(rcgc_heap *h, head_t *young)
     return n;
 }
 
+/* ---- Young trees of immutable objects --------------------------------------- */
+
+static inline void visit_forest(void **slot, void *arg)
+{
+    void *v = *slot;
+    if (!v)
+        return;
+    const head_t *y = head_of(v);
+    if (y->info & F_COLLECTING) {
+        if (!(y->info & F_UNREACHABLE))
+            *(bool *)arg = false;       /* later in the list, or x itself */
+    } else if (y->next && !(y->info & F_PENDING)) {
+        *(bool *)arg = false;           /* tracked, outside the set */
+    }
+}
+
+/* Whether young, with its gc_refs set, is a forest that move_unreachable and
+   untrack_immutable would find all reachable and then untrack, every object:
+   each object is of an RCGC_TYPE_IMMUTABLE type; is referred to from outside
+   the set only (gc_refs = its count: a root) or by exactly one object of the
+   set only (count 1, gc_refs 0); and refers only to objects of the set that
+   come before it in the list, or to objects that are not tracked. Then every
+   object but a root has one parent, later in the list, and the roots are
+   the objects with gc_refs > 0, so all are reachable. move_unreachable keeps
+   the roots in place and parks every other object, which its parent, the
+   only object to refer to it, rescues after itself; so each child ends
+   after its parent in young, and untrack_immutable, from the tail, untracks
+   children before their parents, and all of them. This is the shape of
+   tuples built bottom up (binary-trees' immutable nodes: every collection of
+   generation 0), whose examined objects then take one walk to check and one
+   to untrack, instead of being parked, rescued, walked again and untracked.
+   The check marks the objects it has passed with F_UNREACHABLE (unused until
+   move_unreachable); when it fails they are cleared and the collection goes
+   on as usual. Returns true when it has untracked young's objects. */
+static bool untrack_forest(rcgc_heap *h, head_t *young)
+{
+    uint32_t end = ref_of(young), r = young->next, stride = 0;
+    head_t *x = ref_ptr(h, r);
+    bool forest = true;
+    for (; r != end; ) {
+        uint32_t gc_refs = x->prev;
+        if (!(type_bits(h, x) & TB_IMMUTABLE) || (gc_refs ? gc_refs != x->refcnt : x->refcnt != 1)) {
+            forest = false;
+            break;
+        }
+        each_field(h, x, visit_forest, &forest);
+        if (!forest)
+            break;
+        x->info |= F_UNREACHABLE;
+        uint32_t nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
+    }
+    uint32_t stop = r, gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
+    stride = 0;
+    r = young->next;
+    x = ref_ptr(h, r);
+    while (r != stop) {
+        uint32_t nr = x->next;
+        head_t *next = walk_next(h, x, r, nr, &stride);
+        if (forest) {
+            x->info = (x->info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | GEN_MASK)) | gen_bits;
+            x->next = 0;
+        } else {
+            x->info &= ~(uint32_t)F_UNREACHABLE;
+        }
+        x = next;
+        r = nr;
+    }
+    if (forest)
+        list_init(young);
+    return forest;
+}
+
 /* ---- Handling the unreachable set ------------------------------------------ */
 
 /* Moves the first objects of l, up to and including x, to the tail of to. */
@@ -606,9 +684,14 @@ static size_t collect_main(rcgc_heap *h, int generation)
     unsigned found;
     h->outside_refs = false;
     size_t examined = stream ? update_subtract_refs_stream(h) : update_subtract_refs(h, young);
-    survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
-    if (h->immutable_types)
-        survivors -= untrack_immutable(h, young);
+    if (h->immutable_types && untrack_forest(h, young)) {
+        survivors = count = 0;
+        found = 0;
+    } else {
+        survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
+        if (h->immutable_types)
+            survivors -= untrack_immutable(h, young);
+    }
 
     if (young != old) {
         if (generation == 1)

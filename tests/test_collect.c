@@ -2098,6 +2098,156 @@ typedef struct bulk_graph {
     int mark[BULK_MAX];
 } bulk_graph;
 
+/* One heap of a forest_run: the nodes in creation order, what the test
+   holds, and a mutable object made before them (in generation 1 once they
+   are made). */
+typedef struct forest_heap {
+    rcgc_heap *h;
+    node *made[64];
+    void *held[160];
+    size_t nheld;
+    node *older;
+} forest_heap;
+
+static void forest_hold(forest_heap *f, void *obj)
+{
+    if (f->nheld < sizeof f->held / sizeof f->held[0])
+        f->held[f->nheld++] = obj;
+    else
+        rcgc_decref(obj);
+}
+
+/* Builds, from seed, up to 64 immutable nodes bottom up on f's heap, each
+   taking up to two of the nodes nobody holds yet as children, as tuples are
+   made, with some of what makes a forest that untrack_forest cannot take:
+   a child shared by two parents, an extra reference to a child from
+   outside, a reference to the older mutable object (tracked, not examined),
+   a parent made before its child (rcgc_track after the store, the promise of
+   RCGC_TYPE_IMMUTABLE). With `spoiler`, a mutable object is made last: the
+   examined set is no forest, and the collection takes the usual way. */
+static void forest_build(forest_heap *f, uint32_t seed, bool spoiler)
+{
+    f->h = rcgc_heap_new(NULL);
+    CHECK(f->h != NULL);
+    if (!f->h)
+        return;
+    rcgc_disable(f->h);
+    CHECK_EQ(rcgc_set_type_flags(f->h, &node_type, RCGC_TYPE_IMMUTABLE), 0);
+    f->older = rcgc_new(f->h, &mutable_type);
+    CHECK_EQ(rcgc_collect(f->h, 0), 0);        /* older goes to generation 1 */
+    uint32_t state = seed, n = 8 + next_random(&state) % 57;
+    uint32_t odds = next_random(&state) % 4;  /* 0: a plain forest */
+    node *free_[64];
+    size_t nfree = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        node *x;
+        if (odds && next_random(&state) % 40 < odds && i + 1 < n) {
+            /* A parent made before its child. */
+            x = new_node(f->h, NULL);
+            node *c = new_node(f->h, NULL);
+            if (!x || !c) return;
+            f->made[i] = x;
+            f->made[++i] = c;
+            x->a = c;                           /* the reference moves into x */
+            rcgc_track(x);
+            free_[nfree++] = x;
+            continue;
+        }
+        if (odds && next_random(&state) % 40 < odds && i + 1 < n) {
+            /* Garbage: two nodes that refer to each other (or one to itself),
+               stored after their making, then dropped. */
+            x = new_node(f->h, NULL);
+            node *y = next_random(&state) % 2 ? new_node(f->h, NULL) : x;
+            if (!x || !y) return;
+            f->made[i] = x;
+            if (y != x)
+                f->made[++i] = y;
+            rcgc_set(&x->a, y);
+            rcgc_set(&y->b, x);
+            rcgc_track(x);
+            rcgc_decref(x);
+            if (y != x)
+                rcgc_decref(y);
+            continue;
+        }
+        x = new_node(f->h, NULL);
+        if (!x) return;
+        f->made[i] = x;
+        for (int k = 0; k < 2 && nfree; k++) {
+            if (next_random(&state) % 3 == 0)
+                continue;
+            size_t pick = next_random(&state) % nfree;
+            node *c = free_[pick];
+            free_[pick] = free_[--nfree];
+            *(k ? &x->b : &x->a) = c;           /* the reference moves into x */
+            if (odds && next_random(&state) % 30 < odds) {
+                rcgc_incref(c);                 /* also held from outside */
+                forest_hold(f, c);
+            }
+        }
+        if (odds && next_random(&state) % 30 < odds && i > 0) {
+            node *c = f->made[next_random(&state) % i];
+            rcgc_incref(c);                     /* shared, or held twice */
+            x->c = c;
+        }
+        if (odds && next_random(&state) % 30 < odds) {
+            rcgc_incref(f->older);
+            x->d = f->older;
+        }
+        free_[nfree++] = x;
+    }
+    for (size_t k = 0; k < nfree; k++)
+        forest_hold(f, free_[k]);
+    if (spoiler)
+        forest_hold(f, rcgc_new(f->h, &mutable_type));
+}
+
+/* untrack_forest against the usual way of move_unreachable and
+   untrack_immutable: the same random forests, built on two heaps, one of
+   which ends generation 0 with a mutable object, so that its collection
+   takes the usual way; every node must come out of the collection tracked
+   or untracked alike, and generation 1 the same size but for that object. */
+static void test_immutable_forest_shortcut(void)
+{
+    size_t shortcut = 0, garbage = 0;
+    for (uint32_t seed = 1; seed <= 300; seed++) {
+        forest_heap f[2] = { { 0 }, { 0 } };
+        for (int k = 0; k < 2; k++)
+            forest_build(&f[k], seed * 2654435761u, k == 1);
+        if (!f[0].h || !f[1].h)
+            break;
+        size_t gen0 = gen_size(f[0].h, 0);
+        ptrdiff_t found = rcgc_collect(f[0].h, 0);
+        CHECK_EQ(found, rcgc_collect(f[1].h, 0));
+        size_t tracked = 0;
+        for (int i = 0; i < 64 && f[0].made[i]; i++) {
+            if (found)
+                break;                          /* made[] may hold freed nodes */
+            CHECK_EQ(rcgc_is_tracked(f[0].made[i]), rcgc_is_tracked(f[1].made[i]));
+            tracked += rcgc_is_tracked(f[0].made[i]);
+        }
+        CHECK_EQ(gen_size(f[0].h, 1) + 1, gen_size(f[1].h, 1));
+        shortcut += tracked == 0 && gen0 > 0 && !found;
+        garbage += found > 0;
+        /* What the test held dropped, the garbage cycles that nodes still
+           referred to are left, the same on both heaps. */
+        ptrdiff_t left[2];
+        for (int k = 0; k < 2; k++) {
+            for (size_t i = 0; i < f[k].nheld; i++)
+                rcgc_decref(f[k].held[i]);
+            rcgc_decref(f[k].older);
+            left[k] = rcgc_collect(f[k].h, 2);
+            CHECK_EQ(live_objects(f[k].h), 0);
+            rcgc_heap_free(f[k].h);
+        }
+        CHECK_EQ(left[0], left[1]);
+    }
+    /* Both kinds of forest were made, and some with garbage. */
+    CHECK(shortcut > 0);
+    CHECK(shortcut + garbage < 300);
+    CHECK(garbage > 0);
+}
+
 /* Each object keeps its index in g: a container in fin_calls, a leaf in its
    first word. */
 static int bulk_index(const bulk_graph *g, const void *p)
@@ -2380,6 +2530,7 @@ int main(void)
     TEST(test_full_collection_examined_set);
     TEST(test_collection_inside_large_allocation);
     TEST(test_bulk_delete_random_graphs);
+    TEST(test_immutable_forest_shortcut);
     TEST(test_garbage_out_references);
     TEST(test_garbage_clear_order_seen_by_watched_leaves);
     TEST(test_bulk_delete_full_pages_and_large_objects);
