@@ -457,7 +457,7 @@ static bool untrack_forest(rcgc_heap *h, head_t *young)
     uint32_t end = ref_of(young), r = young->next, stride = 0;
     head_t *x = ref_ptr(h, r);
     bool forest = true;
-    for (; r != end; ) {
+    while (r != end) {
         uint32_t gc_refs = x->prev;
         if (!(type_bits(h, x) & TB_IMMUTABLE) || (gc_refs ? gc_refs != x->refcnt : x->refcnt != 1)) {
             forest = false;

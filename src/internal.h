@@ -86,8 +86,8 @@ enum {
     TYPE_SHIFT = 10
 };
 
-/* The index of the weak-reference type in every heap's type table (a
-   container whose release runs code: TYPE_KIND_MASK bits 3, see type_kind). */
+/* The index of the weak-reference type in every heap's type table: its kind
+   (type_kind) is 3, a container whose release runs code. */
 #define WEAKREF_TYPE_INDEX 3u
 
 /* Count given to immortal objects: far from 0 in both directions, so plain

@@ -544,7 +544,8 @@ static inline __attribute__((always_inline)) head_t *drop_field(rcgc_heap *h, vo
     return drop_ref(h, v);
 }
 
-/* drop_ref, and the release of what it returns, nested. */
+/* Releases y, the plain container drop_ref or drop_field returned (if any),
+   as one nested release. */
 static inline void release_nested(rcgc_heap *h, head_t *y)
 {
     if (y) {
