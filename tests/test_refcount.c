@@ -347,6 +347,20 @@ static const size_t pair_fields[] = { offsetof(pair, first), offsetof(pair, seco
 static const rcgc_type link_type = { "link", sizeof(pair), link_traverse, NULL, NULL };
 static const size_t link_fields[] = { offsetof(pair, first) };
 
+/* A heap with automatic collection off, told t's n field offsets when
+   `fields` is set. */
+static rcgc_heap *heap_for_fields(const rcgc_type *t, const size_t *offsets, size_t n, int fields)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (h) {
+        rcgc_disable(h);
+        if (fields)
+            CHECK_EQ(rcgc_set_type_fields(h, t, offsets, n), 0);
+    }
+    return h;
+}
+
 /* A chain of 60 containers of type t without hooks, each holding the next
    at next_at and an object with a finalizer at fin_at, released by its
    head's last reference, through traverse and through the n field offsets.
@@ -368,12 +382,8 @@ static void check_chain_release(const rcgc_type *t, const size_t *offsets, size_
             snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%s ", names[i]);
     strcat(expect, "50");
     for (int fields = 0; fields < 2; fields++) {
-        rcgc_heap *h = rcgc_heap_new(NULL);
-        CHECK(h != NULL);
+        rcgc_heap *h = heap_for_fields(t, offsets, n, fields);
         if (!h) return;
-        rcgc_disable(h);
-        if (fields)
-            CHECK_EQ(rcgc_set_type_fields(h, t, offsets, n), 0);
         evlog log = { 0 };
         char *next = NULL;
         for (int i = LINKS; i >= 1; i--) {
@@ -470,12 +480,8 @@ static void test_release_one_field_chain(void)
 {
     enum { LINKS = 200 };
     for (int fields = 0; fields < 2; fields++) {
-        rcgc_heap *h = rcgc_heap_new(NULL);
-        CHECK(h != NULL);
+        rcgc_heap *h = heap_for_fields(&link_type, link_fields, 1, fields);
         if (!h) return;
-        rcgc_disable(h);
-        if (fields)
-            CHECK_EQ(rcgc_set_type_fields(h, &link_type, link_fields, 1), 0);
         evlog log = { 0 };
         void *next = new_fin(h, &log, "end", NULL);
         CHECK(next != NULL);
