@@ -33,8 +33,7 @@
  *      can watch that happen, it frees the set in bulk (bulk_delete).
  * gc_refs lives in `prev` while an object is being examined; F_COLLECTING marks
  * the examined set and F_UNREACHABLE the tentatively unreachable objects.
- * F_UNREACHABLE means something only inside move_unreachable (and, before
- * it, marks the objects untrack_forest's check has passed): the objects found
+ * F_UNREACHABLE means something only inside move_unreachable: the objects found
  * unreachable keep it (no pass just to clear it) until they leave the set, and
  * every way out clears it (update_refs for a second analysis, delete_garbage's
  * move to old, untracking, rcgc_make_immortal, release). move_unreachable
@@ -172,25 +171,85 @@ static inline void visit_decref_all(void **slot, void *arg)
     visit_decref_examined(slot, arg, true);
 }
 
-/* update_refs and subtract_refs in one walk, for the first analysis of every
-   collection: young holds the tracked objects of generations 0..collect_gen
-   (neither frozen nor in the trash list), so a visit can tell from the
-   header whether its object is examined, and initialise its gc_refs if the
-   walk has not reached it yet. Returns the size of young. */
-static size_t update_subtract_refs(rcgc_heap *h, head_t *young)
+/* What update_subtract_refs finds of the forest that untrack_forest takes. */
+typedef struct forest_ctx {
+    rcgc_heap *h;
+    const head_t *x;        /* the object whose fields are visited */
+    bool forest;
+} forest_ctx;
+
+/* visit_decref_full for a heap with RCGC_TYPE_IMMUTABLE types, which also
+   checks the conditions of untrack_forest on x's references: an examined
+   object it refers to was reached by the walk already (it comes before x in
+   the list: one that comes after is begun here, or was begun by an earlier
+   visit that found it later in the list the same way), is not x, and has no
+   other reference (count 1); an object outside the set is not tracked. */
+static inline void visit_decref_forest(void **slot, void *arg)
+{
+    forest_ctx *c = arg;
+    void *v = *slot;
+    if (!v)
+        return;
+    head_t *y = head_of(v);
+#ifdef RCGC_DEBUG
+    rcgc__dbg_visited(c->h, c->h->traversing, v);
+#endif
+    if (y->info & F_COLLECTING) {
+#ifdef RCGC_DEBUG
+        if (y->prev == 0)
+            rcgc__dbg_gc_refs_negative(c->h, y);
+#endif
+        y->prev--;
+        c->forest &= y->refcnt == 1 && y != c->x;
+    } else if (examined_in_full(y) && gen_of(y) <= c->h->collect_gen) {
+        begin_examining(c->h, y);
+        y->prev--;
+        c->forest = false;
+    } else {
+        note_outside_ref(c->h, y);
+        c->forest &= !(y->next && !(y->info & F_PENDING));
+    }
+}
+
+/* The walk of update_subtract_refs; with `check`, it also works out in
+   *forest whether young is a forest for untrack_forest. */
+static inline __attribute__((always_inline)) size_t update_subtract_walk(rcgc_heap *h, head_t *young, bool check,
+                                                                         bool *forest)
 {
     size_t n = 0;
     uint32_t end = ref_of(young), r = young->next, stride = 0;
     head_t *x = ref_ptr(h, r);
+    forest_ctx c = { h, NULL, true };
     for (; r != end; n++) {
         if (!(x->info & F_COLLECTING))
             begin_examining(h, x);
-        each_field(h, x, visit_decref_full, h);
+        if (check) {
+            c.x = x;
+            c.forest &= (type_bits(h, x) & TB_IMMUTABLE) != 0;
+            each_field(h, x, visit_decref_forest, &c);
+        } else {
+            each_field(h, x, visit_decref_full, h);
+        }
         uint32_t nr = x->next;
         x = walk_next(h, x, r, nr, &stride);
         r = nr;
     }
+    *forest = check && c.forest;
     return n;
+}
+
+/* update_refs and subtract_refs in one walk, for the first analysis of every
+   collection: young holds the tracked objects of generations 0..collect_gen
+   (neither frozen nor in the trash list), so a visit can tell from the
+   header whether its object is examined, and initialise its gc_refs if the
+   walk has not reached it yet. When the heap has RCGC_TYPE_IMMUTABLE types,
+   *forest tells whether untrack_forest may take young; otherwise it is
+   false. Returns the size of young. */
+static size_t update_subtract_refs(rcgc_heap *h, head_t *young, bool *forest)
+{
+    if (h->immutable_types)
+        return update_subtract_walk(h, young, true, forest);
+    return update_subtract_walk(h, young, false, forest);
 }
 
 /* One block of update_subtract_refs_stream: if x is in the examined set, as
@@ -420,76 +479,37 @@ static size_t untrack_immutable(rcgc_heap *h, head_t *young)
 
 /* ---- Young trees of immutable objects --------------------------------------- */
 
-static inline void visit_forest(void **slot, void *arg)
-{
-    void *v = *slot;
-    if (!v)
-        return;
-    const head_t *y = head_of(v);
-    if (y->info & F_COLLECTING) {
-        if (!(y->info & F_UNREACHABLE))
-            *(bool *)arg = false;       /* later in the list, or x itself */
-    } else if (y->next && !(y->info & F_PENDING)) {
-        *(bool *)arg = false;           /* tracked, outside the set */
-    }
-}
-
-/* Whether young, with its gc_refs set, is a forest that move_unreachable and
-   untrack_immutable would find all reachable and then untrack, every object:
-   each object is of an RCGC_TYPE_IMMUTABLE type; is referred to from outside
-   the set only (gc_refs = its count: a root) or by exactly one object of the
-   set only (count 1, gc_refs 0); and refers only to objects of the set that
-   come before it in the list, or to objects that are not tracked. Then every
-   object but a root has one parent, later in the list, and the roots are
-   the objects with gc_refs > 0, so all are reachable. move_unreachable keeps
-   the roots in place and parks every other object, which its parent, the
-   only object to refer to it, rescues after itself; so each child ends
-   after its parent in young, and untrack_immutable, from the tail, untracks
-   children before their parents, and all of them. This is the shape of
-   tuples built bottom up (binary-trees' immutable nodes: every collection of
-   generation 0), whose examined objects then take one walk to check and one
-   to untrack, instead of being parked, rescued, walked again and untracked.
-   The check marks the objects it has passed with F_UNREACHABLE (unused until
-   move_unreachable); when it fails they are cleared and the collection goes
-   on as usual. Returns true when it has untracked young's objects. */
-static bool untrack_forest(rcgc_heap *h, head_t *young)
+/* Untracks young, a forest (update_subtract_refs found it so) that
+   move_unreachable and untrack_immutable would find all reachable and then
+   untrack, every object: each object is of an RCGC_TYPE_IMMUTABLE type; is
+   referred to from outside the set only (gc_refs = its count: a root) or by
+   exactly one object of the set only (count 1, gc_refs 0); and refers only
+   to objects of the set that come before it in the list, or to objects that
+   are not tracked. Then every object but a root has one parent, later in the
+   list, and the roots are the objects with gc_refs > 0, so all are
+   reachable. move_unreachable keeps the roots in place and parks every other
+   object, which its parent, the only object to refer to it, rescues after
+   itself; so each child ends after its parent in young, and
+   untrack_immutable, from the tail, untracks children before their parents,
+   and all of them. This is the shape of tuples built bottom up
+   (binary-trees' immutable nodes: every collection of generation 0), whose
+   examined objects then take one walk to untrack, instead of being parked,
+   rescued, walked again and untracked. A full collection that walks the
+   pages (update_subtract_refs_stream) does not check for it. */
+static void untrack_forest(rcgc_heap *h, head_t *young)
 {
     uint32_t end = ref_of(young), r = young->next, stride = 0;
+    uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
     head_t *x = ref_ptr(h, r);
-    bool forest = true;
     while (r != end) {
-        uint32_t gc_refs = x->prev;
-        if (!(type_bits(h, x) & TB_IMMUTABLE) || (gc_refs ? gc_refs != x->refcnt : x->refcnt != 1)) {
-            forest = false;
-            break;
-        }
-        each_field(h, x, visit_forest, &forest);
-        if (!forest)
-            break;
-        x->info |= F_UNREACHABLE;
-        uint32_t nr = x->next;
-        x = walk_next(h, x, r, nr, &stride);
-        r = nr;
-    }
-    uint32_t stop = r, gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
-    stride = 0;
-    r = young->next;
-    x = ref_ptr(h, r);
-    while (r != stop) {
         uint32_t nr = x->next;
         head_t *next = walk_next(h, x, r, nr, &stride);
-        if (forest) {
-            x->info = (x->info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE | GEN_MASK)) | gen_bits;
-            x->next = 0;
-        } else {
-            x->info &= ~(uint32_t)F_UNREACHABLE;
-        }
+        x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | gen_bits;
+        x->next = 0;
         x = next;
         r = nr;
     }
-    if (forest)
-        list_init(young);
-    return forest;
+    list_init(young);
 }
 
 /* ---- Handling the unreachable set ------------------------------------------ */
@@ -683,8 +703,10 @@ static size_t collect_main(rcgc_heap *h, int generation)
     size_t survivors, count;
     unsigned found;
     h->outside_refs = false;
-    size_t examined = stream ? update_subtract_refs_stream(h) : update_subtract_refs(h, young);
-    if (h->immutable_types && untrack_forest(h, young)) {
+    bool forest = false;
+    size_t examined = stream ? update_subtract_refs_stream(h) : update_subtract_refs(h, young, &forest);
+    if (forest) {
+        untrack_forest(h, young);
         survivors = count = 0;
         found = 0;
     } else {

@@ -2163,7 +2163,8 @@ static void forest_build(forest_heap *f, uint32_t seed, bool spoiler)
             if (y != x)
                 f->made[++i] = y;
             rcgc_set(&x->a, y);
-            rcgc_set(&y->b, x);
+            if (y != x)
+                rcgc_set(&y->b, x);
             rcgc_track(x);
             rcgc_decref(x);
             if (y != x)
