@@ -131,12 +131,33 @@ static inline bool examined_in_full(const head_t *x)
     return x->next && !(x->info & (F_PENDING | F_FROZEN));
 }
 
+/* Whether x counts as tracked for untracking an immutable object that
+   refers to it: in a generation list, not in the trash list. */
+static inline bool counts_as_tracked(const head_t *x)
+{
+    return x->next && !(x->info & F_PENDING);
+}
+
+/* What update_subtract_refs finds of the forest that untrack_forest takes. */
+typedef struct forest_ctx {
+    rcgc_heap *h;
+    const head_t *x;        /* the object whose fields are visited */
+    bool forest;
+} forest_ctx;
+
 /* visit_decref for update_subtract_refs: an examined object not reached yet
    gets gc_refs = its count, less this reference. The examined objects are the
    tracked ones of generations 0..h->collect_gen that are neither frozen nor
    waiting in the trash list, all of which the header tells; with every_gen
-   (a full collection) the generation is not looked at. */
-static inline __attribute__((always_inline)) void visit_decref_examined(void **slot, rcgc_heap *h, bool every_gen)
+   (a full collection) the generation is not looked at. With a forest_ctx, it
+   also checks the conditions of untrack_forest on the reference from c->x:
+   an examined object it refers to was reached by the walk already (it comes
+   before x in the list: one that comes after is begun here, or was begun by
+   an earlier visit that found it later in the list the same way), is not x,
+   and has no other reference (count 1); an object outside the set does not
+   count as tracked. */
+static inline __attribute__((always_inline)) void visit_decref_examined(void **slot, rcgc_heap *h, bool every_gen,
+                                                                       forest_ctx *c)
 {
     void *v = *slot;
     if (!v)
@@ -151,64 +172,38 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
             rcgc__dbg_gc_refs_negative(h, x);
 #endif
         x->prev--;
+        if (c)
+            c->forest &= x->refcnt == 1 && x != c->x;
     } else if (examined_in_full(x) && (every_gen || gen_of(x) <= h->collect_gen)) {
         begin_examining(h, x);
         x->prev--;
+        if (c)
+            c->forest = false;
     } else {
         note_outside_ref(h, x);
+        if (c)
+            c->forest &= !counts_as_tracked(x);
     }
 }
 
 static inline void visit_decref_full(void **slot, void *arg)
 {
-    visit_decref_examined(slot, arg, false);
+    visit_decref_examined(slot, arg, false, NULL);
 }
 
 /* For update_subtract_refs_stream: a full collection examines every
    generation. */
 static inline void visit_decref_all(void **slot, void *arg)
 {
-    visit_decref_examined(slot, arg, true);
+    visit_decref_examined(slot, arg, true, NULL);
 }
 
-/* What update_subtract_refs finds of the forest that untrack_forest takes. */
-typedef struct forest_ctx {
-    rcgc_heap *h;
-    const head_t *x;        /* the object whose fields are visited */
-    bool forest;
-} forest_ctx;
-
 /* visit_decref_full for a heap with RCGC_TYPE_IMMUTABLE types, which also
-   checks the conditions of untrack_forest on x's references: an examined
-   object it refers to was reached by the walk already (it comes before x in
-   the list: one that comes after is begun here, or was begun by an earlier
-   visit that found it later in the list the same way), is not x, and has no
-   other reference (count 1); an object outside the set is not tracked. */
+   checks the conditions of untrack_forest. */
 static inline void visit_decref_forest(void **slot, void *arg)
 {
     forest_ctx *c = arg;
-    void *v = *slot;
-    if (!v)
-        return;
-    head_t *y = head_of(v);
-#ifdef RCGC_DEBUG
-    rcgc__dbg_visited(c->h, c->h->traversing, v);
-#endif
-    if (y->info & F_COLLECTING) {
-#ifdef RCGC_DEBUG
-        if (y->prev == 0)
-            rcgc__dbg_gc_refs_negative(c->h, y);
-#endif
-        y->prev--;
-        c->forest &= y->refcnt == 1 && y != c->x;
-    } else if (examined_in_full(y) && gen_of(y) <= c->h->collect_gen) {
-        begin_examining(c->h, y);
-        y->prev--;
-        c->forest = false;
-    } else {
-        note_outside_ref(c->h, y);
-        c->forest &= !(y->next && !(y->info & F_PENDING));
-    }
+    visit_decref_examined(slot, c->h, false, c);
 }
 
 /* The walk of update_subtract_refs; with `check`, it also works out in
@@ -429,8 +424,7 @@ static inline void visit_any_tracked(void **slot, void *arg)
 {
     void *v = *slot;
     if (v) {
-        const head_t *x = head_of(v);
-        if (x->next && !(x->info & F_PENDING))
+        if (counts_as_tracked(head_of(v)))
             *(bool *)arg = true;
     }
 }

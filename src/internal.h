@@ -745,7 +745,6 @@ RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
 /* Gives the empty chunks back to the memory source: all of them, or those
    kept for KEEP_EMPTY_SECONDS already. */
 RCGC_INTERNAL void rcgc__release_empty_chunks(rcgc_heap *h, bool all);
-/* Calls fn for every live block of the heap (free blocks are skipped). */
 /* Calls fn(h, x, arg) for every live block of the heap, region by region and
    in address order within a page: each large object and each block of a
    small page with live blocks, but not a block whose info is 0 (free, or
@@ -776,6 +775,7 @@ static inline __attribute__((always_inline)) void each_live_block(rcgc_heap *h,
     }
 }
 
+/* Calls fn for every live block of the heap (free blocks are skipped). */
 RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
 
 /* object.c */
