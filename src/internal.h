@@ -233,8 +233,7 @@ struct rcgc_heap {
     uint32_t immutable_types;       /* types with TB_IMMUTABLE */
     const rcgc_type *last_type;     /* one-entry cache for rcgc_new: the type, */
     uint32_t last_index;            /* its index, */
-    uint8_t last_sclass;            /* its size class */
-    bool last_container;            /* and whether it has traverse; */
+    uint8_t last_sclass;            /* its size class, */
     uint32_t last_bytes;            /* the payload of its class's blocks, */
     bin_t *last_bin;                /* and its class's bin when rcgc_new's fast
                                        path serves it, else no_bin */

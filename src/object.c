@@ -138,7 +138,6 @@ static uint32_t type_index(rcgc_heap *h, const rcgc_type *t)
     h->last_type = t;
     h->last_index = index;
     h->last_sclass = (uint8_t)sc;
-    h->last_container = (index & TB_CONTAINER) != 0;
     h->last_bytes = sc != SCLASS_LARGE ? rcgc__class_size(sc) - (uint32_t)sizeof(head_t) : 0;
     h->last_bin = sc != SCLASS_LARGE && h->last_bytes <= CLEAR_INLINE_MAX ? &h->bins[sc] : &h->no_bin;
     return index;
@@ -288,8 +287,8 @@ static inline void clear_payload(head_t *x, size_t bytes)
 
 /* Writes the header of a new object of the type at `index` in block x, whose
    payload of `bytes` it clears (with clear_small when `small`), and tracks a
-   container. */
-static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, bool container, size_t bytes, bool small)
+   container (the index tells: type_kind). */
+static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, size_t bytes, bool small)
 {
     x->refcnt = 1;
     x->info = index << TYPE_SHIFT;      /* no flags, generation 0 */
@@ -299,7 +298,7 @@ static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, bool co
         clear_payload(x, bytes);
     /* The header is written once: a new block is usually not in the cache,
        and a second write of a word (gen_append's set_gen) waited for it. */
-    if (container)
+    if (index & TB_CONTAINER)
         list_append_at(h, x, &h->gen[0].head, h->gen0_ref);
     else
         x->next = x->prev = 0;
@@ -307,9 +306,9 @@ static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, bool co
 }
 
 /* Makes an object of the type at `index` in block x (not initialised). */
-static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool container)
+static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index)
 {
-    if (container) {
+    if (index & TB_CONTAINER) {
         /* As _PyObject_GC_Link: count the allocation, then maybe collect. The
            new block is not initialised or tracked yet, so it is not examined. */
         gen_list *g0 = &h->gen[0];
@@ -321,7 +320,7 @@ static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool co
             h->collecting = 0;
         }
     }
-    return fill_object(h, x, index, container, block_payload(x), false);
+    return fill_object(h, x, index, block_payload(x), false);
 }
 
 void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
@@ -339,7 +338,7 @@ void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
     head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
     if (!x)
         return NULL;
-    return init_object(h, x, index, type->traverse != NULL);
+    return init_object(h, x, index);
 }
 
 /* rcgc_new's way for everything its fast path does not take. */
@@ -349,7 +348,7 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
         return NULL;
     if (type != h->last_type && !type_index(h, type))
         return NULL;
-    /* type_index left the type's index, class and kind in the cache. */
+    /* type_index left the type's index (whose low bits are its kind) and class in the cache. */
     unsigned sc = h->last_sclass;
     if (sc == SCLASS_LARGE)
         return rcgc_new_sized(h, type, type->size);
@@ -359,7 +358,7 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
     head_t *x = block_alloc_class(h, sc);
     if (!x)
         return NULL;
-    return init_object(h, x, h->last_index, h->last_container);
+    return init_object(h, x, h->last_index);
 }
 
 /* The fast path: an object of the type allocated last, from the first page
@@ -377,12 +376,12 @@ void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
     if (h && type == h->last_type) {
         page_t *p = h->last_bin->pages;
         if (p) {
-            bool container = h->last_container;
+            bool container = h->last_index & TB_CONTAINER;
             gen_list *g0 = &h->gen[0];
             /* init_object's condition for a collection cannot hold, and the
                page has a free block or an untouched one. */
             if ((!container || g0->count < g0->threshold || !h->enabled) && page_has_block(p)) {
-                void *obj = fill_object(h, page_take(p), h->last_index, container, h->last_bytes, true);
+                void *obj = fill_object(h, page_take(p), h->last_index, h->last_bytes, true);
                 if (container)
                     g0->count++;
                 return obj;
