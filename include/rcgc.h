@@ -158,8 +158,9 @@ RCGC_API rcgc_heap *rcgc_heap_of(const void *obj);
 RCGC_API const rcgc_type *rcgc_type_of(const void *obj);
 
 /* The usable payload bytes of obj: at least the size it was made with (sizes
-   are rounded up to the allocator's size classes), all of them zeroed at
-   creation and free for the object's use. */
+   are rounded up to the allocator's size classes: with the header, to
+   the next multiple of 16 bytes up to 512, then by less than an eighth of the
+   block), all of them zeroed at creation and free for the object's use. */
 RCGC_API size_t rcgc_size_of(const void *obj);
 
 /* Releases the object: called by rcgc_decref when the count reaches 0. */

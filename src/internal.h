@@ -106,7 +106,7 @@ enum {
 #define REGION_SHIFT 12                                 /* granules per region: 64 KiB / 16 */
 #define MAX_REGIONS (1u << 20)
 #define SMALL_MAX 8192                                  /* largest small block (with header) */
-#define NUM_CLASSES 56
+#define NUM_CLASSES 64
 
 enum page_kind { PAGE_FREE, PAGE_SMALL, PAGE_LARGE, PAGE_HEAP };
 

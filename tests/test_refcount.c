@@ -1061,6 +1061,45 @@ static void test_sizes_and_zeroed_payload(void)
     rcgc_heap_free(h);
 }
 
+/* The rounding rcgc_size_of documents, for every payload size of a small
+   block: a block (payload and header: 16 bytes, 32 in the debug build) is a
+   multiple of 16 bytes;
+   up to 512 bytes it is the next multiple of 16, above it wastes less than an
+   eighth of itself; a larger payload never gets less room; a block over 8192
+   bytes is a large object. */
+static void test_size_class_rounding(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    const size_t header = sizeof(rcgc__head);
+    size_t prev_usable = 0, bad = 0;
+    for (size_t n = 0; n + header <= 8192 + 16; n++) {
+        void *b = rcgc_new_sized(h, &blob_type, n);
+        CHECK(b != NULL);
+        if (!b) break;
+        size_t usable = rcgc_size_of(b), block = usable + header;
+        rcgc_memory_stats ms;
+        rcgc_get_memory_stats(h, &ms);
+        int ok = usable >= n && usable >= prev_usable && ms.objects == 1;
+        if (n + header <= 8192) {
+            ok = ok && block % 16 == 0 && ms.large_objects == 0;
+            if (n + header <= 512)
+                ok = ok && usable - n < 16;
+            else
+                ok = ok && (block - (n + header)) * 8 < block;
+        } else {
+            ok = ok && ms.large_objects == 1;
+        }
+        if (!ok && bad++ < 5)
+            fprintf(stderr, "payload %zu: rcgc_size_of %zu\n", n, usable);
+        prev_usable = usable;
+        rcgc_decref(b);
+    }
+    CHECK_EQ(bad, 0);
+    rcgc_heap_free(h);
+}
+
 /* Large objects: live and freed counts in the memory statistics, and the
    request that cannot be satisfied returns NULL and leaves the heap usable. */
 static void test_large_objects(void)
@@ -1322,6 +1361,7 @@ int main(void)
     TEST(test_leaves_never_trigger_collection);
     TEST(test_type_size_heap_of);
     TEST(test_sizes_and_zeroed_payload);
+    TEST(test_size_class_rounding);
     TEST(test_large_objects);
     TEST(test_empty_chunks_kept);
     TEST(test_heap_free_releases_everything);
