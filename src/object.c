@@ -368,7 +368,7 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
    instructions of a container's allocation in binary-trees were the saving
    and restoring that the call of a collection needed). The rest goes to
    new_slow, which does what init_object does; the debug build always does. */
-void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
+RCGC_HOT_ENTRY void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
 {
 #ifndef RCGC_DEBUG
     /* A NULL type matches only before the first allocation, when last_bin
@@ -755,7 +755,7 @@ static __attribute__((noinline)) void dealloc_watched(rcgc_heap *h, head_t *x, u
     leave_release(h);
 }
 
-void rcgc__dealloc(void *obj)
+RCGC_HOT_ENTRY void rcgc__dealloc(void *obj)
 {
     head_t *x = head_of(obj);
     rcgc_heap *h = heap_of(obj);
