@@ -13,11 +13,15 @@
  *
  * The rcgc build has two variants, the two shapes of CPython's programs:
  *   rcgc          (the default) nodes as CPython's tuples: the node type is
- *                 RCGC_TYPE_IMMUTABLE and each node is made after its
- *                 children, which go straight into its slots; collections
- *                 untrack the finished trees, as CPython's do for tuples
+ *                 RCGC_TYPE_IMMUTABLE, each node is made after its
+ *                 children, which go straight into its slots, and its
+ *                 references are visited and released right first, as a
+ *                 tuple's items are, last first; collections untrack the
+ *                 finished trees, as CPython's do for tuples
  *   rcgc-mutable  nodes=mutable: as a `__slots__` class, a node is made first
- *                 and its children stored into it; every node stays tracked
+ *                 and its children stored into it, left then right, the
+ *                 order its references are visited and released in; every
+ *                 node stays tracked
  *
  * Usage: bench_binary_trees [--tiny] [depth=N] [nodes=immutable|mutable]
  */
@@ -37,18 +41,34 @@ typedef struct node {
 
 #ifdef BENCH_RCGC
 
-static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+/* A node as an instance of a `__slots__` class: its references are visited,
+   and released when it dies, in the order of its slots. */
+static void slots_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 {
     node *n = obj;
     visit(&n->left, arg);
     visit(&n->right, arg);
 }
 
-static const rcgc_type node_type = { "node", sizeof(node), node_traverse, NULL, NULL };
-/* Where the type keeps its references (rcgc_set_type_fields): the collector
-   reads the fields itself instead of calling the traverse function. */
-static const size_t node_fields[] = { offsetof(node, left), offsetof(node, right) };
+/* A node as CPython's tuple (left, right): tupletraverse visits, and
+   tupledealloc releases, a tuple's items from the last to the first. A tree
+   built bottom up is then released in the reverse order of its allocation,
+   blocks from the highest address down, a sweep the processor prefetches
+   (see docs/api.md, "Release at zero"). */
+static void tuple_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->right, arg);
+    visit(&n->left, arg);
+}
 
+static const rcgc_type slots_type = { "node", sizeof(node), slots_traverse, NULL, NULL };
+static const rcgc_type tuple_type = { "tuple", sizeof(node), tuple_traverse, NULL, NULL };
+/* Where the types keep their references, in the order of their traverse
+   functions (rcgc_set_type_fields): the collector reads the fields itself
+   instead of calling the traverse function. */
+static const size_t slots_fields[] = { offsetof(node, left), offsetof(node, right) };
+static const size_t tuple_fields[] = { offsetof(node, right), offsetof(node, left) };
 
 typedef rcgc_heap *ctx_t;
 
@@ -59,7 +79,7 @@ static int mutable_nodes;
 static node *bottom_up_tree(ctx_t h, int depth)
 {
     if (mutable_nodes) {
-        node *n = bench_check_alloc(rcgc_new(h, &node_type));
+        node *n = bench_check_alloc(rcgc_new(h, &slots_type));
         if (depth > 0) {
             n->left = bottom_up_tree(h, depth - 1);
             n->right = bottom_up_tree(h, depth - 1);
@@ -71,7 +91,7 @@ static node *bottom_up_tree(ctx_t h, int depth)
         left = bottom_up_tree(h, depth - 1);
         right = bottom_up_tree(h, depth - 1);
     }
-    node *n = bench_check_alloc(rcgc_new(h, &node_type));
+    node *n = bench_check_alloc(rcgc_new(h, &tuple_type));
     n->left = left;
     n->right = right;
     return n;
@@ -165,12 +185,13 @@ int main(int argc, char **argv)
         depth = 6;      /* max(min_depth + 2, n) */
 #ifdef BENCH_RCGC
     h = bench_check_alloc(rcgc_heap_new(NULL));
-    if (rcgc_set_type_fields(h, &node_type, node_fields, 2) != 0)
+    if (rcgc_set_type_fields(h, &slots_type, slots_fields, 2) != 0 ||
+        rcgc_set_type_fields(h, &tuple_type, tuple_fields, 2) != 0)
         bench_fail("binary-trees", "rcgc_set_type_fields failed");
     mutable_nodes = strcmp(bench_arg_str(&a, "nodes", "immutable"), "mutable") == 0;
     if (mutable_nodes)
         variant = "rcgc-mutable";
-    else if (rcgc_set_type_flags(h, &node_type, RCGC_TYPE_IMMUTABLE) != 0)
+    else if (rcgc_set_type_flags(h, &tuple_type, RCGC_TYPE_IMMUTABLE) != 0)
         bench_fail("binary-trees", "rcgc_set_type_flags failed");
 #else
     peer_init();
