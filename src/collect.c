@@ -215,15 +215,16 @@ static inline __attribute__((always_inline)) size_t update_subtract_walk(rcgc_he
     uint32_t end = ref_of(young), r = young->next, stride = 0;
     head_t *x = ref_ptr(h, r);
     forest_ctx c = { h, NULL, true };
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     for (; r != end; n++) {
         if (!(x->info & F_COLLECTING))
             begin_examining(h, x);
         if (check) {
             c.x = x;
             c.forest &= (type_bits(h, x) & TB_IMMUTABLE) != 0;
-            each_field(h, x, visit_decref_forest, &c);
+            each_field_cached(h, x, &fc, visit_decref_forest, &c);
         } else {
-            each_field(h, x, visit_decref_full, h);
+            each_field_cached(h, x, &fc, visit_decref_full, h);
         }
         uint32_t nr = x->next;
         x = walk_next(h, x, r, nr, &stride);
@@ -247,16 +248,25 @@ static size_t update_subtract_refs(rcgc_heap *h, head_t *young, bool *forest)
     return update_subtract_walk(h, young, false, forest);
 }
 
+/* What the walk of update_subtract_refs_stream keeps: the number of
+   examined objects, and its field_cache. */
+typedef struct stream_ctx {
+    size_t n;
+    field_cache fc;
+} stream_ctx;
+
 /* One block of update_subtract_refs_stream: if x is in the examined set, as
-   update_subtract_refs does for the objects of young; *arg counts them. */
+   update_subtract_refs does for the objects of young; arg, a stream_ctx,
+   counts them. */
 static inline void stream_block(rcgc_heap *h, head_t *x, void *arg)
 {
+    stream_ctx *c = arg;
     if (!examined_in_full(x))
         return;
     if (!(x->info & F_COLLECTING))
         begin_examining(h, x);
-    each_field(h, x, visit_decref_all, h);
-    ++*(size_t *)arg;
+    each_field_cached(h, x, &c->fc, visit_decref_all, h);
+    c->n++;
 }
 
 /* update_subtract_refs for a full collection, in the order of the blocks in
@@ -270,9 +280,9 @@ static inline void stream_block(rcgc_heap *h, head_t *x, void *arg)
    passed over, which is why stream_pays() decides. */
 static size_t update_subtract_refs_stream(rcgc_heap *h)
 {
-    size_t n = 0;
-    each_live_block(h, stream_block, &n);
-    return n;
+    stream_ctx c = { 0, { FIELD_CACHE_NONE, 0, 0 } };
+    each_live_block(h, stream_block, &c);
+    return c.n;
 }
 
 /* Whether a full collection pays for update_subtract_refs_stream: when the
@@ -373,10 +383,11 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
     head_t *x = ref_ptr(h, r);
     size_t kept = 0;
     unsigned seen = 0;
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
         if (x->prev) {
             /* visit_reachable may append to young, changing x->next. */
-            each_field(h, x, visit_reachable, &c);
+            each_field_cached(h, x, &fc, visit_reachable, &c);
             x->prev = prev_ref;
             x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | gen_bits;
             prev = x;
@@ -643,10 +654,11 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable)
     uint32_t end = ref_of(collectable), r = collectable->next, stride = 0;
     head_t *x = ref_ptr(h, r);
     bulk_ctx c = { h, { NULL, NULL, 0 } };
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
         uint32_t nr = x->next;
         head_t *next = walk_next(h, x, r, nr, &stride);
-        each_field(h, x, visit_release_bulk, &c);
+        each_field_cached(h, x, &fc, visit_release_bulk, &c);
         x->info &= ~(uint32_t)F_COLLECTING;
         if (x->refcnt == 0)
             free_run_add(h, &c.run, x);
