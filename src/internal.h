@@ -244,6 +244,11 @@ struct rcgc_heap {
                                        path serves it, else no_bin */
     bin_t no_bin;                   /* a bin that never has pages */
     uint32_t gen0_ref;              /* ref_of(&gen[0].head) */
+    uint32_t release_index;         /* release_plain's cache: the last type of two
+                                       fields at known offsets it released, or
+                                       FIELD_CACHE_NONE (rcgc_set_type_fields
+                                       clears it), */
+    size_t release_off0, release_off1; /* and its offsets */
 
     /* Weak references: referent -> newest weakref, open addressing. */
     wr_entry *wr_table;

@@ -174,6 +174,7 @@ int rcgc_set_type_fields(rcgc_heap *h, const rcgc_type *type, const size_t *offs
         return -1;
     h->types[index].fields = n ? offsets : NULL;
     h->types[index].nfields = (uint32_t)n;
+    h->release_index = FIELD_CACHE_NONE;
     return 0;
 }
 
@@ -192,6 +193,7 @@ rcgc_heap *rcgc_heap_new(const rcgc_config *config)
         list_init(&h->gen[i].head);
     h->gen0_ref = ref_of(&h->gen[0].head);
     h->last_bin = &h->no_bin;
+    h->release_index = FIELD_CACHE_NONE;
     list_init(&h->permanent);
     list_init(&h->unreachable);
     list_init(&h->still_unreachable);
@@ -616,6 +618,36 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
 }
 #endif
 
+#ifndef RCGC_DEBUG
+/* For release_plain: when the type at `index` has one or two fields at known
+   offsets, reads them from obj into *first and *last (*first NULL for one
+   field) and returns true; otherwise false. The offsets of the last
+   two-field type come from the heap's cache, without the chain of loads
+   through the type's slot and offsets array that started at each object's
+   header. */
+static inline __attribute__((always_inline)) bool read_few_fields(rcgc_heap *h, uint32_t index, char *obj,
+                                                                  void **first, void **last)
+{
+    if (index == h->release_index) {
+        *first = *(void **)(obj + h->release_off0);
+        *last = *(void **)(obj + h->release_off1);
+        return true;
+    }
+    const type_slot *t = &h->types[index];
+    if (!t->fields || t->nfields > 2)
+        return false;
+    *first = NULL;
+    if (t->nfields == 2) {
+        h->release_index = index;
+        h->release_off0 = t->fields[0];
+        h->release_off1 = t->fields[1];
+        *first = *(void **)(obj + t->fields[0]);
+    }
+    *last = *(void **)(obj + t->fields[t->nfields - 1]);
+    return true;
+}
+#endif
+
 /* Releases x, a dead plain container (no finalizer, destroy or weak
    references): its fields, then its memory. The release of its last field's
    object, when that is a plain container too, is not a nested call but the
@@ -641,19 +673,17 @@ static void release_plain(rcgc_heap *h, head_t *x)
 #else
     unsigned turns = 0;
     for (;;) {
-        const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
+        uint32_t index = x->info >> TYPE_SHIFT;
+        void *first, *last;
         head_t *next;
-        if (t->fields && t->nfields <= 2) {
-            char *obj = obj_of(x);
-            void *first = t->nfields == 2 ? *(void **)(obj + t->fields[0]) : NULL;
-            void *last = *(void **)(obj + t->fields[t->nfields - 1]);
+        if (read_few_fields(h, index, obj_of(x), &first, &last)) {
             block_free(h, x);
             if (first)
                 release_nested(h, drop_ref(h, first));
             uncount_container(h);
             next = last ? drop_ref(h, last) : NULL;
         } else {
-            next = release_fields_but_last(h, x, t);
+            next = release_fields_but_last(h, x, &h->types[index]);
             uncount_container(h);
             block_free(h, x);
         }

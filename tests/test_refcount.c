@@ -474,6 +474,68 @@ static void test_release_two_fields_block_reused(void)
     rcgc_heap_free(h);
 }
 
+/* A container without hooks whose traverse visits a and b, or b and c when
+   its mode is 1: the heap is told the offsets that match, and told again
+   when the program switches modes with no such object alive. */
+typedef struct trio {
+    void *a, *b, *c;
+    int mode;
+} trio;
+
+static void trio_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    trio *t = obj;
+    if (t->mode) {
+        visit(&t->b, arg);
+        visit(&t->c, arg);
+    } else {
+        visit(&t->a, arg);
+        visit(&t->b, arg);
+    }
+}
+
+static const rcgc_type trio_type = { "trio", sizeof(trio), trio_traverse, NULL, NULL };
+static const size_t trio_ab[] = { offsetof(trio, a), offsetof(trio, b) };
+static const size_t trio_bc[] = { offsetof(trio, b), offsetof(trio, c) };
+
+/* The release of a two-field container reads the offsets the heap was told
+   last: after rcgc_set_type_fields changes them (release_plain keeps the
+   offsets of the last two-field type it released), the new fields' objects
+   are released, in the new order, and nothing is left. */
+static void test_release_after_fields_change(void)
+{
+    rcgc_heap *h = heap_for_fields(&trio_type, trio_ab, 2, 1);
+    if (!h) return;
+    evlog log = { 0 };
+    const char *names[4] = { "L1", "L2", "L3", "L4" };
+    named_leaf *l[4];
+    for (int i = 0; i < 4; i++) {
+        l[i] = rcgc_new(h, &named_leaf_type);
+        CHECK(l[i] != NULL);
+        if (!l[i]) { rcgc_heap_free(h); return; }
+        l[i]->log = &log;
+        snprintf(l[i]->name, sizeof l[i]->name, "%s", names[i]);
+    }
+    trio *t = rcgc_new(h, &trio_type);
+    CHECK(t != NULL);
+    if (!t) { rcgc_heap_free(h); return; }
+    t->a = l[0];                        /* the new references move into the fields */
+    t->b = l[1];
+    rcgc_decref(t);
+    CHECK_STR(log.text, "L1 L2");
+    CHECK_EQ(rcgc_set_type_fields(h, &trio_type, trio_bc, 2), 0);
+    t = rcgc_new(h, &trio_type);
+    CHECK(t != NULL);
+    if (!t) { rcgc_heap_free(h); return; }
+    t->mode = 1;
+    t->b = l[2];
+    t->c = l[3];
+    rcgc_decref(t);
+    CHECK_STR(log.text, "L1 L2 L3 L4");
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* A chain of 200 single-field containers ending in an object with a
    finalizer: released in a loop, each counted down, the finalizer run. */
 static void test_release_one_field_chain(void)
@@ -1351,6 +1413,7 @@ int main(void)
     TEST(test_release_order_two_field_chain);
     TEST(test_release_two_fields_block_reused);
     TEST(test_release_one_field_chain);
+    TEST(test_release_after_fields_change);
     TEST(test_release_untracked_plain_tree);
     TEST(test_new_of_large_type);
     TEST(test_set_semantics);
