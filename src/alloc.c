@@ -17,6 +17,10 @@
  * keeps a list of its pages that have free blocks; the first one serves
  * allocations (the fast path is a pop from its free list). A page that fills
  * up leaves the list; it comes back when a block is freed. A page that becomes
+ * empty while another serves its class forgets its free list and starts again
+ * from its first block, so the objects it serves next come in address order,
+ * however the last ones died (the page being allocated from keeps its list:
+ * its last freed block is the one most likely in the cache). A page that becomes
  * empty goes back to the heap's free pages, unless it is the one its class
  * allocates from or the class has no other empty page (its `spare`), so that
  * allocating and freeing objects in a loop, one or a page's worth at a time,
@@ -482,6 +486,12 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
         }
     }
     if (--p->used == 0 && bin->pages != p) {
+        /* An empty page that the class does not allocate from starts again
+           from its first block (its blocks are poisoned for the tools, as
+           untouched ones are): the next objects it serves are in address
+           order, as in a new page, whatever order the last ones died in. */
+        p->free = NULL;
+        p->bump = (char *)p + PAGE_HEADER;
         /* One empty page per class stays, so that a program that fills and
            empties a page's worth of objects again and again does not get a
            fresh page each time. */

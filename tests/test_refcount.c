@@ -1162,6 +1162,61 @@ static void test_size_class_rounding(void)
     rcgc_heap_free(h);
 }
 
+/* Objects of 16 payload bytes spread over several pages are all released in
+   a shuffled order and made again: an emptied page other than the one its
+   class allocates from serves its blocks again from the lowest address up,
+   as a new page does, not in the order the objects died. */
+static void test_emptied_page_in_address_order(void)
+{
+    static const rcgc_type small_type = { "small", 16, NULL, NULL, NULL };
+    enum { N = 8000 };
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    void **objs = malloc(N * sizeof *objs);
+    CHECK(h != NULL && objs != NULL);
+    if (!h || !objs) { rcgc_heap_free(h); free(objs); return; }
+    for (int i = 0; i < N; i++) {
+        objs[i] = rcgc_new(h, &small_type);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { rcgc_heap_free(h); free(objs); return; }
+    }
+    uint32_t seed = 12345;
+    for (int i = N - 1; i > 0; i--) {
+        seed = seed * 1103515245u + 12345u;
+        int j = (int)((seed >> 8) % (uint32_t)(i + 1));
+        void *t = objs[i];
+        objs[i] = objs[j];
+        objs[j] = t;
+    }
+    for (int i = 0; i < N; i++)
+        rcgc_decref(objs[i]);
+    uintptr_t first_page = 0, page = 0, last = 0;
+    size_t pages = 0, out_of_order = 0;
+    for (int i = 0; i < N; i++) {
+        objs[i] = rcgc_new(h, &small_type);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) break;
+        uintptr_t a = (uintptr_t)objs[i], pg = a >> 16;
+        if (i == 0)
+            first_page = pg;
+        if (pg == first_page)
+            continue;                       /* the page the class allocates from */
+        if (pg != page) {
+            page = pg;
+            pages++;
+        } else if (a <= last) {
+            out_of_order++;
+        }
+        last = a;
+    }
+    CHECK(pages >= 2);
+    CHECK_EQ(out_of_order, 0);
+    for (int i = 0; i < N; i++)
+        if (objs[i]) rcgc_decref(objs[i]);
+    CHECK_EQ(live_objects(h), 0);
+    free(objs);
+    rcgc_heap_free(h);
+}
+
 /* Large objects: live and freed counts in the memory statistics, and the
    request that cannot be satisfied returns NULL and leaves the heap usable. */
 static void test_large_objects(void)
@@ -1425,6 +1480,7 @@ int main(void)
     TEST(test_type_size_heap_of);
     TEST(test_sizes_and_zeroed_payload);
     TEST(test_size_class_rounding);
+    TEST(test_emptied_page_in_address_order);
     TEST(test_large_objects);
     TEST(test_empty_chunks_kept);
     TEST(test_heap_free_releases_everything);
