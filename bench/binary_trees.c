@@ -54,7 +54,7 @@ static void slots_traverse(void *obj, rcgc_visit_fn visit, void *arg)
    tupledealloc releases, a tuple's items from the last to the first. A tree
    built bottom up is then released in the reverse order of its allocation,
    blocks from the highest address down, a sweep the processor prefetches
-   (see docs/api.md, "Release at zero"). */
+   (see docs/api.md, rcgc_decref). */
 static void tuple_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 {
     node *n = obj;

@@ -1125,10 +1125,9 @@ static void test_sizes_and_zeroed_payload(void)
 
 /* The rounding rcgc_size_of documents, for every payload size of a small
    block: a block (payload and header: 16 bytes, 32 in the debug build) is a
-   multiple of 16 bytes;
-   up to 512 bytes it is the next multiple of 16, above it wastes less than an
-   eighth of itself; a larger payload never gets less room; a block over 8192
-   bytes is a large object. */
+   multiple of 16 bytes; up to 512 bytes it is the next multiple of 16, above
+   it wastes less than an eighth of itself; a larger payload never gets less
+   room; a block over 8192 bytes is a large object. */
 static void test_size_class_rounding(void)
 {
     rcgc_heap *h = rcgc_heap_new(NULL);
@@ -1162,10 +1161,11 @@ static void test_size_class_rounding(void)
     rcgc_heap_free(h);
 }
 
-/* Objects of 16 payload bytes spread over several pages are all released in
-   a shuffled order and made again: an emptied page other than the one its
-   class allocates from serves its blocks again from the lowest address up,
-   as a new page does, not in the order the objects died. */
+/* Objects of 16 payload bytes spread over several pages (64 KiB each,
+   aligned) are all released in a shuffled order and made again: an emptied
+   page other than the one its class allocates from serves its blocks again
+   from the lowest address up, as a new page does, not in the order the
+   objects died. */
 static void test_emptied_page_in_address_order(void)
 {
     static const rcgc_type small_type = { "small", 16, NULL, NULL, NULL };
@@ -1191,12 +1191,14 @@ static void test_emptied_page_in_address_order(void)
         rcgc_decref(objs[i]);
     uintptr_t first_page = 0, page = 0, last = 0;
     size_t pages = 0, out_of_order = 0;
-    for (int i = 0; i < N; i++) {
-        objs[i] = rcgc_new(h, &small_type);
-        CHECK(objs[i] != NULL);
-        if (!objs[i]) break;
-        uintptr_t a = (uintptr_t)objs[i], pg = a >> 16;
-        if (i == 0)
+    int made = 0;
+    while (made < N) {
+        void *o = rcgc_new(h, &small_type);
+        CHECK(o != NULL);
+        if (!o) break;
+        objs[made++] = o;
+        uintptr_t a = (uintptr_t)o, pg = a >> 16;
+        if (made == 1)
             first_page = pg;
         if (pg == first_page)
             continue;                       /* the page the class allocates from */
@@ -1210,8 +1212,8 @@ static void test_emptied_page_in_address_order(void)
     }
     CHECK(pages >= 2);
     CHECK_EQ(out_of_order, 0);
-    for (int i = 0; i < N; i++)
-        if (objs[i]) rcgc_decref(objs[i]);
+    for (int i = 0; i < made; i++)
+        rcgc_decref(objs[i]);
     CHECK_EQ(live_objects(h), 0);
     free(objs);
     rcgc_heap_free(h);
