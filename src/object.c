@@ -252,8 +252,8 @@ void rcgc_heap_free(rcgc_heap *h)
    no loop: two runs of stores that meet or overlap, since a loop of one to
    eight stores ran 0.5 to 1 ns slower or faster depending on where it fell
    in the code. Above 128 bytes, runs of four stores: memset's own code for
-   272 bytes (a 256-byte payload's block) made eight 64-byte stores that
-   straddle cache lines. */
+   272 bytes (a 256-byte payload's block under the old size classes, of 288
+   bytes) made eight 64-byte stores that straddle cache lines. */
 static inline void clear_small(head_t *x, size_t bytes)
 {
     char *p = obj_of(x);
@@ -616,9 +616,7 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
     void **last = (void **)(obj + fields[n - 1]);
     return *last ? drop_field(h, last) : NULL;
 }
-#endif
 
-#ifndef RCGC_DEBUG
 /* For release_plain: when the type at `index` has one or two fields at known
    offsets, reads them from obj into *first and *last (*first NULL for one
    field) and returns true; otherwise false. The offsets of the last
