@@ -343,9 +343,9 @@ static inline void visit_reachable(void **slot, void *arg)
     head_t *x = head_of(v);
     if (!(x->info & F_COLLECTING))
         return;
-    if (x->info & F_UNREACHABLE)
+    if (__builtin_expect(x->info & F_UNREACHABLE, 0))
         rescue(arg, x);
-    else if (x->prev == 0)
+    else
         x->prev = 1;
 }
 
