@@ -808,7 +808,11 @@ RCGC_INTERNAL void rcgc__release_empty_chunks(rcgc_heap *h, bool all);
    taken by an allocation that runs a collection before it writes the header:
    init_object). Inlined, so that a walk of the collector can inline fn
    (update_subtract_refs_stream); rcgc__each_block is the same walk out of
-   line. */
+   line. A page's bump pointer and block size are read once, not after every
+   call of fn: the stores of fn could change them as far as the compiler
+   knows. If fn frees blocks (a destroy run by rcgc_heap_free may release
+   other objects), the blocks past a page's new bump pointer that the walk
+   still reads are free and skipped. */
 static inline __attribute__((always_inline)) void each_live_block(rcgc_heap *h,
                                                                   void (*fn)(rcgc_heap *h, head_t *x, void *arg),
                                                                   void *arg)
@@ -823,7 +827,9 @@ static inline __attribute__((always_inline)) void each_live_block(rcgc_heap *h,
             if (x->info != 0)
                 fn(h, x, arg);
         } else if (p->kind == PAGE_SMALL && p->used) {
-            for (char *b = base + PAGE_HEADER; b < p->bump; b += p->block_size) {
+            const char *bump = p->bump;
+            size_t size = p->block_size;
+            for (char *b = base + PAGE_HEADER; b < bump; b += size) {
                 head_t *x = (head_t *)b;
                 if (tool_block_info(x) != 0)
                     fn(h, x, arg);
