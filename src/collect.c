@@ -334,7 +334,10 @@ static __attribute__((noinline)) void rescue(reach_ctx *c, head_t *x)
 
 /* As CPython's visit_reachable: an examined object referenced from a
    reachable one is reachable. If it was already parked in `unreachable`, it
-   goes back to the tail of `young` to be scanned again. */
+   goes back to the tail of `young` to be scanned again. Otherwise the walk
+   has not reached it yet, and its gc_refs becomes 1 whatever it was:
+   move_unreachable only asks whether gc_refs is 0, so the store needs no
+   test (CPython stores 1 only over 0, with the same result). */
 static inline void visit_reachable(void **slot, void *arg)
 {
     void *v = *slot;
