@@ -747,10 +747,11 @@ static inline __attribute__((always_inline)) void each_field(rcgc_heap *h, head_
    index per object, where each_field reads the type's slot, its offsets
    array and the two offsets: a chain of loads that starts at the header and
    held up every object (a full collection of reachable pairs: 102 -> 87
-   instructions per object, and a quarter less time). Only two fields: a cache that also kept a type of one field,
-   or of any number, made that collection 15 to 25% slower (more registers
-   in the walks), so other types take each_field. The index is
-   FIELD_CACHE_NONE until the walk meets such a type. */
+   instructions per object, and a quarter less time). Only two fields: a
+   cache that also kept a type of one field, or of any number, made that
+   collection 15 to 25% slower (more registers in the walks), so other types
+   take each_field. The index is FIELD_CACHE_NONE until the walk meets such a
+   type. */
 #define FIELD_CACHE_NONE UINT32_MAX
 typedef struct field_cache {
     uint32_t index;
