@@ -311,6 +311,7 @@ static bool stream_pays(const rcgc_heap *h)
 typedef struct reach_ctx {
     rcgc_heap *h;
     head_t *young;
+    size_t rescued;     /* objects taken back from unreachable */
 } reach_ctx;
 
 /* What move_unreachable saw among the objects it found unreachable. */
@@ -330,6 +331,7 @@ static __attribute__((noinline)) void rescue(reach_ctx *c, head_t *x)
     x->info &= ~(uint32_t)F_UNREACHABLE;
     list_append(c->h, x, c->young);
     x->prev = 1;
+    c->rescued++;
 }
 
 /* As CPython's visit_reachable: an examined object referenced from a
@@ -380,11 +382,11 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
                                unsigned *found)
 {
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
-    reach_ctx c = { h, young };
+    reach_ctx c = { h, young, 0 };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0, nr;
     head_t *x = ref_ptr(h, r);
-    size_t kept = 0;
+    size_t parked = 0;
     unsigned seen = 0;
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
@@ -395,7 +397,6 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | gen_bits;
             prev = x;
             prev_ref = r;
-            kept++;
             nr = x->next;
             x = walk_next(h, x, r, nr, &stride);
             r = nr;
@@ -410,6 +411,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
                 seen |= FOUND_HOOKS | (type_bits(h, x) & TB_FINALIZE ? FOUND_FINALIZERS : 0);
             last = x;
             last_ref = r;
+            parked++;
             nr = x->next;
             x = walk_next(h, x, r, nr, &stride);
             r = nr;
@@ -417,9 +419,13 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
         splice_run(h, prev, first, last, last_ref, r, unreachable);
     }
     young->prev = prev_ref;
-    *moved = examined - kept;
+    /* The walk counts the objects it parks, and rescue() those it takes
+       back, rather than the objects it keeps: a collection of reachable
+       objects only takes the kept path, where the count lived on the stack
+       (one instruction of 82.5 per object). */
+    *moved = parked - c.rescued;
     *found = seen;
-    return kept;
+    return examined - *moved;
 }
 
 /* Splits young into what is reachable from outside it (stays in young) and
