@@ -758,9 +758,17 @@ static void release_trash(rcgc_heap *h)
     h->trash_nesting = 0;
 }
 
-/* Every release but a leaf's that nobody can watch: out of line, so that the
-   leaf's (rcgc__dealloc) does not save and restore the registers this one
-   needs (0.8 ns of a 6-7 ns allocation and release). */
+/* x, dying, waits in the trash list: its release would nest too deep. */
+static inline void defer_to_trash(rcgc_heap *h, head_t *x)
+{
+    trash_set(x, h->trash_later);
+    h->trash_later = x;
+}
+
+/* The release of an object whose death can be watched (a finalizer, a destroy
+   or weak references): out of line, so that the leaf's (rcgc__dealloc) does
+   not save and restore the registers this one needs (0.8 ns of a 6-7 ns
+   allocation and release). */
 static __attribute__((noinline)) void dealloc_watched(rcgc_heap *h, head_t *x, uint32_t info, unsigned bits)
 {
     untrack_dying(h, x, info, F_PENDING);
@@ -769,17 +777,28 @@ static __attribute__((noinline)) void dealloc_watched(rcgc_heap *h, head_t *x, u
         return;
     }
     if (h->trash_nesting >= TRASH_LIMIT) {
-        trash_set(x, h->trash_later);
-        h->trash_later = x;
+        defer_to_trash(h, x);
         return;
     }
     h->trash_nesting++;
-    if (is_plain_container(bits, info)) {
-        x->info |= F_RELEASING;
-        release_plain(h, x);
-    } else {
-        release(h, x, bits);
+    release(h, x, bits);
+    leave_release(h);
+}
+
+/* The release of a plain container, which its header tells apart without
+   the type table that dealloc_watched reads: the allocation and release of a
+   container went from 12.6 to 11.6 ns (16-byte payload, one at a time) and
+   from 13.4 to 12.0 in a sliding window. */
+static __attribute__((noinline)) void dealloc_plain(rcgc_heap *h, head_t *x, uint32_t info)
+{
+    if (h->trash_nesting >= TRASH_LIMIT) {
+        untrack_dying(h, x, info, F_PENDING);
+        defer_to_trash(h, x);
+        return;
     }
+    untrack_dying(h, x, info, F_PENDING | F_RELEASING);
+    h->trash_nesting++;
+    release_plain(h, x);
     leave_release(h);
 }
 
@@ -794,6 +813,10 @@ RCGC_HOT_ENTRY void rcgc__dealloc(void *obj)
         /* A leaf that nothing can watch die (no finalizer, destroy or weak
            reference): its release is its free. */
         block_free(h, x);
+        return;
+    }
+    if ((info & (TYPE_KIND_MASK | F_WEAKREFS)) == (uint32_t)TB_CONTAINER << TYPE_SHIFT) {
+        dealloc_plain(h, x, info);
         return;
     }
     dealloc_watched(h, x, info, type_bits(h, x));
