@@ -138,20 +138,34 @@ def fmt(v):
     return "%.3g" % v
 
 
-def fmt_ratio(r):
+def distinct(v, text, ref, digits):
+    """text, the value v printed, or v with more significant digits (up to 8)
+    while it would print as ref, from which it differs."""
+    while v != ref and float(text) == ref and digits < 8:
+        digits += 1
+        text = "%.*g" % (digits, v)
+    return text
+
+
+def fmt_ratio(r, goal=None):
+    """A ratio; given the goal it is compared with, one that differs from it
+    but would print as it gets more digits."""
     if r is None:
         return "n/a"
     if r >= 10:
-        return "%.1f" % r
-    if r >= 1:
+        text = "%.1f" % r
+    elif r >= 1:
         # A ratio that rounds to 1.00 gets a third decimal: it may miss by less.
-        return "%.2f" % r if "%.2f" % r != "1.00" or r == 1 else "%.3f" % r
-    return "%.3g" % r
+        text = "%.2f" % r if "%.2f" % r != "1.00" or r == 1 else "%.3f" % r
+    else:
+        text = "%.3g" % r
+    return distinct(r, text, goal, 3) if goal is not None else text
 
 
 def fmt_factor(s):
-    """A shortfall factor, with a fourth digit when it is within 0.5% of 1."""
-    return "%.3g" % s if abs(s - 1) >= 0.005 else "%.4g" % s
+    """A shortfall factor, with a fourth digit when it is within 0.5% of 1,
+    and more when it would still print as 1."""
+    return "%.3g" % s if abs(s - 1) >= 0.005 else distinct(s, "%.4g" % s, 1.0, 4)
 
 
 def variant_key(v):
@@ -366,7 +380,7 @@ def targets(R, results_dir):
 
 
 def target_rows(T):
-    return [[t.name, t.measured, fmt_ratio(t.ratio), t.goal_text(), t.status] for t in T]
+    return [[t.name, t.measured, fmt_ratio(t.ratio, t.goal), t.goal_text(), t.status] for t in T]
 
 
 def missed_text(T):
@@ -377,10 +391,10 @@ def missed_text(T):
         s = t.shortfall()
         if t.kind == "le":
             how = "%s×, the goal is %s: %s× too %s" % (
-                fmt_ratio(t.ratio), t.goal_text(), fmt_factor(s),
+                fmt_ratio(t.ratio, t.goal), t.goal_text(), fmt_factor(s),
                 "large" if "Memory" in t.name else "slow")
         else:
-            how = "%s×, the goal is %s: %s× short" % (fmt_ratio(t.ratio), t.goal_text(), fmt_factor(s))
+            how = "%s×, the goal is %s: %s× short" % (fmt_ratio(t.ratio, t.goal), t.goal_text(), fmt_factor(s))
         if "inlined" in t.name:
             how = "the generated code is not an add, a sub and a branch (see section 1)"
         line = "- **%s**: %s; %s." % (t.name, t.measured, how)
