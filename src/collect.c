@@ -599,7 +599,7 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
         } else {
             rcgc_incref(obj);
             rcgc__release_fields(h, x);
-            if (x->refcnt == 1 && is_plain_container(type_kind(x), x->info)) {
+            if (x->refcnt == 1 && is_plain_container(x->info)) {
                 /* Its fields are clear and only this function refers to it:
                    all its release would do now is free it. */
                 list_remove(h, x);

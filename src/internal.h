@@ -642,11 +642,12 @@ static inline void uncount_container(rcgc_heap *h)
         h->gen[0].count--;
 }
 
-/* A container without finalizer, destroy or weak references: nobody can
-   watch it die. */
-static inline bool is_plain_container(unsigned bits, uint32_t info)
+/* Whether an object whose header holds info is a container without
+   finalizer, destroy or weak references: nobody can watch it die. The type
+   index's low bits (type_kind) tell the first two. */
+static inline bool is_plain_container(uint32_t info)
 {
-    return (bits & (TB_CONTAINER | TB_HOOKS)) == TB_CONTAINER && !(info & F_WEAKREFS);
+    return (info & (TYPE_KIND_MASK | F_WEAKREFS)) == (uint32_t)TB_CONTAINER << TYPE_SHIFT;
 }
 
 /* The generation the survivors of the collection running move to. */

@@ -828,7 +828,7 @@ RCGC_HOT_ENTRY void rcgc__dealloc(void *obj)
         block_free(h, x);
         return;
     }
-    if ((info & (TYPE_KIND_MASK | F_WEAKREFS)) == (uint32_t)TB_CONTAINER << TYPE_SHIFT) {
+    if (is_plain_container(info)) {
         dealloc_plain(h, x, info);
         return;
     }
