@@ -300,9 +300,15 @@ static inline bool region_in_use(const char *base)
     return ((uintptr_t)base & 1u) == 0;
 }
 
+/* The address of the object whose reference is ref, through a region table. */
+static inline head_t *ref_at(char *const *base, uint32_t ref)
+{
+    return (head_t *)(base[ref >> REGION_SHIFT] + ((size_t)(ref & ((1u << REGION_SHIFT) - 1)) << 4));
+}
+
 static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
 {
-    return (head_t *)(h->region_base[ref >> REGION_SHIFT] + ((size_t)(ref & ((1u << REGION_SHIFT) - 1)) << 4));
+    return ref_at(h->region_base, ref);
 }
 
 /* The object after x (whose reference is r) in a list walk, given x's link nr.
