@@ -18,7 +18,11 @@
  *      generation bits of info), so gc_refs is initialised at an object's
  *      first visit or turn, whichever comes first, and F_COLLECTING says it
  *      has been. A type whose field offsets the heap knows
- *      (rcgc_set_type_fields) is visited without calling its traverse;
+ *      (rcgc_set_type_fields) is visited without calling its traverse.
+ *      When the walk finds the set to be a forest built bottom up (each
+ *      object referred to from inside the set by one object only, made after
+ *      it, and by nothing else), all of it is reachable, and relink_forest
+ *      leaves it in move_unreachable's order without parking anything;
  *   3. moves the survivors into the next generation (promotion), untracking
  *      those of RCGC_TYPE_IMMUTABLE types that hold nothing tracked; when the
  *      examined set is a forest of such objects built bottom up, which steps
@@ -138,24 +142,33 @@ static inline bool counts_as_tracked(const head_t *x)
     return x->next && !(x->info & F_PENDING);
 }
 
-/* What update_subtract_refs finds of the forest that untrack_forest takes. */
+/* What update_subtract_refs finds of the shape of the examined set. */
 typedef struct forest_ctx {
     rcgc_heap *h;
     const head_t *x;        /* the object whose fields are visited */
-    bool forest;
+    bool forest;            /* a forest built bottom up, so far (relink_forest) */
+    bool immutable;         /* of immutable objects that refer to nothing else
+                               tracked, so far (untrack_forest) */
 } forest_ctx;
+
+/* The shapes of examined set that update_subtract_refs tells collect_main. */
+enum {
+    SHAPE_ANY,              /* move_unreachable */
+    SHAPE_FOREST,           /* relink_forest */
+    SHAPE_IMMUTABLE_FOREST  /* untrack_forest */
+};
 
 /* visit_decref for update_subtract_refs: an examined object not reached yet
    gets gc_refs = its count, less this reference. The examined objects are the
    tracked ones of generations 0..h->collect_gen that are neither frozen nor
    waiting in the trash list, all of which the header tells; with every_gen
    (a full collection) the generation is not looked at. With a forest_ctx, it
-   also checks the conditions of untrack_forest on the reference from c->x:
-   an examined object it refers to was reached by the walk already (it comes
-   before x in the list: one that comes after is begun here, or was begun by
-   an earlier visit that found it later in the list the same way), is not x,
-   and has no other reference (count 1); an object outside the set does not
-   count as tracked. */
+   also checks the shape of a forest on the reference from c->x: an examined
+   object it refers to was reached by the walk already (it comes before x in
+   the list: one that comes after is begun here, or was begun by an earlier
+   visit that found it later in the list the same way), is not x, and has no
+   other reference (count 1); for untrack_forest, an object outside the set
+   does not count as tracked. */
 static inline __attribute__((always_inline)) void visit_decref_examined(void **slot, rcgc_heap *h, bool every_gen,
                                                                        forest_ctx *c)
 {
@@ -182,7 +195,7 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
     } else {
         note_outside_ref(h, x);
         if (c)
-            c->forest &= !counts_as_tracked(x);
+            c->immutable &= !counts_as_tracked(x);
     }
 }
 
@@ -198,54 +211,56 @@ static inline void visit_decref_all(void **slot, void *arg)
     visit_decref_examined(slot, arg, true, NULL);
 }
 
-/* visit_decref_full for a heap with RCGC_TYPE_IMMUTABLE types, which also
-   checks the conditions of untrack_forest. */
+/* visit_decref_full that also checks the shape of a forest. */
 static inline void visit_decref_forest(void **slot, void *arg)
 {
     forest_ctx *c = arg;
     visit_decref_examined(slot, c->h, false, c);
 }
 
-/* The walk of update_subtract_refs; with `check`, it also works out in
-   *forest whether young is a forest for untrack_forest. */
-static inline __attribute__((always_inline)) size_t update_subtract_walk(rcgc_heap *h, head_t *young, bool check,
-                                                                         bool *forest)
-{
-    size_t n = 0;
-    uint32_t end = ref_of(young), r = young->next, stride = 0;
-    head_t *x = ref_ptr(h, r);
-    forest_ctx c = { h, NULL, true };
-    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
-    for (; r != end; n++) {
-        if (!(x->info & F_COLLECTING))
-            begin_examining(h, x);
-        if (check) {
-            c.x = x;
-            c.forest &= (type_bits(h, x) & TB_IMMUTABLE) != 0;
-            each_field_cached(h, x, &fc, visit_decref_forest, &c);
-        } else {
-            each_field_cached(h, x, &fc, visit_decref_full, h);
-        }
-        uint32_t nr = x->next;
-        x = walk_next(h, x, r, nr, &stride);
-        r = nr;
-    }
-    *forest = check && c.forest;
-    return n;
-}
-
 /* update_refs and subtract_refs in one walk, for the first analysis of every
    collection: young holds the tracked objects of generations 0..collect_gen
    (neither frozen nor in the trash list), so a visit can tell from the
    header whether its object is examined, and initialise its gc_refs if the
-   walk has not reached it yet. When the heap has RCGC_TYPE_IMMUTABLE types,
-   *forest tells whether untrack_forest may take young; otherwise it is
-   false. Returns the size of young. */
-static size_t update_subtract_refs(rcgc_heap *h, head_t *young, bool *forest)
+   walk has not reached it yet. Returns the size of young, and in *shape
+   (SHAPE_*) whether relink_forest or untrack_forest may take it. The walk
+   checks the shape of a forest until an object breaks it, and goes on
+   without the checks from there: most sets that are not forests break it
+   at their first objects (the first object that refers to one made after
+   it, or to itself, or to one with another reference). */
+static size_t update_subtract_refs(rcgc_heap *h, head_t *young, int *shape)
 {
-    if (h->immutable_types)
-        return update_subtract_walk(h, young, true, forest);
-    return update_subtract_walk(h, young, false, forest);
+    size_t n = 0;
+    uint32_t end = ref_of(young), r = young->next, stride = 0;
+    head_t *x = ref_ptr(h, r);
+    forest_ctx c = { h, NULL, true, h->immutable_types != 0 };
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
+    while (r != end) {
+        if (!(x->info & F_COLLECTING))
+            begin_examining(h, x);
+        c.x = x;
+        c.immutable = c.immutable && (type_bits(h, x) & TB_IMMUTABLE);
+        each_field_cached(h, x, &fc, visit_decref_forest, &c);
+        uint32_t nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
+        n++;
+        if (!c.forest)
+            goto any;
+    }
+    *shape = c.immutable ? SHAPE_IMMUTABLE_FOREST : SHAPE_FOREST;
+    return n;
+any:
+    for (; r != end; n++) {
+        if (!(x->info & F_COLLECTING))
+            begin_examining(h, x);
+        each_field_cached(h, x, &fc, visit_decref_full, h);
+        uint32_t nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
+    }
+    *shape = SHAPE_ANY;
+    return n;
 }
 
 /* What the walk of update_subtract_refs_stream keeps: the number of
@@ -500,6 +515,80 @@ static size_t untrack_immutable(rcgc_heap *h, head_t *young)
     return n;
 }
 
+/* ---- Forests built bottom up ------------------------------------------------ */
+
+/* What relink_forest's walk keeps for visit_append. */
+typedef struct relink_ctx {
+    head_t *tail;           /* young's last object */
+    uint32_t young_ref;
+    uint32_t gen_bits;      /* the generation survivors are promoted to */
+} relink_ctx;
+
+/* A reference from an object that relink_forest keeps: an examined object it
+   refers to is a child that the walk has passed over (its only reference,
+   this one, comes from an object later in the list); it goes to the tail. */
+static inline void visit_append(void **slot, void *arg)
+{
+    void *v = *slot;
+    if (!v)
+        return;
+    head_t *x = head_of(v);
+    if (!(x->info & F_COLLECTING))
+        return;
+    relink_ctx *c = arg;
+    uint32_t xr = ref_of(x);
+    x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | c->gen_bits;
+    x->next = c->young_ref;
+    c->tail->next = xr;
+    c->tail = x;
+}
+
+/* move_unreachable for young when it is a forest built bottom up
+   (update_subtract_refs found it so): every object is referred to from
+   outside the set only (gc_refs = its count: a root) or by exactly one
+   object of the set only (count 1, gc_refs 0), which comes after it in the
+   list. Then every object but a root has one parent, later in the list, and
+   following parents from any object ends at a root: all are reachable.
+   move_unreachable would keep the roots in place, park every other object
+   when it reaches it (its parent has not been walked yet), and take it back
+   to the tail of young when its parent's fields are visited, so the order
+   it leaves is the roots in list order, then the rest breadth first, each
+   parent's children in the order of its fields. This walk leaves the same
+   order without the unreachable list: a child is passed over, and appended
+   to the tail when its parent is kept; every object ends up kept, with its
+   prev link back, F_COLLECTING clear and its new generation. Collections of
+   generation 0 in a program that builds a structure bottom up (a list by
+   prepending, trees from their leaves) have this shape. */
+static __attribute__((noinline)) void relink_forest(rcgc_heap *h, head_t *young)
+{
+    relink_ctx c = { ref_ptr(h, young->prev), ref_of(young), (uint32_t)promote_gen(h) << GEN_SHIFT };
+    uint32_t end = c.young_ref, prev_ref = end, r = young->next, stride = 0, nr;
+    head_t *prev = young, *x = ref_ptr(h, r);
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
+    while (r != end) {
+        if (x->info & F_COLLECTING) {
+            if (!x->prev) {
+                nr = x->next;
+                x = walk_next(h, x, r, nr, &stride);
+                r = nr;
+                continue;
+            }
+            x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | c.gen_bits;
+        }
+        /* visit_append may append to young, changing x->next. */
+        each_field_cached(h, x, &fc, visit_append, &c);
+        x->prev = prev_ref;
+        prev->next = r;
+        prev = x;
+        prev_ref = r;
+        nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
+    }
+    prev->next = end;
+    young->prev = prev_ref;
+}
+
 /* ---- Young trees of immutable objects --------------------------------------- */
 
 /* Untracks young, a forest (update_subtract_refs found it so) that
@@ -727,14 +816,21 @@ static size_t collect_main(rcgc_heap *h, int generation)
     size_t survivors, count;
     unsigned found;
     h->outside_refs = false;
-    bool forest = false;
-    size_t examined = stream ? update_subtract_refs_stream(h) : update_subtract_refs(h, young, &forest);
-    if (forest) {
+    int shape = SHAPE_ANY;
+    size_t examined = stream ? update_subtract_refs_stream(h) : update_subtract_refs(h, young, &shape);
+    if (shape == SHAPE_IMMUTABLE_FOREST) {
         untrack_forest(h, young);
         survivors = count = 0;
         found = 0;
     } else {
-        survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
+        if (shape == SHAPE_FOREST) {
+            relink_forest(h, young);
+            survivors = examined;
+            count = 0;
+            found = 0;
+        } else {
+            survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
+        }
         if (h->immutable_types)
             survivors -= untrack_immutable(h, young);
     }

@@ -2099,14 +2099,15 @@ typedef struct bulk_graph {
 } bulk_graph;
 
 /* One heap of a forest_run: the nodes in creation order, what the test
-   holds, and a mutable object made before them (in generation 1 once they
-   are made). */
+   holds, a mutable object made before them (in generation 1 once they are
+   made) and the spoiler, if any (forest_build). */
 typedef struct forest_heap {
     rcgc_heap *h;
     node *made[64];
     void *held[160];
     size_t nheld;
     node *older;
+    node *spoiler;
 } forest_heap;
 
 static void forest_hold(forest_heap *f, void *obj)
@@ -2123,8 +2124,9 @@ static void forest_hold(forest_heap *f, void *obj)
    a child shared by two parents, an extra reference to a child from
    outside, a reference to the older mutable object (tracked, not examined),
    a parent made before its child (rcgc_track after the store, the promise of
-   RCGC_TYPE_IMMUTABLE). With `spoiler`, a mutable object is made last: the
-   examined set is no forest, and the collection takes the usual way. */
+   RCGC_TYPE_IMMUTABLE). With `spoiler`, a mutable object that refers to
+   itself is made last: the examined set is no forest of any kind, and the
+   collection takes the usual way. */
 static void forest_build(forest_heap *f, uint32_t seed, bool spoiler)
 {
     f->h = rcgc_heap_new(NULL);
@@ -2199,8 +2201,13 @@ static void forest_build(forest_heap *f, uint32_t seed, bool spoiler)
     }
     for (size_t k = 0; k < nfree; k++)
         forest_hold(f, free_[k]);
-    if (spoiler)
-        forest_hold(f, rcgc_new(f->h, &mutable_type));
+    if (spoiler) {
+        f->spoiler = rcgc_new(f->h, &mutable_type);
+        if (!f->spoiler)
+            return;
+        rcgc_set(&f->spoiler->a, f->spoiler);
+        forest_hold(f, f->spoiler);
+    }
 }
 
 /* untrack_forest against the usual way of move_unreachable and
@@ -2234,6 +2241,8 @@ static void test_immutable_forest_shortcut(void)
            referred to are left, the same on both heaps. */
         ptrdiff_t left[2];
         for (int k = 0; k < 2; k++) {
+            if (f[k].spoiler)
+                rcgc_set(&f[k].spoiler->a, NULL);
             for (size_t i = 0; i < f[k].nheld; i++)
                 rcgc_decref(f[k].held[i]);
             rcgc_decref(f[k].older);
@@ -2247,6 +2256,145 @@ static void test_immutable_forest_shortcut(void)
     CHECK(shortcut > 0);
     CHECK(shortcut + garbage < 300);
     CHECK(garbage > 0);
+}
+
+/* Appends the index (fin_calls) of each object of a generation to an
+   order_log. */
+typedef struct order_log {
+    size_t idx[200];
+    size_t n;
+} order_log;
+
+static void order_add(void *obj, void *arg)
+{
+    order_log *o = arg;
+    if (o->n < sizeof o->idx / sizeof o->idx[0])
+        o->idx[o->n++] = ((node *)obj)->fin_calls;
+}
+
+/* relink_forest against move_unreachable: the same random forests of mutable
+   nodes built bottom up (each node takes up to four of the nodes nobody holds
+   yet as children, in random fields) on two heaps, and generation 0
+   collected. On the second heap an object made first refers to one made
+   last, both held: its collection cannot take the forest's way, and the two
+   objects add nothing else to the order (the first stays first, the last is
+   kept in place before every object taken back to the tail). Generation 1
+   must hold the nodes in the same order on both heaps, and what each
+   collection found the same. Some forests also have what a forest built
+   bottom up must not: a child shared by two parents or also held from
+   outside, a parent made before its child, garbage cycles; and references
+   to a tracked object in generation 1, which a forest may have. Half the
+   seeds give the heaps the node's field offsets. */
+static void test_mutable_forest_order(void)
+{
+    size_t kept = 0, garbage = 0, mismatches = 0;
+    for (uint32_t seed = 1; seed <= 400; seed++) {
+        order_log order[2] = { { { 0 }, 0 }, { { 0 }, 0 } };
+        ptrdiff_t found[2];
+        for (int k = 0; k < 2; k++) {
+            rcgc_heap *h = rcgc_heap_new(NULL);
+            CHECK(h != NULL);
+            if (!h)
+                return;
+            rcgc_disable(h);
+            if (seed % 2)
+                CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
+            node *older = rcgc_new(h, &plain_node_type), *first = NULL;
+            CHECK_EQ(rcgc_collect(h, 0), 0);        /* older goes to generation 1 */
+            if (k == 1)
+                first = rcgc_new(h, &plain_node_type);
+            uint32_t state = seed * 2654435761u, n = 4 + next_random(&state) % 120;
+            uint32_t odds = next_random(&state) % 3;  /* 0: a forest */
+            node *free_[128], *made[128];
+            void *held[64];
+            size_t nfree = 0, nheld = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                node *x = rcgc_new(h, &plain_node_type);
+                CHECK(x != NULL);
+                if (!x)
+                    return;
+                x->fin_calls = i + 1;
+                made[i] = x;
+                if (odds && next_random(&state) % 60 < odds) {
+                    /* Garbage: a node that refers to itself. */
+                    rcgc_set(&x->b, x);
+                    rcgc_decref(x);
+                    made[i] = NULL;
+                    continue;
+                }
+                if (odds && next_random(&state) % 60 < odds && i > 0 && made[i - 1]) {
+                    /* A parent made before its child: the last node made
+                       takes this one, which stays free. */
+                    node *p = made[i - 1];
+                    if (!p->d) {
+                        rcgc_incref(x);
+                        p->d = x;
+                    }
+                }
+                void **field[4] = { &x->a, &x->b, &x->c, &x->d };
+                for (int f = 0; f < 4 && nfree; f++) {
+                    if (next_random(&state) % 3 == 0)
+                        continue;
+                    size_t pick = next_random(&state) % nfree;
+                    node *c = free_[pick];
+                    free_[pick] = free_[--nfree];
+                    *field[f] = c;                  /* the reference moves into x */
+                    if (odds && next_random(&state) % 40 < odds && nheld < 64) {
+                        rcgc_incref(c);             /* also held from outside */
+                        held[nheld++] = c;
+                    }
+                }
+                if (next_random(&state) % 8 == 0 && !x->d) {
+                    rcgc_incref(older);
+                    x->d = older;
+                }
+                free_[nfree++] = x;
+            }
+            node *last = NULL;
+            if (k == 1) {
+                last = rcgc_new(h, &plain_node_type);
+                rcgc_incref(last);
+                first->a = last;
+            }
+            found[k] = rcgc_collect(h, 0);
+            rcgc_get_objects(h, 1, order_add, &order[k]);
+            for (size_t i = 0; i < nfree; i++)
+                rcgc_decref(free_[i]);
+            for (size_t i = 0; i < nheld; i++)
+                rcgc_decref(held[i]);
+            if (k == 1) {
+                rcgc_decref(first);
+                rcgc_decref(last);
+            }
+            rcgc_decref(older);
+            rcgc_collect(h, 2);
+            CHECK_EQ(live_objects(h), 0);
+            rcgc_heap_free(h);
+        }
+        CHECK_EQ(found[0], found[1]);
+        /* The nodes' order (the other objects have index 0: `older`, and on
+           the second heap `first` and `last`). */
+        size_t i = 0, j = 0;
+        bool same = order[1].n == order[0].n + 2;
+        while (same) {
+            while (i < order[0].n && order[0].idx[i] == 0)
+                i++;
+            while (j < order[1].n && order[1].idx[j] == 0)
+                j++;
+            if (i == order[0].n || j == order[1].n) {
+                same = i == order[0].n && j == order[1].n;
+                break;
+            }
+            same = order[0].idx[i++] == order[1].idx[j++];
+        }
+        mismatches += !same;
+        kept += found[0] == 0;
+        garbage += found[0] > 0;
+    }
+    CHECK_EQ(mismatches, 0);
+    /* Sets without garbage (the forests among them) and with. */
+    CHECK(kept > 100);
+    CHECK(garbage > 10);
 }
 
 /* Each object keeps its index in g: a container in fin_calls, a leaf in its
@@ -2532,6 +2680,7 @@ int main(void)
     TEST(test_collection_inside_large_allocation);
     TEST(test_bulk_delete_random_graphs);
     TEST(test_immutable_forest_shortcut);
+    TEST(test_mutable_forest_order);
     TEST(test_garbage_out_references);
     TEST(test_garbage_clear_order_seen_by_watched_leaves);
     TEST(test_bulk_delete_full_pages_and_large_objects);
