@@ -358,6 +358,16 @@ static __attribute__((noinline)) void rescue(reach_ctx *c, head_t *x)
     c->rescued++;
 }
 
+/* The header of the object in *slot if it is in the examined set, or NULL. */
+static inline head_t *examined_referent(void **slot)
+{
+    void *v = *slot;
+    if (!v)
+        return NULL;
+    head_t *x = head_of(v);
+    return x->info & F_COLLECTING ? x : NULL;
+}
+
 /* As CPython's visit_reachable: an examined object referenced from a
    reachable one is reachable. If it was already parked in `unreachable`, it
    goes back to the tail of `young` to be scanned again. Otherwise the walk
@@ -366,11 +376,8 @@ static __attribute__((noinline)) void rescue(reach_ctx *c, head_t *x)
    test (CPython stores 1 only over 0, with the same result). */
 static inline void visit_reachable(void **slot, void *arg)
 {
-    void *v = *slot;
-    if (!v)
-        return;
-    head_t *x = head_of(v);
-    if (!(x->info & F_COLLECTING))
+    head_t *x = examined_referent(slot);
+    if (!x)
         return;
     if (__builtin_expect(x->info & F_UNREACHABLE, 0))
         rescue(arg, x);
@@ -529,11 +536,8 @@ typedef struct relink_ctx {
    this one, comes from an object later in the list); it goes to the tail. */
 static inline void visit_append(void **slot, void *arg)
 {
-    void *v = *slot;
-    if (!v)
-        return;
-    head_t *x = head_of(v);
-    if (!(x->info & F_COLLECTING))
+    head_t *x = examined_referent(slot);
+    if (!x)
         return;
     relink_ctx *c = arg;
     uint32_t xr = ref_of(x);
