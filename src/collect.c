@@ -20,9 +20,10 @@
  *      has been. A type whose field offsets the heap knows
  *      (rcgc_set_type_fields) is visited without calling its traverse.
  *      When the walk finds the set to be a forest built bottom up (each
- *      object referred to from inside the set by one object only, made after
- *      it, and by nothing else), all of it is reachable, and relink_forest
- *      leaves it in move_unreachable's order without parking anything;
+ *      object referred to from inside the set is referred to by one object
+ *      only, later in the list, and by nothing else), all of it is
+ *      reachable, and relink_forest leaves it in move_unreachable's order
+ *      without parking anything;
  *   3. moves the survivors into the next generation (promotion), untracking
  *      those of RCGC_TYPE_IMMUTABLE types that hold nothing tracked; when the
  *      examined set is a forest of such objects built bottom up, which steps
@@ -151,7 +152,7 @@ typedef struct forest_ctx {
                                tracked, so far (untrack_forest) */
 } forest_ctx;
 
-/* The shapes of examined set that update_subtract_refs tells collect_main. */
+/* The shapes of the examined set that update_subtract_refs tells collect_main. */
 enum {
     SHAPE_ANY,              /* move_unreachable */
     SHAPE_FOREST,           /* relink_forest */
