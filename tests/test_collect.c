@@ -2118,6 +2118,15 @@ static void forest_hold(forest_heap *f, void *obj)
         rcgc_decref(obj);
 }
 
+/* Takes one of the *n nodes of pool at random out of it. */
+static node *take_random(node **pool, size_t *n, uint32_t *state)
+{
+    size_t pick = next_random(state) % *n;
+    node *c = pool[pick];
+    pool[pick] = pool[--*n];
+    return c;
+}
+
 /* Builds, from seed, up to 64 immutable nodes bottom up on f's heap, each
    taking up to two of the nodes nobody holds yet as children, as tuples are
    made, with some of what makes a forest that untrack_forest cannot take:
@@ -2179,9 +2188,7 @@ static void forest_build(forest_heap *f, uint32_t seed, bool spoiler)
         for (int k = 0; k < 2 && nfree; k++) {
             if (next_random(&state) % 3 == 0)
                 continue;
-            size_t pick = next_random(&state) % nfree;
-            node *c = free_[pick];
-            free_[pick] = free_[--nfree];
+            node *c = take_random(free_, &nfree, &state);
             *(k ? &x->b : &x->a) = c;           /* the reference moves into x */
             if (odds && next_random(&state) % 30 < odds) {
                 rcgc_incref(c);                 /* also held from outside */
@@ -2335,9 +2342,7 @@ static void test_mutable_forest_order(void)
                 for (int f = 0; f < 4 && nfree; f++) {
                     if (next_random(&state) % 3 == 0)
                         continue;
-                    size_t pick = next_random(&state) % nfree;
-                    node *c = free_[pick];
-                    free_[pick] = free_[--nfree];
+                    node *c = take_random(free_, &nfree, &state);
                     *field[f] = c;                  /* the reference moves into x */
                     if (odds && next_random(&state) % 40 < odds && nheld < 64) {
                         rcgc_incref(c);             /* also held from outside */
