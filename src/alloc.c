@@ -20,7 +20,9 @@
  * empty while another serves its class forgets its free list and starts again
  * from its first block, so the objects it serves next come in address order,
  * however the last ones died (the page being allocated from keeps its list:
- * its last freed block is the one most likely in the cache). A page that becomes
+ * its last freed block is the one most likely in the cache). A collection
+ * that frees every block of a page empties it in one step
+ * (rcgc__page_emptied), without a free per block. A page that becomes
  * empty goes back to the heap's free pages, unless it is the one its class
  * allocates from or the class has no other empty page (its `spare`), so that
  * allocating and freeing objects in a loop, one or a page's worth at a time,
@@ -457,6 +459,42 @@ head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
     return x;
 }
 
+/* Puts p, a full page that has a free block again, back in its class's list,
+   behind the page being allocated from. */
+static void page_rejoin(bin_t *bin, page_t *p)
+{
+    p->full = 0;
+    page_t *cur = bin->pages;
+    if (!cur)
+        page_list_push(&bin->pages, p);
+    else {
+        p->prev = cur;
+        p->next = cur->next;
+        if (cur->next)
+            cur->next->prev = p;
+        cur->next = p;
+    }
+}
+
+/* p has no live block. It starts again from its first block (its blocks are
+   poisoned for the tools, as untouched ones are): the next objects it serves
+   are in address order, as in a new page, whatever order the last ones died
+   in. Unless its class allocates from it, it becomes the class's spare page,
+   or goes back to the heap: one empty page per class stays, so that a program
+   that fills and empties a page's worth of objects again and again does not
+   get a fresh page each time. */
+static void page_restart(rcgc_heap *h, bin_t *bin, page_t *p)
+{
+    p->free = NULL;
+    p->bump = (char *)p + PAGE_HEADER;
+    if (bin->pages == p)
+        return;
+    if (bin->spare && bin->spare != p && bin->spare->used == 0)
+        page_release(h, p);
+    else
+        bin->spare = p;
+}
+
 void rcgc__block_free(rcgc_heap *h, head_t *x)
 {
     page_t *p = page_of(x);
@@ -471,35 +509,21 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
     }
     push_free(x, &p->free, p->block_size);
     bin_t *bin = &h->bins[p->sclass];
-    if (p->full) {
-        /* Back in the list, behind the page being allocated from. */
-        p->full = 0;
-        page_t *cur = bin->pages;
-        if (!cur)
-            page_list_push(&bin->pages, p);
-        else {
-            p->prev = cur;
-            p->next = cur->next;
-            if (cur->next)
-                cur->next->prev = p;
-            cur->next = p;
-        }
-    }
-    if (--p->used == 0 && bin->pages != p) {
-        /* An empty page that the class does not allocate from starts again
-           from its first block (its blocks are poisoned for the tools, as
-           untouched ones are): the next objects it serves are in address
-           order, as in a new page, whatever order the last ones died in. */
-        p->free = NULL;
-        p->bump = (char *)p + PAGE_HEADER;
-        /* One empty page per class stays, so that a program that fills and
-           empties a page's worth of objects again and again does not get a
-           fresh page each time. */
-        if (bin->spare && bin->spare != p && bin->spare->used == 0)
-            page_release(h, p);
-        else
-            bin->spare = p;
-    }
+    if (p->full)
+        page_rejoin(bin, p);
+    if (--p->used == 0 && bin->pages != p)
+        page_restart(h, bin, p);
+}
+
+void rcgc__page_emptied(rcgc_heap *h, page_t *p)
+{
+    char *start = (char *)p + PAGE_HEADER;
+    bin_t *bin = &h->bins[p->sclass];
+    tool_noaccess(start, (size_t)(p->bump - start));
+    p->used = 0;
+    if (p->full)
+        page_rejoin(bin, p);
+    page_restart(h, bin, p);
 }
 
 void rcgc__trim(rcgc_heap *h)

@@ -723,6 +723,7 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
 typedef struct bulk_ctx {
     rcgc_heap *h;
     free_run run;
+    const page_t *whole;    /* the page of the whole run being walked */
 } bulk_ctx;
 
 /* The visitor of bulk_delete. A reference into the set takes one off its
@@ -751,6 +752,53 @@ static inline void visit_release_bulk(void **slot, void *arg)
     }
 }
 
+/* The visitor of bulk_delete for the objects of a whole run: an object on
+   the run's page dies with the page and is not even read; the others are
+   visit_release_bulk's. */
+static inline void visit_release_whole(void **slot, void *arg)
+{
+    const bulk_ctx *c = arg;
+    void *v = *slot;
+    if (v && page_of(v) != c->whole)
+        visit_release_bulk(slot, arg);
+}
+
+/* The length of the run of the list that starts at x (reference r), the
+   objects that follow one another in the list on x's page, if it holds every
+   live block of the page, which then dies whole; otherwise 0. A run ends
+   where a link leaves the page's region, which the end of the list (the
+   heap's own region) also does. */
+static inline uint32_t whole_run(const head_t *x, uint32_t r)
+{
+#ifdef RCGC_DEBUG
+    /* The debug build marks each freed block for its misuse checks. */
+    (void)x;
+    (void)r;
+    return 0;
+#else
+    const page_t *p = page_of(x);
+    if (p->kind != PAGE_SMALL)
+        return 0;
+    uint32_t region = r >> REGION_SHIFT, used = p->used, step = p->block_size >> 4, n = 0;
+    for (;;) {
+        if (++n > used)
+            return 0;
+        uint32_t nr = x->next;
+        /* The next block is the likely next object, and its address does not
+           wait for the link, so that the reads of the run overlap. A link to
+           it is in the same region: a block ends inside its page. */
+        if (__builtin_expect(nr == r + step, 1)) {
+            x = (const head_t *)((const char *)x + ((size_t)step << 4));
+        } else {
+            if (nr >> REGION_SHIFT != region)
+                return n == used ? n : 0;
+            x = (const head_t *)((const char *)p + ((size_t)(nr & ((1u << REGION_SHIFT) - 1)) << 4));
+        }
+        r = nr;
+    }
+#endif
+}
+
 /* delete_garbage for a set whose release nobody can watch: no object in it
    has a finalizer, a destroy or weak references, none is a weak reference,
    and the examined objects refer to nothing outside the examined set but
@@ -760,24 +808,55 @@ static inline void visit_release_bulk(void **slot, void *arg)
    cleared) and every reference to it from the set has been released (its
    count is 0), without a release cascade through the set. Every reference to
    an unreachable object comes from the set, so every object gets freed, and
-   none is read after it was. */
+   none is read after it was.
+   A structure that dies whole leaves whole pages of garbage. Where the list
+   comes to a page whose every live block is in the run that starts there
+   (whole_run), the run's objects are not freed one by one: the walk only
+   releases what they refer to off the page, writes nothing to them, and the
+   page is emptied at the end (rcgc__page_emptied), after the last read of
+   its blocks. An object of such a run keeps F_COLLECTING, so that references
+   from other pages never free it on its own. The pages to empty are linked
+   through the prev word of their runs' first objects, which this walk does
+   not otherwise use. */
 static void bulk_delete(rcgc_heap *h, head_t *collectable)
 {
-    uint32_t end = ref_of(collectable), r = collectable->next, stride = 0;
-    head_t *x = ref_ptr(h, r);
-    bulk_ctx c = { h, { NULL, NULL, 0 } };
+    uint32_t end = ref_of(collectable), r = collectable->next, stride = 0, emptied = 0, nr;
+    head_t *x = ref_ptr(h, r), *next;
+    bulk_ctx c = { h, { NULL, NULL, 0 }, NULL };
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
-        uint32_t nr = x->next;
-        head_t *next = walk_next(h, x, r, nr, &stride);
-        each_field_cached(h, x, &fc, visit_release_bulk, &c);
-        x->info &= ~(uint32_t)F_COLLECTING;
-        if (x->refcnt == 0)
-            free_run_add(h, &c.run, x);
-        x = next;
-        r = nr;
+        uint32_t n = whole_run(x, r);
+        if (n) {
+            c.whole = page_of(x);
+            x->prev = emptied;
+            emptied = r;
+            do {
+                nr = x->next;
+                next = walk_next(h, x, r, nr, &stride);
+                each_field_cached(h, x, &fc, visit_release_whole, &c);
+                x = next;
+                r = nr;
+            } while (--n);
+            continue;
+        }
+        const page_t *page = page_of(x);
+        do {
+            nr = x->next;
+            next = walk_next(h, x, r, nr, &stride);
+            each_field_cached(h, x, &fc, visit_release_bulk, &c);
+            x->info &= ~(uint32_t)F_COLLECTING;
+            if (x->refcnt == 0)
+                free_run_add(h, &c.run, x);
+            x = next;
+            r = nr;
+        } while (r != end && page_of(x) == page);
     }
     free_run_flush(&c.run);
+    while (emptied) {
+        x = ref_ptr(h, emptied);
+        emptied = x->prev;
+        rcgc__page_emptied(h, page_of(x));
+    }
     list_init(collectable);
     /* Freeing a container takes one off generation 0's count, never going
        below 0 (uncount_container). The collection set that count to 0 and no

@@ -480,6 +480,10 @@ static inline head_t *page_take(page_t *p)
 
 RCGC_INTERNAL head_t *rcgc__small_alloc(rcgc_heap *h, unsigned sclass);
 RCGC_INTERNAL void rcgc__block_free(rcgc_heap *h, head_t *x);
+/* Every block that small page p has handed out is dead, and nothing will read
+   one: the page becomes empty at once, as if each had been freed, without a
+   push on its free list per block (bulk_delete). */
+RCGC_INTERNAL void rcgc__page_emptied(rcgc_heap *h, page_t *p);
 #ifdef RCGC_DEBUG
 RCGC_INTERNAL void rcgc__dbg_block_alloc(rcgc_heap *h, head_t *x);
 RCGC_INTERNAL void rcgc__dbg_block_free(head_t *x, size_t block_bytes);

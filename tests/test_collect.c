@@ -2079,6 +2079,115 @@ static void test_bulk_delete_full_pages_and_large_objects(void)
     rcgc_heap_free(h);
 }
 
+/* Garbage that fills whole pages, freed in bulk: the collector empties such
+   a page at once instead of freeing its blocks one by one. A ring of
+   two-field containers (with and without field offsets for the collector)
+   spans several pages. Survivors share some of its pages: allocated between
+   its objects, or after them on its last page. The objects of one page are
+   split between two runs of the collection's list when the ring was built
+   in two parts, the first promoted to generation 2 before the second was
+   made. Some ring objects hold plain leaves, on pages of their own, which die
+   with them. After the collection, the survivors and their leaves are
+   intact, even once new objects have taken every freed block, and only they
+   are alive. */
+typedef struct duo {
+    void *next, *leaf;
+    size_t tag;
+} duo;
+
+static void duo_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    duo *d = obj;
+    visit(&d->next, arg);
+    visit(&d->leaf, arg);
+}
+
+static const rcgc_type duo_type = { "duo", sizeof(duo), duo_traverse, NULL, NULL };
+static const size_t duo_fields[] = { offsetof(duo, next), offsetof(duo, leaf) };
+
+static void check_bulk_delete_whole_pages(bool offsets, bool split)
+{
+    static const rcgc_type leaf_type = { "leaf", 48, NULL, NULL, NULL };
+    enum { RING = 9000, KEPT_EVERY = 3, KEPT_FROM = 5000, KEPT_TO = 6000, LEAF_EVERY = 7, FILL = 20000 };
+    rcgc_heap *h = fresh_heap();
+    duo **kept = calloc(RING, sizeof *kept), **fill = calloc(FILL, sizeof *fill);
+    CHECK(h && kept && fill);
+    if (!h || !kept || !fill) { rcgc_heap_free(h); free(kept); free(fill); return; }
+    if (offsets)
+        CHECK_EQ(rcgc_set_type_fields(h, &duo_type, duo_fields, 2), 0);
+    rcgc_disable(h);
+    size_t nkept = 0, leaves = 0;
+    duo *first = NULL, *last = NULL;
+    for (int i = 0; i < RING; i++) {
+        if (split && i == RING / 2)
+            rcgc_collect(h, 2);             /* the first half goes to generation 2 */
+        duo *d = rcgc_new(h, &duo_type);
+        CHECK(d != NULL);
+        if (!d) break;
+        d->tag = (size_t)i;
+        if (i % LEAF_EVERY == 0) {
+            d->leaf = rcgc_new(h, &leaf_type);
+            leaves++;
+        }
+        if (last) {
+            last->next = d;                 /* takes over the new reference */
+        } else {
+            first = d;
+            rcgc_incref(d);
+        }
+        last = d;
+        if ((i >= KEPT_FROM && i < KEPT_TO && i % KEPT_EVERY == 0) || i == RING - 1) {
+            duo *k = rcgc_new(h, &duo_type);
+            CHECK(k != NULL);
+            if (!k) break;
+            k->tag = SIZE_MAX - nkept;
+            k->leaf = rcgc_new(h, &leaf_type);
+            kept[nkept++] = k;
+        }
+    }
+    CHECK(last != NULL);
+    if (!last) { rcgc_heap_free(h); free(kept); free(fill); return; }
+    last->next = first;                     /* the ring holds the first one's reference */
+    rcgc_memory_stats before = memory_stats(h);
+    CHECK_EQ(before.objects, RING + leaves + 2 * nkept);
+    rcgc_decref(first);
+    CHECK_EQ(rcgc_collect(h, 2), RING);
+    rcgc_memory_stats after = memory_stats(h);
+    CHECK_EQ(after.objects, 2 * nkept);
+    CHECK(after.pages < before.pages);
+    for (int i = 0; i < FILL; i++) {
+        fill[i] = rcgc_new(h, &duo_type);
+        CHECK(fill[i] != NULL);
+        if (fill[i])
+            fill[i]->tag = (size_t)i;
+    }
+    for (size_t i = 0; i < nkept; i++) {
+        CHECK_EQ(kept[i]->tag, SIZE_MAX - i);
+        CHECK(kept[i]->next == NULL);
+        CHECK_EQ(rcgc_refcount(kept[i]), 1);
+        CHECK_EQ(rcgc_refcount(kept[i]->leaf), 1);
+        CHECK(rcgc_type_of(kept[i]->leaf) == &leaf_type);
+    }
+    for (int i = 0; i < FILL; i++)
+        if (fill[i]) {
+            CHECK_EQ(fill[i]->tag, (size_t)i);
+            rcgc_decref(fill[i]);
+        }
+    for (size_t i = 0; i < nkept; i++)
+        rcgc_decref(kept[i]);
+    CHECK_EQ(live_objects(h), 0);
+    free(kept);
+    free(fill);
+    rcgc_heap_free(h);
+}
+
+static void test_bulk_delete_whole_pages(void)
+{
+    for (int offsets = 0; offsets < 2; offsets++)
+        for (int split = 0; split < 2; split++)
+            check_bulk_delete_whole_pages(offsets, split);
+}
+
 /* Random graphs of containers and leaves without hooks, so that full
    collections free their garbage in bulk: after each one, exactly the objects
    reachable from the roots are alive, and each one's count is the number of
@@ -2689,6 +2798,7 @@ int main(void)
     TEST(test_garbage_out_references);
     TEST(test_garbage_clear_order_seen_by_watched_leaves);
     TEST(test_bulk_delete_full_pages_and_large_objects);
+    TEST(test_bulk_delete_whole_pages);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
     TEST(test_untrack_immutable_between_survivors);
