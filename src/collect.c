@@ -723,7 +723,9 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
 typedef struct bulk_ctx {
     rcgc_heap *h;
     free_run run;
-    const page_t *whole;    /* the page of the whole run being walked */
+    const page_t *whole;    /* the page of the run being walked, if it dies whole */
+    page_t *emptied;        /* the pages that die whole (see page_dies_whole) */
+    size_t budget;          /* blocks page_dies_whole may still read */
 } bulk_ctx;
 
 /* The visitor of bulk_delete. A reference into the set takes one off its
@@ -752,8 +754,8 @@ static inline void visit_release_bulk(void **slot, void *arg)
     }
 }
 
-/* The visitor of bulk_delete for the objects of a whole run: an object on
-   the run's page dies with the page and is not even read; the others are
+/* The visitor of bulk_delete for the objects of a page that dies whole: an
+   object on that page dies with it and is not even read; the others are
    visit_release_bulk's. */
 static inline void visit_release_whole(void **slot, void *arg)
 {
@@ -763,39 +765,56 @@ static inline void visit_release_whole(void **slot, void *arg)
         visit_release_bulk(slot, arg);
 }
 
-/* The length of the run of the list that starts at x (reference r), the
-   objects that follow one another in the list on x's page, if it holds every
-   live block of the page, which then dies whole; otherwise 0. A run ends
-   where a link leaves the page's region, which the end of the list (the
-   heap's own region) also does. */
-static inline uint32_t whole_run(const head_t *x, uint32_t r)
+/* The mark in the free word of a page that dies whole, whose free word then
+   links c->emptied: a free list holds blocks, which are 16-byte aligned. */
+#define DIES_WHOLE ((uintptr_t)1)
+
+/* Whether page p dies whole in bulk_delete: every one of its live blocks is
+   an object of the set whose turn has not come (F_UNREACHABLE and
+   F_COLLECTING), so that none has been or will be freed on its own, and the
+   page can be emptied at the end. The blocks are read in address order, a
+   read that streams, and the first live block outside the set (or walked
+   already) rules the page out. Such a page is put on c->emptied, through its
+   free word, which nothing reads until then: its blocks are not freed one by
+   one, and nothing is allocated during the walk. A page that the list comes
+   back to is read again, so the blocks read in all are capped in proportion
+   to the set (c->budget): where the list goes back and forth between pages
+   that hold survivors, the walk gives up asking rather than read the same
+   pages again and again. The debug build frees each block, marking it for
+   its misuse checks. */
+static inline bool page_dies_whole(bulk_ctx *c, page_t *p)
 {
 #ifdef RCGC_DEBUG
-    /* The debug build marks each freed block for its misuse checks. */
-    (void)x;
-    (void)r;
-    return 0;
+    (void)c;
+    (void)p;
+    return false;
 #else
-    const page_t *p = page_of(x);
     if (p->kind != PAGE_SMALL)
-        return 0;
-    uint32_t region = r >> REGION_SHIFT, used = p->used, step = p->block_size >> 4, n = 0;
-    for (;;) {
-        if (++n > used)
-            return 0;
-        uint32_t nr = x->next;
-        /* The next block is the likely next object, and its address does not
-           wait for the link, so that the reads of the run overlap. A link to
-           it is in the same region: a block ends inside its page. */
-        if (__builtin_expect(nr == r + step, 1)) {
-            x = (const head_t *)((const char *)x + ((size_t)step << 4));
-        } else {
-            if (nr >> REGION_SHIFT != region)
-                return n == used ? n : 0;
-            x = (const head_t *)((const char *)p + ((size_t)(nr & ((1u << REGION_SHIFT) - 1)) << 4));
-        }
-        r = nr;
+        return false;
+    if ((uintptr_t)p->free & DIES_WHOLE)
+        return true;
+    const char *first = (const char *)p + PAGE_HEADER, *bump = p->bump;
+    size_t size = p->block_size, blocks = (size_t)(bump - first) / size;
+    if (blocks > c->budget)
+        return false;
+    c->budget -= blocks;
+    if (c->run.page == p)
+        free_run_flush(&c->run);        /* p->used then counts its live blocks */
+    const uint32_t both = F_UNREACHABLE | F_COLLECTING;
+    uint32_t live = 0;
+    for (const char *b = first; b < bump; b += size) {
+        uint32_t info = tool_block_info((const head_t *)b);
+        if (!info)
+            continue;
+        if ((info & both) != both)
+            return false;
+        live++;
     }
+    if (live != p->used)
+        return false;       /* a block being allocated, its header not written yet */
+    p->free = (char *)((uintptr_t)c->emptied | DIES_WHOLE);
+    c->emptied = p;
+    return true;
 #endif
 }
 
@@ -809,37 +828,33 @@ static inline uint32_t whole_run(const head_t *x, uint32_t r)
    count is 0), without a release cascade through the set. Every reference to
    an unreachable object comes from the set, so every object gets freed, and
    none is read after it was.
-   A structure that dies whole leaves whole pages of garbage. Where the list
-   comes to a page whose every live block is in the run that starts there
-   (whole_run), the run's objects are not freed one by one: the walk only
-   releases what they refer to off the page, writes nothing to them, and the
-   page is emptied at the end (rcgc__page_emptied), after the last read of
-   its blocks. An object of such a run keeps F_COLLECTING, so that references
-   from other pages never free it on its own. The pages to empty are linked
-   through the prev word of their runs' first objects, which this walk does
-   not otherwise use. */
-static void bulk_delete(rcgc_heap *h, head_t *collectable)
+   A structure that dies whole leaves whole pages of garbage. The objects of
+   a page whose every live block is in the set (page_dies_whole) are not
+   freed one by one: the walk only releases what they refer to off the page,
+   writes nothing to them, and the page is emptied at the end
+   (rcgc__page_emptied), after the last read of its blocks. They keep
+   F_COLLECTING, so that references from other pages never free one of them
+   on its own. The walk asks page_dies_whole each time the list comes to
+   another page. n is the number of objects in the set. */
+static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t n)
 {
-    uint32_t end = ref_of(collectable), r = collectable->next, stride = 0, emptied = 0, nr;
+    uint32_t end = ref_of(collectable), r = collectable->next, stride = 0, nr;
     head_t *x = ref_ptr(h, r), *next;
-    bulk_ctx c = { h, { NULL, NULL, 0 }, NULL };
+    bulk_ctx c = { h, { NULL, NULL, 0 }, NULL, NULL, 2 * n + 4096 };
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
-        uint32_t n = whole_run(x, r);
-        if (n) {
-            c.whole = page_of(x);
-            x->prev = emptied;
-            emptied = r;
+        page_t *page = page_of(x);
+        if (page_dies_whole(&c, page)) {
+            c.whole = page;
             do {
                 nr = x->next;
                 next = walk_next(h, x, r, nr, &stride);
                 each_field_cached(h, x, &fc, visit_release_whole, &c);
                 x = next;
                 r = nr;
-            } while (--n);
+            } while (r != end && page_of(x) == page);
             continue;
         }
-        const page_t *page = page_of(x);
         do {
             nr = x->next;
             next = walk_next(h, x, r, nr, &stride);
@@ -852,10 +867,9 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable)
         } while (r != end && page_of(x) == page);
     }
     free_run_flush(&c.run);
-    while (emptied) {
-        x = ref_ptr(h, emptied);
-        emptied = x->prev;
-        rcgc__page_emptied(h, page_of(x));
+    for (page_t *p = c.emptied, *after; p; p = after) {
+        after = (page_t *)((uintptr_t)p->free & ~DIES_WHOLE);
+        rcgc__page_emptied(h, p);
     }
     list_init(collectable);
     /* Freeing a container takes one off generation 0's count, never going
@@ -948,7 +962,7 @@ static size_t collect_main(rcgc_heap *h, int generation)
     }
     m += count;
     if (!user_code && !(found & FOUND_HOOKS) && !h->outside_refs && !(h->debug & RCGC_DEBUG_SAVEALL))
-        bulk_delete(h, final);
+        bulk_delete(h, final, count);
     else
         delete_garbage(h, final, old);
 

@@ -2188,6 +2188,135 @@ static void test_bulk_delete_whole_pages(void)
             check_bulk_delete_whole_pages(offsets, split);
 }
 
+/* The page of a page's worth of garbage whose walk is split in two runs, the
+   first of which cannot empty it: objects A, then a plain leaf L that only
+   A's first object refers to, then objects B, all on one page; then objects
+   C on the next page. The As are promoted to generation 2 first, with an
+   object D of another size, so that a full collection's list holds the As,
+   D, the Bs, then the Cs. When the walk comes to the As, L is
+   alive, so their page does not die whole and they are freed one by one as
+   usual: each A is referred to only by its C, so it waits for the Cs. When
+   it comes to the Bs, L is gone and every live block of the page is garbage,
+   but the As have had their turn: the page must still not be taken as dying
+   whole, or the Cs' releases would free the As into a page whose blocks are
+   no longer freed one by one. */
+static void test_bulk_delete_page_walked_in_two_runs(void)
+{
+    static const rcgc_type leaf_type = { "leaf", sizeof(duo), NULL, NULL, NULL };
+    enum { NA = 100, MAX_B = 4096, FILL = 5000 };
+    rcgc_heap *h = fresh_heap();
+    duo **a = calloc(NA, sizeof *a), **c = calloc(NA, sizeof *c), **fill = calloc(FILL, sizeof *fill);
+    CHECK(h && a && c && fill);
+    if (!h || !a || !c || !fill) { rcgc_heap_free(h); free(a); free(c); free(fill); return; }
+    CHECK_EQ(rcgc_set_type_fields(h, &duo_type, duo_fields, 2), 0);
+    rcgc_disable(h);
+    for (int i = 0; i < NA; i++)
+        a[i] = rcgc_new(h, &duo_type);
+    void *leaf = rcgc_new(h, &leaf_type);
+    CHECK(a[0] && a[NA - 1] && leaf);
+    uintptr_t page = (uintptr_t)a[0] >> 16;
+    CHECK((uintptr_t)leaf >> 16 == page && (uintptr_t)a[NA - 1] >> 16 == page);
+    a[0]->leaf = leaf;
+    duo *d = rcgc_new_sized(h, &duo_type, 256);     /* on a page of another size */
+    CHECK(d != NULL && (uintptr_t)d >> 16 != page);
+    if (!d) { rcgc_heap_free(h); free(a); free(c); free(fill); return; }
+    rcgc_set(&d->next, d);
+    CHECK_EQ(rcgc_collect(h, 2), 0);        /* the As and d go to generation 2 */
+    rcgc_decref(d);                         /* garbage too, between the As and the Bs */
+    duo *b_first = NULL, *b_last = NULL;
+    int nb = 0;
+    for (; nb < MAX_B; nb++) {
+        duo *b = rcgc_new(h, &duo_type);
+        CHECK(b != NULL);
+        if (!b) break;
+        if ((uintptr_t)b >> 16 != page) {
+            c[0] = b;                       /* the first object of the next page */
+            break;
+        }
+        if (b_last)
+            b_last->next = b;
+        else
+            b_first = b;
+        b_last = b;
+    }
+    CHECK(b_first != NULL && c[0] != NULL);
+    if (!b_first || !c[0]) { rcgc_heap_free(h); free(a); free(c); free(fill); return; }
+    b_last->next = b_first;                 /* the ring of Bs holds b_first's reference */
+    for (int i = 1; i < NA; i++)
+        c[i] = rcgc_new(h, &duo_type);
+    for (int i = 0; i < NA; i++) {
+        c[i]->next = i + 1 < NA ? c[i + 1] : c[0];
+        c[i]->leaf = a[i];                  /* takes over the reference to a[i] */
+    }
+    CHECK_EQ(rcgc_collect(h, 2), (ptrdiff_t)(2 * NA + nb + 1));
+    CHECK_EQ(live_objects(h), 0);
+    for (int i = 0; i < FILL; i++) {
+        fill[i] = rcgc_new(h, &duo_type);
+        CHECK(fill[i] != NULL);
+        if (fill[i])
+            fill[i]->tag = (size_t)i;
+    }
+    for (int i = 0; i < FILL; i++)
+        if (fill[i]) {
+            CHECK_EQ(fill[i]->tag, (size_t)i);
+            rcgc_decref(fill[i]);
+        }
+    CHECK_EQ(live_objects(h), 0);
+    free(a);
+    free(c);
+    free(fill);
+    rcgc_heap_free(h);
+}
+
+/* An automatic collection runs inside the allocation that pushes the count
+   past threshold 0, after the new block is taken and before its header is
+   written. Here every other live block of that block's page is garbage: the
+   page must not be emptied, and the new object keeps its block. */
+static void test_bulk_delete_page_of_the_allocation(void)
+{
+    enum { GARBAGE = 600, MORE = 1500 };
+    rcgc_heap *h = fresh_heap();
+    duo **more = calloc(MORE, sizeof *more);
+    CHECK(h && more);
+    if (!h || !more) { rcgc_heap_free(h); free(more); return; }
+    CHECK_EQ(rcgc_set_type_fields(h, &duo_type, duo_fields, 2), 0);
+    rcgc_set_threshold(h, GARBAGE, 100, 100);
+    rcgc_enable(h);
+    for (int i = 0; i < GARBAGE / 2; i++) {
+        duo *x = rcgc_new(h, &duo_type), *y = rcgc_new(h, &duo_type);
+        CHECK(x && y);
+        if (!x || !y) break;
+        x->next = y;
+        rcgc_set(&y->next, x);
+        rcgc_decref(x);
+    }
+    rcgc_gen_stats st[3];
+    rcgc_get_stats(h, st);
+    CHECK_EQ(st[0].collections, 0);
+    duo *kept = rcgc_new(h, &duo_type);     /* the collection runs in here */
+    CHECK(kept != NULL);
+    if (!kept) { rcgc_heap_free(h); free(more); return; }
+    rcgc_get_stats(h, st);
+    CHECK_EQ(st[0].collections, 1);
+    CHECK_EQ(st[0].collected, GARBAGE);
+    kept->tag = 42;
+    rcgc_disable(h);
+    for (int i = 0; i < MORE; i++) {
+        more[i] = rcgc_new(h, &duo_type);
+        CHECK(more[i] != NULL && more[i] != kept);
+    }
+    CHECK_EQ(kept->tag, 42);
+    CHECK(kept->next == NULL);
+    CHECK_EQ(rcgc_refcount(kept), 1);
+    CHECK_EQ(live_objects(h), MORE + 1);
+    for (int i = 0; i < MORE; i++)
+        rcgc_decref(more[i]);
+    rcgc_decref(kept);
+    CHECK_EQ(live_objects(h), 0);
+    free(more);
+    rcgc_heap_free(h);
+}
+
 /* Random graphs of containers and leaves without hooks, so that full
    collections free their garbage in bulk: after each one, exactly the objects
    reachable from the roots are alive, and each one's count is the number of
@@ -2799,6 +2928,8 @@ int main(void)
     TEST(test_garbage_clear_order_seen_by_watched_leaves);
     TEST(test_bulk_delete_full_pages_and_large_objects);
     TEST(test_bulk_delete_whole_pages);
+    TEST(test_bulk_delete_page_walked_in_two_runs);
+    TEST(test_bulk_delete_page_of_the_allocation);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
     TEST(test_untrack_immutable_between_survivors);
