@@ -120,7 +120,9 @@ struct page {
     rcgc_heap *heap;
     union {
         struct {                /* a small page */
-            char *free;         /* free blocks, linked through the block's next/prev words */
+            char *free;         /* free blocks, linked through the block's next/prev words
+                                   (in bulk_delete, on a page that dies whole: the
+                                   link of those pages, marked in its low bit) */
             char *bump;         /* first block never handed out */
             char *end;          /* end of the block area */
         };
