@@ -398,6 +398,13 @@ static inline void splice_run(rcgc_heap *h, head_t *prev, uint32_t first, head_t
     prev->next = after;
 }
 
+/* x leaves the examined set as a survivor: F_COLLECTING cleared, and the
+   generation survivors are promoted to (gen_bits, already shifted). */
+static inline void keep_survivor(head_t *x, uint32_t gen_bits)
+{
+    x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | gen_bits;
+}
+
 /* Moves every object of young that is not reachable from an object with
    gc_refs > 0 into unreachable (which must be empty), keeping list order.
    Reachable objects keep their place, get their prev link back, lose
@@ -426,7 +433,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             /* visit_reachable may append to young, changing x->next. */
             each_field_cached(h, x, &fc, visit_reachable, &c);
             x->prev = prev_ref;
-            x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | gen_bits;
+            keep_survivor(x, gen_bits);
             prev = x;
             prev_ref = r;
             nr = x->next;
@@ -542,7 +549,7 @@ static inline void visit_append(void **slot, void *arg)
         return;
     relink_ctx *c = arg;
     uint32_t xr = ref_of(x);
-    x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | c->gen_bits;
+    keep_survivor(x, c->gen_bits);
     x->next = c->young_ref;
     c->tail->next = xr;
     c->tail = x;
@@ -578,7 +585,7 @@ static __attribute__((noinline)) void relink_forest(rcgc_heap *h, head_t *young)
                 r = nr;
                 continue;
             }
-            x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | c.gen_bits;
+            keep_survivor(x, c.gen_bits);
         }
         /* visit_append may append to young, changing x->next. */
         each_field_cached(h, x, &fc, visit_append, &c);
@@ -621,7 +628,7 @@ static void untrack_forest(rcgc_heap *h, head_t *young)
     while (r != end) {
         uint32_t nr = x->next;
         head_t *next = walk_next(h, x, r, nr, &stride);
-        x->info = (x->info & ~(uint32_t)(F_COLLECTING | GEN_MASK)) | gen_bits;
+        keep_survivor(x, gen_bits);
         x->next = 0;
         x = next;
         r = nr;
