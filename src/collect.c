@@ -63,8 +63,8 @@
 
 /* Puts x in the examined set: gc_refs = its count. F_UNREACHABLE may be left
    over from an earlier analysis of the same objects (see collect_main): it is
-   cleared here, before move_unreachable relies on it. */
-static inline void begin_examining(rcgc_heap *h, head_t *x)
+   cleared here, before move_unreachable relies on it. mark is 0 or WALKED. */
+static inline void begin_examining(rcgc_heap *h, head_t *x, uint32_t mark)
 {
 #ifdef RCGC_DEBUG
     if (x->refcnt == 0)
@@ -73,8 +73,15 @@ static inline void begin_examining(rcgc_heap *h, head_t *x)
     (void)h;
 #endif
     x->prev = x->refcnt;
-    x->info = (x->info | F_COLLECTING) & ~(uint32_t)F_UNREACHABLE;
+    x->info = (x->info | F_COLLECTING | mark) & ~(uint32_t)F_UNREACHABLE;
 }
+
+/* In the first analysis, the mark of an examined object that the walk reached
+   before any reference to it from the set: the generation bits, which read 3
+   (no generation). An examined object's generation is never read (only
+   F_COLLECTING is), and every object leaves the set with its generation
+   written again (keep_survivor, set_gen) or is freed. */
+#define WALKED GEN_MASK
 
 /* gc_refs = refcount, and mark the set being examined. Returns its size. */
 static size_t update_refs(rcgc_heap *h, head_t *young)
@@ -83,7 +90,7 @@ static size_t update_refs(rcgc_heap *h, head_t *young)
     uint32_t end = ref_of(young);
     for (uint32_t r = young->next; r != end; n++) {
         head_t *x = ref_ptr(h, r);
-        begin_examining(h, x);
+        begin_examining(h, x, 0);
         r = x->next;
     }
     return n;
@@ -150,13 +157,16 @@ typedef struct forest_ctx {
     bool forest;            /* a forest built bottom up, so far (relink_forest) */
     bool immutable;         /* of immutable objects that refer to nothing else
                                tracked, so far (untrack_forest) */
+    uint32_t parks;         /* nonzero once an object may be parked (SHAPE_KEPT);
+                               not kept while the walk checks for a forest */
 } forest_ctx;
 
 /* The shapes of the examined set that update_subtract_refs tells collect_main. */
 enum {
     SHAPE_ANY,              /* move_unreachable */
     SHAPE_FOREST,           /* relink_forest */
-    SHAPE_IMMUTABLE_FOREST  /* untrack_forest */
+    SHAPE_IMMUTABLE_FOREST, /* untrack_forest */
+    SHAPE_KEPT              /* keep_all: move_unreachable would park nothing */
 };
 
 /* visit_decref for update_subtract_refs: an examined object not reached yet
@@ -169,9 +179,16 @@ enum {
    the list: one that comes after is begun here, or was begun by an earlier
    visit that found it later in the list the same way), is not x, and has no
    other reference (count 1); for untrack_forest, an object outside the set
-   does not count as tracked. */
+   does not count as tracked.
+   With parks, it also notes an object that move_unreachable could park: one
+   whose gc_refs reaches 0 though the walk reached it before any reference to
+   it from the set (WALKED). An object begun here is referred to by an object
+   the walk reached before it; if every object whose gc_refs ends at 0 is
+   such an object, then by induction over the walk's order each one is marked
+   reachable by an earlier object that is kept, and move_unreachable keeps
+   every object where it is (see keep_all). */
 static inline __attribute__((always_inline)) void visit_decref_examined(void **slot, rcgc_heap *h, bool every_gen,
-                                                                       forest_ctx *c)
+                                                                       forest_ctx *c, uint32_t *parks)
 {
     void *v = *slot;
     if (!v)
@@ -180,16 +197,18 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
 #ifdef RCGC_DEBUG
     rcgc__dbg_visited(h, h->traversing, v);
 #endif
-    if (x->info & F_COLLECTING) {
+    uint32_t info = x->info;
+    if (info & F_COLLECTING) {
 #ifdef RCGC_DEBUG
         if (x->prev == 0)
             rcgc__dbg_gc_refs_negative(h, x);
 #endif
-        x->prev--;
+        if (__builtin_expect(--x->prev == 0, 0) && parks)
+            *parks |= info & WALKED;
         if (c)
             c->forest &= x->refcnt == 1 && x != c->x;
     } else if (examined_in_full(x) && (every_gen || gen_of(x) <= h->collect_gen)) {
-        begin_examining(h, x);
+        begin_examining(h, x, 0);
         x->prev--;
         if (c)
             c->forest = false;
@@ -202,21 +221,42 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
 
 static inline void visit_decref_full(void **slot, void *arg)
 {
-    visit_decref_examined(slot, arg, false, NULL);
-}
-
-/* For update_subtract_refs_stream: a full collection examines every
-   generation. */
-static inline void visit_decref_all(void **slot, void *arg)
-{
-    visit_decref_examined(slot, arg, true, NULL);
+    visit_decref_examined(slot, arg, false, NULL, NULL);
 }
 
 /* visit_decref_full that also checks the shape of a forest. */
 static inline void visit_decref_forest(void **slot, void *arg)
 {
     forest_ctx *c = arg;
-    visit_decref_examined(slot, c->h, false, c);
+    visit_decref_examined(slot, c->h, false, c, NULL);
+}
+
+/* visit_decref_full that notes an object that may be parked. */
+static inline void visit_decref_kept(void **slot, void *arg)
+{
+    forest_ctx *c = arg;
+    visit_decref_examined(slot, c->h, false, NULL, &c->parks);
+}
+
+/* Whether an object among the first n of young, walked while
+   update_subtract_refs checked for a forest, may be parked, as the visits of
+   the walk would have noted (forest_ctx.parks): the check for a forest leaves
+   it out, since every reference a forest's objects hold into the set brings
+   an object WALKED to gc_refs 0, and most sets that are not forests break the
+   shape at their first object. After more than a few objects, the answer is
+   yes without a look. */
+static uint32_t forest_prefix_parks(rcgc_heap *h, head_t *young, size_t n)
+{
+    if (n > 16)
+        return 1;
+    uint32_t r = young->next;
+    for (size_t i = 0; i < n; i++) {
+        head_t *x = ref_ptr(h, r);
+        if ((x->info & WALKED) == WALKED && x->prev == 0)
+            return 1;
+        r = x->next;
+    }
+    return 0;
 }
 
 /* update_refs and subtract_refs in one walk, for the first analysis of every
@@ -224,21 +264,24 @@ static inline void visit_decref_forest(void **slot, void *arg)
    (neither frozen nor in the trash list), so a visit can tell from the
    header whether its object is examined, and initialise its gc_refs if the
    walk has not reached it yet. Returns the size of young, and in *shape
-   (SHAPE_*) whether relink_forest or untrack_forest may take it. The walk
-   checks the shape of a forest until an object breaks it, and goes on
-   without the checks from there: most sets that are not forests break it
-   at their first objects (the first object that refers to one made after
-   it, or to itself, or to one with another reference). */
+   (SHAPE_*) whether relink_forest, untrack_forest or keep_all may take it.
+   The walk checks the shape of a forest until an object breaks it, then
+   whether an object may be parked until one may, and goes on without the
+   checks from there: most sets that are not forests break it at their first
+   objects (the first object that refers to one made after it, or to itself,
+   or to one with another reference), and a set with garbage has an object
+   that may be parked early (the first of the garbage the walk reaches whose
+   references from the set have all been subtracted). */
 static size_t update_subtract_refs(rcgc_heap *h, head_t *young, int *shape)
 {
     size_t n = 0;
     uint32_t end = ref_of(young), r = young->next, stride = 0;
     head_t *x = ref_ptr(h, r);
-    forest_ctx c = { h, NULL, true, h->immutable_types != 0 };
+    forest_ctx c = { h, NULL, true, h->immutable_types != 0, 0 };
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
         if (!(x->info & F_COLLECTING))
-            begin_examining(h, x);
+            begin_examining(h, x, WALKED);
         c.x = x;
         c.immutable = c.immutable && (type_bits(h, x) & TB_IMMUTABLE);
         each_field_cached(h, x, &fc, visit_decref_forest, &c);
@@ -247,14 +290,27 @@ static size_t update_subtract_refs(rcgc_heap *h, head_t *young, int *shape)
         r = nr;
         n++;
         if (!c.forest)
-            goto any;
+            goto kept;
     }
     *shape = c.immutable ? SHAPE_IMMUTABLE_FOREST : SHAPE_FOREST;
     return n;
-any:
+kept:
+    c.parks = forest_prefix_parks(h, young, n);
+    for (; r != end && !c.parks; n++) {
+        if (!(x->info & F_COLLECTING))
+            begin_examining(h, x, WALKED);
+        each_field_cached(h, x, &fc, visit_decref_kept, &c);
+        uint32_t nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
+    }
+    if (!c.parks) {
+        *shape = SHAPE_KEPT;
+        return n;
+    }
     for (; r != end; n++) {
         if (!(x->info & F_COLLECTING))
-            begin_examining(h, x);
+            begin_examining(h, x, 0);
         each_field_cached(h, x, &fc, visit_decref_full, h);
         uint32_t nr = x->next;
         x = walk_next(h, x, r, nr, &stride);
@@ -264,25 +320,25 @@ any:
     return n;
 }
 
-/* What the walk of update_subtract_refs_stream keeps: the number of
-   examined objects, and its field_cache. */
-typedef struct stream_ctx {
-    size_t n;
-    field_cache fc;
-} stream_ctx;
+/* What the visits of update_subtract_refs_stream note: whether an object
+   may be parked (as forest_ctx.parks). */
+typedef struct stream_visit {
+    rcgc_heap *h;
+    uint32_t parks;
+} stream_visit;
 
-/* One block of update_subtract_refs_stream: if x is in the examined set, as
-   update_subtract_refs does for the objects of young; arg, a stream_ctx,
-   counts them. */
-static inline void stream_block(rcgc_heap *h, head_t *x, void *arg)
+/* For update_subtract_refs_stream: a full collection examines every
+   generation. */
+static inline void visit_decref_all(void **slot, void *arg)
 {
-    stream_ctx *c = arg;
-    if (!examined_in_full(x))
-        return;
-    if (!(x->info & F_COLLECTING))
-        begin_examining(h, x);
-    each_field_cached(h, x, &c->fc, visit_decref_all, h);
-    c->n++;
+    visit_decref_examined(slot, arg, true, NULL, NULL);
+}
+
+/* visit_decref_all that notes an object that may be parked. */
+static inline void visit_decref_all_kept(void **slot, void *arg)
+{
+    stream_visit *v = arg;
+    visit_decref_examined(slot, v->h, true, NULL, &v->parks);
 }
 
 /* update_subtract_refs for a full collection, in the order of the blocks in
@@ -293,12 +349,56 @@ static inline void stream_block(rcgc_heap *h, head_t *x, void *arg)
    follows it waits for each object in turn; a walk over the pages is a
    sequential read that the processor streams. Free blocks and pages without
    live blocks are skipped; leaves, untracked and frozen objects are read and
-   passed over, which is why stream_pays() decides. */
-static size_t update_subtract_refs_stream(rcgc_heap *h)
+   passed over, which is why stream_pays() decides.
+   The walk goes up the references (regions in order, blocks in address order
+   in each). It follows the list, young, if the links it reads go up but for
+   the last, which goes to young's head (whose reference is below every
+   block's): the n - 1 links that go up are then n - 1 of the n objects in
+   increasing order, none an object's own, which leaves only the order of the
+   walk. Then, as in update_subtract_refs, move_unreachable would park no
+   object unless one WALKED reached gc_refs 0, and *shape tells it
+   (SHAPE_KEPT or SHAPE_ANY). The checks stop at the first page that begins
+   after an object may be parked. */
+static size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shape)
 {
-    stream_ctx c = { 0, { FIELD_CACHE_NONE, 0, 0 } };
-    each_live_block(h, stream_block, &c);
-    return c.n;
+    size_t n = 0, descents = 0;
+    uint32_t last_next = 0;
+    stream_visit v = { h, 0 };
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
+    for (uint32_t r = 1; r < h->region_top; r++) {
+        char *b;
+        const char *end;
+        size_t size;
+        if (!region_blocks(h, r, &b, &end, &size))
+            continue;
+        if (v.parks) {
+            for (; b < end; b += size) {
+                head_t *x = (head_t *)b;
+                if (!tool_block_info(x) || !examined_in_full(x))
+                    continue;
+                if (!(x->info & F_COLLECTING))
+                    begin_examining(h, x, 0);
+                each_field_cached(h, x, &fc, visit_decref_all, h);
+                n++;
+            }
+            continue;
+        }
+        for (; b < end; b += size) {
+            head_t *x = (head_t *)b;
+            if (!tool_block_info(x) || !examined_in_full(x))
+                continue;
+            if (!(x->info & F_COLLECTING))
+                begin_examining(h, x, WALKED);
+            each_field_cached(h, x, &fc, visit_decref_all_kept, &v);
+            uint32_t next = x->next;
+            descents += next <= last_next;
+            last_next = next;
+            n++;
+        }
+    }
+    bool follows_list = n && last_next == ref_of(young) && descents == (n > 1);
+    *shape = follows_list && !v.parks ? SHAPE_KEPT : SHAPE_ANY;
+    return n;
 }
 
 /* Whether a full collection pays for update_subtract_refs_stream: when the
@@ -465,6 +565,24 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
     *moved = parked - c.rescued;
     *found = seen;
     return examined - *moved;
+}
+
+/* move_unreachable for a set in which it would park nothing (SHAPE_KEPT):
+   every object stays where it is as a survivor, and only its header changes,
+   without a visit of its fields. */
+static void keep_all(rcgc_heap *h, head_t *young)
+{
+    uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
+    uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0;
+    head_t *x = ref_ptr(h, r);
+    while (r != end) {
+        x->prev = prev_ref;
+        keep_survivor(x, gen_bits);
+        prev_ref = r;
+        uint32_t nr = x->next;
+        x = walk_next(h, x, r, nr, &stride);
+        r = nr;
+    }
 }
 
 /* Splits young into what is reachable from outside it (stays in young) and
@@ -922,14 +1040,17 @@ static size_t collect_main(rcgc_heap *h, int generation)
     unsigned found;
     h->outside_refs = false;
     int shape = SHAPE_ANY;
-    size_t examined = stream ? update_subtract_refs_stream(h) : update_subtract_refs(h, young, &shape);
+    size_t examined = stream ? update_subtract_refs_stream(h, young, &shape) : update_subtract_refs(h, young, &shape);
     if (shape == SHAPE_IMMUTABLE_FOREST) {
         untrack_forest(h, young);
         survivors = count = 0;
         found = 0;
     } else {
-        if (shape == SHAPE_FOREST) {
-            relink_forest(h, young);
+        if (shape == SHAPE_FOREST || shape == SHAPE_KEPT) {
+            if (shape == SHAPE_FOREST)
+                relink_forest(h, young);
+            else
+                keep_all(h, young);
             survivors = examined;
             count = 0;
             found = 0;

@@ -818,38 +818,53 @@ RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
 /* Gives the empty chunks back to the memory source: all of them, or those
    kept for KEEP_EMPTY_SECONDS already. */
 RCGC_INTERNAL void rcgc__release_empty_chunks(rcgc_heap *h, bool all);
+/* The blocks a walk over the heap reads in region r: from *first up to
+   *end in steps of *size, free blocks included (their info reads 0, as
+   tool_block_info tells), or false if the region has none to read (not in
+   use, or a small page without live blocks). A large object's region holds
+   its block alone. A page's bump pointer and block size are read here once,
+   not after every block: the stores of a walk could change them as far as
+   the compiler knows. If the walk frees blocks (a destroy run by
+   rcgc_heap_free may release other objects), the blocks past a page's new
+   bump pointer that it still reads are free and skipped. */
+static inline bool region_blocks(const rcgc_heap *h, uint32_t r, char **first, const char **end, size_t *size)
+{
+    char *base = h->region_base[r];
+    if (!region_in_use(base))
+        return false;
+    const page_t *p = (const page_t *)base;
+    *first = base + PAGE_HEADER;
+    if (p->kind == PAGE_LARGE) {
+        *end = *first + 1;
+        *size = 1;
+        return true;
+    }
+    if (p->kind != PAGE_SMALL || !p->used)
+        return false;
+    *end = p->bump;
+    *size = p->block_size;
+    return true;
+}
+
 /* Calls fn(h, x, arg) for every live block of the heap, region by region and
-   in address order within a page: each large object and each block of a
-   small page with live blocks, but not a block whose info is 0 (free, or
-   taken by an allocation that runs a collection before it writes the header:
-   init_object). Inlined, so that a walk of the collector can inline fn
-   (update_subtract_refs_stream); rcgc__each_block is the same walk out of
-   line. A page's bump pointer and block size are read once, not after every
-   call of fn: the stores of fn could change them as far as the compiler
-   knows. If fn frees blocks (a destroy run by rcgc_heap_free may release
-   other objects), the blocks past a page's new bump pointer that the walk
-   still reads are free and skipped. */
+   in address order within a page (region_blocks), but not for a block whose
+   info is 0 (free, or taken by an allocation that runs a collection before
+   it writes the header: init_object). Inlined, so that a walk can inline fn;
+   rcgc__each_block is the same walk out of line. */
 static inline __attribute__((always_inline)) void each_live_block(rcgc_heap *h,
                                                                   void (*fn)(rcgc_heap *h, head_t *x, void *arg),
                                                                   void *arg)
 {
     for (uint32_t r = 1; r < h->region_top; r++) {
-        char *base = h->region_base[r];
-        if (!region_in_use(base))
+        char *b;
+        const char *end;
+        size_t size;
+        if (!region_blocks(h, r, &b, &end, &size))
             continue;
-        const page_t *p = (const page_t *)base;
-        if (p->kind == PAGE_LARGE) {
-            head_t *x = (head_t *)(base + PAGE_HEADER);
-            if (x->info != 0)
+        for (; b < end; b += size) {
+            head_t *x = (head_t *)b;
+            if (tool_block_info(x) != 0)
                 fn(h, x, arg);
-        } else if (p->kind == PAGE_SMALL && p->used) {
-            const char *bump = p->bump;
-            size_t size = p->block_size;
-            for (char *b = base + PAGE_HEADER; b < bump; b += size) {
-                head_t *x = (head_t *)b;
-                if (tool_block_info(x) != 0)
-                    fn(h, x, arg);
-            }
         }
     }
 }
