@@ -23,7 +23,10 @@
  *      object referred to from inside the set is referred to by one object
  *      only, later in the list, and by nothing else), all of it is
  *      reachable, and relink_forest leaves it in move_unreachable's order
- *      without parking anything;
+ *      without parking anything. When it finds that move_unreachable would
+ *      park nothing (every object whose gc_refs end at 0 is referred to by
+ *      one that the walk, in the list's order, reached before it), keep_all
+ *      keeps every object where it is without visiting its fields;
  *   3. moves the survivors into the next generation (promotion), untracking
  *      those of RCGC_TYPE_IMMUTABLE types that hold nothing tracked; when the
  *      examined set is a forest of such objects built bottom up, which steps
@@ -53,7 +56,9 @@
  * single walk of step 2 depends on it), its generation bits equal to its
  * list's generation and a valid `prev`; F_FROZEN is set exactly on the
  * objects of permanent. During step 2, the examined list is singly linked
- * (prev is gc_refs) except for its head's prev, which stays the tail.
+ * (prev is gc_refs) except for its head's prev, which stays the tail, and
+ * an examined object's generation bits are free: they hold WALKED, or its
+ * old generation, until it leaves the set with its new one.
  *
  * No step allocates memory, so a collection always completes.
  */
