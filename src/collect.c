@@ -1051,17 +1051,15 @@ static size_t collect_main(rcgc_heap *h, int generation)
         survivors = count = 0;
         found = 0;
     } else {
-        if (shape == SHAPE_FOREST || shape == SHAPE_KEPT) {
-            if (shape == SHAPE_FOREST)
-                relink_forest(h, young);
-            else
-                keep_all(h, young);
-            survivors = examined;
-            count = 0;
-            found = 0;
-        } else {
+        survivors = examined;
+        count = 0;
+        found = 0;
+        if (shape == SHAPE_FOREST)
+            relink_forest(h, young);
+        else if (shape == SHAPE_KEPT)
+            keep_all(h, young);
+        else
             survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
-        }
         if (h->immutable_types)
             survivors -= untrack_immutable(h, young);
     }
