@@ -72,7 +72,7 @@
 
 /* The entry points of allocation and release start on a cache line, so that
    their speed does not move with the size of the code linked before them
-   (see design.md, "Ninth round"). */
+   (see docs/performance-log.md, "Ninth round"). */
 #define RCGC_HOT_ENTRY __attribute__((aligned(64)))
 
 typedef rcgc__head head_t;
