@@ -29,9 +29,15 @@
  *                 code, so CPython allocates only the inner nodes. Not the
  *                 benchmark's program (the C peers allocate every node), but
  *                 CPython's work, for the comparison with its tuples
+ *   rcgc-untracked
+ *                 track=needed: the tuple nodes of the default, each made
+ *                 with rcgc_new_untracked and tracked only when a child is
+ *                 tracked, as CPython 3.14.1 makes a tuple of untracked
+ *                 items; no node is ever tracked, and the collections,
+ *                 which still run as often, find nothing to examine
  *
  * Usage: bench_binary_trees [--tiny] [depth=N] [nodes=immutable|mutable]
- *                           [leaves=own|shared]
+ *                           [leaves=own|shared] [track=created|needed]
  */
 #include "bench.h"
 
@@ -81,6 +87,7 @@ static const size_t tuple_fields[] = { offsetof(node, right), offsetof(node, lef
 typedef rcgc_heap *ctx_t;
 
 static int mutable_nodes;
+static int track_needed;        /* track=needed */
 static node *shared_leaf;       /* leaves=shared: every tree's leaf */
 
 /* A new tree: the caller owns the reference to its root. Each child's new
@@ -104,9 +111,11 @@ static node *bottom_up_tree(ctx_t h, int depth)
         left = bottom_up_tree(h, depth - 1);
         right = bottom_up_tree(h, depth - 1);
     }
-    node *n = bench_check_alloc(rcgc_new(h, &tuple_type));
+    node *n = bench_check_alloc(track_needed ? rcgc_new_untracked(h, &tuple_type) : rcgc_new(h, &tuple_type));
     n->left = left;
     n->right = right;
+    if (track_needed && ((left && rcgc_is_tracked(left)) || (right && rcgc_is_tracked(right))))
+        rcgc_track(n);
     return n;
 }
 
@@ -211,6 +220,12 @@ int main(int argc, char **argv)
             bench_fail("binary-trees", "leaves=shared needs immutable nodes");
         shared_leaf = bench_check_alloc(rcgc_new(h, &tuple_type));
         variant = "rcgc-shared-leaves";
+    }
+    if (strcmp(bench_arg_str(&a, "track", "created"), "needed") == 0) {
+        if (mutable_nodes || shared_leaf)
+            bench_fail("binary-trees", "track=needed needs immutable nodes of their own leaves");
+        track_needed = 1;
+        variant = "rcgc-untracked";
     }
 #else
     peer_init();

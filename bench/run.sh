@@ -169,6 +169,7 @@ if want binary-trees; then
         add binary-trees rcgc "$BIN/bench_binary_trees depth=$d"
         add binary-trees rcgc-mutable "$BIN/bench_binary_trees depth=$d nodes=mutable"
         add binary-trees rcgc-shared-leaves "$BIN/bench_binary_trees depth=$d leaves=shared"
+        add binary-trees rcgc-untracked "$BIN/bench_binary_trees depth=$d track=needed"
         for p in $(c_peers binary_trees); do
             add binary-trees "$p" "$BIN/bench_binary_trees_$p depth=$d"
         done

@@ -151,6 +151,17 @@ RCGC_API void *rcgc_new(rcgc_heap *heap, const rcgc_type *type);
 /* As rcgc_new, with payload_bytes instead of type->size. */
 RCGC_API void *rcgc_new_sized(rcgc_heap *heap, const rcgc_type *type, size_t payload_bytes);
 
+/* As rcgc_new and rcgc_new_sized, but a container starts untracked, as
+   CPython's PyObject_GC_New leaves it: it still counts one allocation in
+   generation 0's count (and may run an automatic collection), but no
+   collection examines it until rcgc_track. The program's constructor fills
+   it, then tracks it if it can be part of a cycle: CPython 3.11 makes empty
+   dicts this way, and 3.14.1 the tuples whose items are all untracked. The
+   object is in the state rcgc_new followed by rcgc_untrack leaves, without
+   the two list operations. */
+RCGC_API void *rcgc_new_untracked(rcgc_heap *heap, const rcgc_type *type);
+RCGC_API void *rcgc_new_sized_untracked(rcgc_heap *heap, const rcgc_type *type, size_t payload_bytes);
+
 /* The heap an object belongs to. */
 RCGC_API rcgc_heap *rcgc_heap_of(const void *obj);
 

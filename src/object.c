@@ -289,8 +289,8 @@ static inline void clear_payload(head_t *x, size_t bytes)
 
 /* Writes the header of a new object of the type at `index` in block x, whose
    payload of `bytes` it clears (with clear_small when `small`), and tracks a
-   container (the index tells: type_kind). */
-static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, size_t bytes, bool small)
+   container (the index tells: type_kind) when `track`. */
+static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, size_t bytes, bool small, bool track)
 {
     x->refcnt = 1;
     x->info = index << TYPE_SHIFT;      /* no flags, generation 0 */
@@ -300,15 +300,16 @@ static inline void *fill_object(rcgc_heap *h, head_t *x, uint32_t index, size_t 
         clear_payload(x, bytes);
     /* The header is written once: a new block is usually not in the cache,
        and a second write of a word (gen_append's set_gen) waited for it. */
-    if (index & TB_CONTAINER)
+    if ((index & TB_CONTAINER) && track)
         list_append_at(h, x, &h->gen[0].head, h->gen0_ref);
     else
         x->next = x->prev = 0;
     return obj_of(x);
 }
 
-/* Makes an object of the type at `index` in block x (not initialised). */
-static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index)
+/* Makes an object of the type at `index` in block x (not initialised),
+   tracked when `track` and a container. */
+static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index, bool track)
 {
     if (index & TB_CONTAINER) {
         /* As _PyObject_GC_Link: count the allocation, then maybe collect. The
@@ -322,10 +323,10 @@ static inline void *init_object(rcgc_heap *h, head_t *x, uint32_t index)
             h->collecting = 0;
         }
     }
-    return fill_object(h, x, index, block_payload(x), false);
+    return fill_object(h, x, index, block_payload(x), false, track);
 }
 
-void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
+static void *new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes, bool track)
 {
     if (!h || !type || payload_bytes > SIZE_MAX / 2)
         return NULL;
@@ -340,11 +341,21 @@ void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
     head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
     if (!x)
         return NULL;
-    return init_object(h, x, index);
+    return init_object(h, x, index, track);
+}
+
+void *rcgc_new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
+{
+    return new_sized(h, type, payload_bytes, true);
+}
+
+void *rcgc_new_sized_untracked(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes)
+{
+    return new_sized(h, type, payload_bytes, false);
 }
 
 /* rcgc_new's way for everything its fast path does not take. */
-static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *type)
+static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *type, bool track)
 {
     if (!h || !type)
         return NULL;
@@ -353,14 +364,14 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
     /* type_index left the type's index (whose low bits are its kind) and class in the cache. */
     unsigned sc = h->last_sclass;
     if (sc == SCLASS_LARGE)
-        return rcgc_new_sized(h, type, type->size);
+        return new_sized(h, type, type->size, track);
 #ifdef RCGC_DEBUG
     rcgc__dbg_no_traverse(h, "rcgc_new");
 #endif
     head_t *x = block_alloc_class(h, sc);
     if (!x)
         return NULL;
-    return init_object(h, x, h->last_index);
+    return init_object(h, x, h->last_index, track);
 }
 
 /* The fast path: an object of the type allocated last, from the first page
@@ -369,8 +380,9 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
    a call. It calls nothing, so it saves no registers (13 of the 93
    instructions of a container's allocation in binary-trees were the saving
    and restoring that the call of a collection needed). The rest goes to
-   new_slow, which does what init_object does; the debug build always does. */
-RCGC_HOT_ENTRY void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
+   new_slow, which does what init_object does; the debug build always does.
+   Inlined into rcgc_new and rcgc_new_untracked, with `track` a constant. */
+static inline __attribute__((always_inline)) void *new_object(rcgc_heap *h, const rcgc_type *type, bool track)
 {
 #ifndef RCGC_DEBUG
     /* A NULL type matches only before the first allocation, when last_bin
@@ -383,7 +395,7 @@ RCGC_HOT_ENTRY void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
             /* init_object's condition for a collection cannot hold, and the
                page has a free block or an untouched one. */
             if ((!container || g0->count < g0->threshold || !h->enabled) && page_has_block(p)) {
-                void *obj = fill_object(h, page_take(p), h->last_index, h->last_bytes, true);
+                void *obj = fill_object(h, page_take(p), h->last_index, h->last_bytes, true, track);
                 if (container)
                     g0->count++;
                 return obj;
@@ -391,7 +403,17 @@ RCGC_HOT_ENTRY void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
         }
     }
 #endif
-    return new_slow(h, type);
+    return new_slow(h, type, track);
+}
+
+RCGC_HOT_ENTRY void *rcgc_new(rcgc_heap *h, const rcgc_type *type)
+{
+    return new_object(h, type, true);
+}
+
+RCGC_HOT_ENTRY void *rcgc_new_untracked(rcgc_heap *h, const rcgc_type *type)
+{
+    return new_object(h, type, false);
 }
 
 rcgc_heap *rcgc_heap_of(const void *obj)

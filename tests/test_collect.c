@@ -217,6 +217,131 @@ static void test_count0_allocations_minus_deallocations(void)
     rcgc_heap_free(h);
 }
 
+/* rcgc_new_untracked and rcgc_new_sized_untracked, PyObject_GC_New without
+   PyObject_GC_Track: a zeroed container with count 1 that counts as an
+   allocation, as rcgc_new's, and that no collection examines until
+   rcgc_track, as one that rcgc_untrack took out. The first allocation of a
+   type takes rcgc_new's slow path and the next one its fast path; the sized
+   one always the slow path. */
+static void test_new_untracked(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    size_t destroyed = 0;
+    node *a = rcgc_new_untracked(h, &node_type);
+    node *b = rcgc_new_untracked(h, &node_type);
+    node *c = rcgc_new_sized_untracked(h, &node_type, sizeof(node) + 100);
+    CHECK(a && b && c);
+    if (!a || !b || !c) return;
+    CHECK(!rcgc_is_tracked(a));
+    CHECK(!rcgc_is_tracked(b));
+    CHECK(!rcgc_is_tracked(c));
+    CHECK_EQ(rcgc_refcount(b), 1);
+    CHECK(rcgc_type_of(c) == &node_type);
+    CHECK(rcgc_size_of(c) >= sizeof(node) + 100);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < rcgc_size_of(c); i++)
+        nonzero += ((unsigned char *)c)[i] != 0;
+    CHECK_EQ(nonzero, 0);
+    CHECK_COUNTS(h, 3, 0, 0);
+    CHECK_EQ(where(h, a), -1);
+    CHECK_EQ(where(h, c), -1);
+    a->destroyed = b->destroyed = c->destroyed = &destroyed;
+
+    /* Untracked, a cycle is never found, and what an untracked object refers
+       to is held from outside. */
+    link_pair(a, b);
+    node *d = new_node(h, &destroyed);
+    rcgc_set(&c->a, d);
+    rcgc_decref(d);
+    CHECK_COUNTS(h, 4, 0, 0);
+    CHECK_EQ(where(h, d), 0);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(where(h, d), 2);
+    CHECK_EQ(where(h, a), -1);
+
+    /* Tracked, the cycle goes to generation 0 and is collected there. */
+    rcgc_track(a);
+    rcgc_track(b);
+    CHECK(rcgc_is_tracked(a));
+    CHECK_EQ(where(h, b), 0);
+    CHECK_EQ(rcgc_collect(h, 0), 2);
+    CHECK_EQ(destroyed, 2);
+
+    /* Freed by its count, an untracked container takes back its allocation
+       from the count, and what it held goes with it. */
+    CHECK_COUNTS(h, 0, 1, 0);
+    node *e = rcgc_new_untracked(h, &plain_node_type);
+    node *f = rcgc_new_untracked(h, &plain_node_type);
+    CHECK(e && f);
+    if (e && f) {
+        CHECK_COUNTS(h, 2, 1, 0);
+        rcgc_set(&e->a, f);
+        rcgc_decref(f);
+        rcgc_decref(e);
+        CHECK_COUNTS(h, 0, 1, 0);
+    }
+    rcgc_decref(c);
+    CHECK_EQ(destroyed, 4);
+
+    /* A leaf is untracked either way. */
+    void *leaf = rcgc_new_untracked(h, &blob_type);
+    void *sized_leaf = rcgc_new_sized_untracked(h, &blob_type, 20000);
+    CHECK(leaf && sized_leaf);
+    CHECK_COUNTS(h, 0, 1, 0);
+    if (leaf) {
+        CHECK(!rcgc_is_tracked(leaf));
+        rcgc_decref(leaf);
+    }
+    if (sized_leaf) {
+        CHECK(!rcgc_is_tracked(sized_leaf));
+        CHECK(rcgc_size_of(sized_leaf) >= 20000);
+        rcgc_decref(sized_leaf);
+    }
+    CHECK(rcgc_new_untracked(h, NULL) == NULL);
+    CHECK(rcgc_new_untracked(NULL, &node_type) == NULL);
+    CHECK(rcgc_new_sized_untracked(h, NULL, 16) == NULL);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* An untracked allocation counts toward threshold 0 and starts the
+   automatic collection as rcgc_new's does, in the 101st allocation at
+   threshold 100; the collection examines only the tracked half. */
+static void test_new_untracked_triggers_collection(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_set_threshold(h, 100, 10, 10);
+    recorder r;
+    recorder_attach(&r, h);
+    node *keep[300];
+    size_t made = 0;
+    for (size_t i = 1; i <= 300 && r.starts == 0; i++) {
+        r.alloc_index = i;
+        keep[made] = i % 2 ? rcgc_new_untracked(h, &node_type) : rcgc_new(h, &node_type);
+        CHECK(keep[made] != NULL);
+        if (!keep[made])
+            break;
+        made++;
+    }
+    CHECK_EQ(r.starts, 1);
+    CHECK_EQ(r.first_index, 101);
+    CHECK_EQ(r.first_gen, 0);
+    CHECK_EQ(r.first_count[0], 101);
+    CHECK_EQ(r.first_gen0_size, 50);
+    CHECK_EQ(made, 101);
+    CHECK(!rcgc_is_tracked(keep[100]));
+    recorder_checks(&r);
+    for (size_t i = 0; i < made; i++)
+        rcgc_decref(keep[i]);
+    rcgc_heap_free(h);
+}
+
 /* rcgc_collect(h, generation) finds no garbage, and only that generation's
    number of collections goes up, by one. */
 static void collect_finds_nothing(rcgc_heap *h, int generation)
@@ -2936,6 +3061,8 @@ int main(void)
     TEST(test_retracked_frozen_object);
     TEST(test_defaults);
     TEST(test_count0_allocations_minus_deallocations);
+    TEST(test_new_untracked);
+    TEST(test_new_untracked_triggers_collection);
     TEST(test_counts_promotion_stats);
     TEST(test_stats_collected_per_generation);
     TEST(test_callbacks);

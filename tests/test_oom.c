@@ -6,11 +6,11 @@
  * scenario builds rings of containers (several thousand objects), small and
  * large leaves and weak references, lets automatic collections run, collects,
  * drops, and allocates again. Every failure must come back as NULL from
- * rcgc_heap_new / rcgc_new / rcgc_new_sized / rcgc_weakref_new or -1 from
- * rcgc_callback_add; nothing crashes; the heap stays usable (exact collection
- * results and live-object counts afterwards); every region is given back
- * with the size it was asked for, and nothing is outstanding after
- * rcgc_heap_free.
+ * rcgc_heap_new / rcgc_new / rcgc_new_sized / rcgc_new_untracked /
+ * rcgc_new_sized_untracked / rcgc_weakref_new or -1 from rcgc_callback_add;
+ * nothing crashes; the heap stays usable (exact collection results and
+ * live-object counts afterwards); every region is given back with the size
+ * it was asked for, and nothing is outstanding after rcgc_heap_free.
  */
 #include "rcgc.h"
 #include "common.h"
@@ -69,10 +69,19 @@ static void scenario(oom_run *o, void *arg)
         node *n[RLEN];
         size_t k = 0;
         for (; k < RLEN; k++) {
-            /* containers of 32 sizes, so that many pages are needed */
-            n[k] = r % 2 ? rcgc_new(h, &node_type)
-                         : rcgc_new_sized(h, &node_type, sizeof(node) + (r / 2 % 32) * 40);
+            /* containers of 32 sizes, so that many pages are needed; one
+               ring in four made untracked and tracked at once, which must
+               come to the same */
+            size_t bytes = sizeof(node) + (r / 2 % 32) * 40;
+            if (r % 4 == 1)
+                n[k] = rcgc_new_untracked(h, &node_type);
+            else if (r % 4 == 2)
+                n[k] = rcgc_new_sized_untracked(h, &node_type, bytes);
+            else
+                n[k] = r % 2 ? rcgc_new(h, &node_type) : rcgc_new_sized(h, &node_type, bytes);
             if (!n[k]) { o->reported++; break; }
+            if (r % 4 == 1 || r % 4 == 2)
+                rcgc_track(n[k]);
             n[k]->destroyed = &destroyed;
             ring_nodes_made++;
         }
