@@ -252,6 +252,13 @@ CC_REAL=$(basename "$(readlink -f "$CC_PATH" 2> /dev/null || echo "$CC_PATH")")
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2> /dev/null | head -n 1)"
+    # The model name alone ("AMD EPYC" under a hypervisor) does not tell one
+    # processor generation from another.
+    echo "cpu family/model/stepping: $(awk -F '[[:space:]]*: ' '$1 == "cpu family" { f = $2 } $1 == "model" { m = $2 }
+        $1 == "stepping" { s = $2; print f "/" m "/" s; exit }' /proc/cpuinfo 2> /dev/null)"
+    echo "caches per core: $(for c in /sys/devices/system/cpu/cpu0/cache/index*; do
+        [ -r "$c/size" ] && printf 'L%s%s %s, ' "$(cat "$c/level")" "$(sed 's/Data/d/; s/Instruction/i/; s/Unified//' "$c/type")" "$(cat "$c/size")"
+        done | sed 's/, $//')"
     echo "cores: $(nproc 2> /dev/null)"
     echo "memory: $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2> /dev/null)"
     echo "kernel: $(uname -srm)"
