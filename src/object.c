@@ -331,7 +331,7 @@ static void *new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes
     if (!h || !type || payload_bytes > SIZE_MAX / 2)
         return NULL;
 #ifdef RCGC_DEBUG
-    rcgc__dbg_no_traverse(h, "rcgc_new");
+    rcgc__dbg_no_traverse(h, track ? "rcgc_new" : "rcgc_new_untracked");
 #endif
     uint32_t index = type_index(h, type);
     if (!index)
@@ -366,7 +366,7 @@ static __attribute__((noinline)) void *new_slow(rcgc_heap *h, const rcgc_type *t
     if (sc == SCLASS_LARGE)
         return new_sized(h, type, type->size, track);
 #ifdef RCGC_DEBUG
-    rcgc__dbg_no_traverse(h, "rcgc_new");
+    rcgc__dbg_no_traverse(h, track ? "rcgc_new" : "rcgc_new_untracked");
 #endif
     head_t *x = block_alloc_class(h, sc);
     if (!x)

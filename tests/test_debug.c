@@ -225,6 +225,23 @@ static void case_new_in_traverse(void)
     rcgc_get_referents(a, NULL, NULL);
 }
 
+static void untracked_allocating_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    dnode_traverse(obj, visit, arg);
+    rcgc_new_untracked(rcgc_heap_of(obj), &dnode_type);
+}
+
+static const rcgc_type untracked_allocating_type = { "allocating untracked", sizeof(dnode),
+                                                     untracked_allocating_traverse, NULL, NULL };
+
+static void case_new_untracked_in_traverse(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    dnode *a = rcgc_new(h, &untracked_allocating_type);
+    announce(a);
+    rcgc_get_referents(a, NULL, NULL);
+}
+
 /* One object the program still holds, one garbage cycle nobody holds. */
 static rcgc_heap *leaky_heap(const rcgc_config *config)
 {
@@ -364,6 +381,15 @@ DEATH(refcount_overflow, "refcount-overflow", "dnode")
 DEATH(collect_in_traverse, "collect-in-traverse", "collecting")
 DEATH(new_in_traverse, "collect-in-traverse", "allocating")
 
+/* As new_in_traverse, and the message names the function that allocated. */
+static void test_new_untracked_in_traverse(void)
+{
+    outcome o = run_child(case_new_untracked_in_traverse);
+    CHECK(o.aborted);
+    CHECK(strstr(o.err, "check failed [collect-in-traverse]") != NULL);
+    CHECK(strstr(o.err, "rcgc_new_untracked from inside the traverse of 'allocating untracked'") != NULL);
+}
+
 /* Not an rcgc object at all: there is no type to name, only the address. */
 static void test_bad_object(void)
 {
@@ -449,6 +475,7 @@ int main(void)
     TEST(test_refcount_overflow);
     TEST(test_collect_in_traverse);
     TEST(test_new_in_traverse);
+    TEST(test_new_untracked_in_traverse);
     TEST(test_leak_report);
     TEST(test_leak_abort);
     TEST(test_leak_ignore);
