@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: the input is decoded into operations on an rcgc heap made
- * through the public API (new containers and leaves, slot stores, dropped and
- * extra references, weak references, collections, freeze, thresholds), and
+ * through the public API (new containers, tracked or not, and leaves, slot
+ * stores, dropped and extra references, weak references, collections,
+ * freeze, thresholds), and
  * every step is checked against a model the harness keeps on its own.
  *
  * The model. The harness performs every store, so it knows every slot of every
@@ -65,11 +66,13 @@
  * after it if bit 5 is set; below 0xC0, bit 0 turns on the debug output
  * (statistics, collectable objects; to /dev/null). Then one operation per
  * byte (its value modulo 16, see run_input) followed by its argument bytes:
- *   0, 1  new container: slots (a % 9), type (b), size (c: see payload_bytes)
+ *   0, 1  new container: slots (a % 9), made untracked if bit 7 of a is set,
+ *         type (b), size (c: see payload_bytes)
  *   2     new leaf: type (b), size (c)
  *   3-5   store: object (among the reachable ones with slots), slot, target
  *         (among the reachable objects; NULL if % 8 is 7, with rcgc_clear if
- *         bit 3 is set too)
+ *         bit 3 is set too); an untracked container that gets a tracked
+ *         target is tracked
  *   6, 7  drop a root;  8 take another reference to a reachable object
  *   9     new weak reference: referent, callback (% 3: none, record, drop)
  *   10, 11  drop a weak reference, get its referent (kept as a root)
@@ -1032,7 +1035,7 @@ static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, int nslot
 
 static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
 {
-    bool plain = (b & 128) != 0;
+    bool plain = (b & 128) != 0, untracked = !leaf && (a & 128) != 0;
     int nslots = leaf ? 0 : a % (MAX_SLOTS + 1);
     int fin = plain ? FIN_NONE : leaf ? b % 3 : b % FIN_MODES;
     static const char zero[1024];
@@ -1050,7 +1053,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
         return;
 
     alloc_begin(!leaf);
-    p = rcgc_new_sized(M.h, type, bytes);
+    p = untracked ? rcgc_new_sized_untracked(M.h, type, bytes) : rcgc_new_sized(M.h, type, bytes);
     alloc_end(p != NULL);
     if (p == NULL)
         return;
@@ -1072,7 +1075,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     o->nslots = (uint8_t)nslots;
     o->fin = (uint8_t)fin;
     memset(o->slots, -1, sizeof o->slots);
-    o->gen = leaf ? UNTRACKED : 0;
+    o->gen = leaf || untracked ? UNTRACKED : 0;
     p->magic = MAGIC;
     p->index = (uint16_t)index;
     p->nslots = (uint16_t)nslots;
@@ -1102,6 +1105,13 @@ static void op_set(uint8_t a, uint8_t s, uint8_t b)
         rcgc_clear(sp);
     else
         rcgc_set(sp, target >= 0 ? M.o[target].ptr : NULL);
+    /* A container made untracked is tracked once it refers to a tracked
+       object, as CPython 3.14.1 tracks a tuple with a tracked item; until
+       then, a cycle through it is the program's to break. */
+    if (!o->dead && o->gen == UNTRACKED && !o->leaf && target >= 0 && M.o[target].gen != UNTRACKED) {
+        rcgc_track(o->ptr);
+        o->gen = 0;
+    }
 }
 
 static void op_drop(uint8_t a)
@@ -1359,13 +1369,19 @@ static void run_input(struct input *in)
     }
 }
 
-/* Drops every reference and collects until nothing is left. */
+/* Tracks the containers made untracked, drops every reference and collects
+   until nothing is left. */
 static void finish(void)
 {
     rcgc_memory_stats ms;
     int round, i;
 
     op_freeze(false);
+    for (i = 0; i < M.nobj; i++)
+        if (!M.o[i].dead && !M.o[i].leaf && M.o[i].gen == UNTRACKED) {
+            rcgc_track(M.o[i].ptr);
+            M.o[i].gen = 0;
+        }
     while (M.nroots > 0)
         op_drop((uint8_t)(M.nroots - 1));
     for (i = 0; i < M.nweak; i++)

@@ -28,6 +28,7 @@ FIN_NONE, FIN_RECORD, FIN_RESURRECT, FIN_CLEAR0, FIN_SAVE0 = range(5)
 PLAIN = 128              # new's type argument from 128 up: a type without hooks,
 PLAIN_TRAVERSE = 192     # whose fields the heap reads from a table, or with traverse
 CB_NONE, CB_RECORD, CB_DROP = range(3)
+UNTRACKED = 128          # new's slots argument with bit 7 set: made untracked
 NULL_TARGET = 7          # set's third argument with value % 8 == 7 stores NULL
 LARGE = 7                # new's size argument % 8 == 7: a large object
 PAGE_PADDED = 6          # ... == 6: 4 to 7 KiB, by (size >> 3) & 3
@@ -63,8 +64,8 @@ class Graph:
         assert i in lst, "object %d is not reachable" % i
         return lst.index(i)
 
-    def new(self, nslots=2, fin=FIN_NONE, size=0):
-        self.out += bytes([NEW, nslots, fin, size])
+    def new(self, nslots=2, fin=FIN_NONE, size=0, untracked=False):
+        self.out += bytes([NEW, nslots | (UNTRACKED if untracked else 0), fin, size])
         self.slots.append(nslots)
         self.edges.append([None] * nslots)
         self.roots.append(len(self.slots) - 1)
@@ -611,6 +612,30 @@ def scenarios():
         g.drop(a, b)
         g.collect(2)
     s["plain-fault-from-6-on"] = g
+
+    # Containers made untracked, counted by automatic collections (threshold
+    # 3): a cycle of two untracked ones outlives its collections; a store of a
+    # tracked object tracks the container it goes into, whose partner, still
+    # untracked, keeps it alive from outside the examined set; the harness
+    # tracks the last one at the end. A plain untracked container holding a
+    # leaf dies by its count.
+    g = Graph(auto=True, t0=3)
+    u1 = g.new(1, FIN_RECORD, untracked=True)
+    u2 = g.new(2, FIN_NONE, untracked=True)
+    g.set(u1, 0, u2)
+    g.set(u2, 0, u1)
+    g.collect(2)
+    t = g.new(1)
+    g.set(u2, 1, t)
+    g.drop(t)
+    p = g.new(1, PLAIN, untracked=True)
+    leaf = g.leaf(PLAIN)
+    g.set(p, 0, leaf)
+    g.drop(leaf, p)
+    g.drop(u1, u2)
+    g.collect(2)
+    g.collect(0)
+    s["untracked-containers"] = g
     return s
 
 
