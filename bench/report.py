@@ -25,9 +25,8 @@ import subprocess
 import sys
 import tempfile
 
-VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-untracked", "rcgc-container", "mimalloc",
-                 "malloc",
-                 "boehm", "cpython", "cpython-tuples", "cpython-slots"]
+VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-untracked", "rcgc-container",
+                 "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots"]
 VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
     "rcgc-mutable": "rcgc, mutable nodes", "rcgc-shared-leaves": "rcgc, shared leaves",

@@ -256,7 +256,7 @@ CC_REAL=$(basename "$(readlink -f "$CC_PATH" 2> /dev/null || echo "$CC_PATH")")
     # processor generation from another.
     echo "cpu family/model/stepping: $(awk -F '[[:space:]]*: ' '$1 == "cpu family" { f = $2 } $1 == "model" { m = $2 }
         $1 == "stepping" { s = $2; print f "/" m "/" s; exit }' /proc/cpuinfo 2> /dev/null)"
-    echo "caches per core: $(for c in /sys/devices/system/cpu/cpu0/cache/index*; do
+    echo "caches of CPU 0: $(for c in /sys/devices/system/cpu/cpu0/cache/index*; do
         [ -r "$c/size" ] && printf 'L%s%s %s, ' "$(cat "$c/level")" "$(sed 's/Data/d/; s/Instruction/i/; s/Unified//' "$c/type")" "$(cat "$c/size")"
         done | sed 's/, $//')"
     echo "cores: $(nproc 2> /dev/null)"
