@@ -11,7 +11,8 @@
  * collector, automatically (thresholds 700, 10, 10) or with rcgc_collect().
  *
  * Reference ownership, the rules every function below follows:
- *   - rcgc_new(), rcgc_new_sized(), rcgc_weakref_new() and rcgc_weakref_get()
+ *   - rcgc_new(), rcgc_new_sized(), rcgc_new_untracked(),
+ *     rcgc_new_sized_untracked(), rcgc_weakref_new() and rcgc_weakref_get()
  *     return a NEW reference: the caller owns it and must drop it with
  *     rcgc_decref() (or hand it to someone who will).
  *   - Every other function that takes an object BORROWS it: the caller keeps
@@ -315,7 +316,7 @@ RCGC_API bool rcgc_is_tracked(const void *obj);
    object cannot be part of a cycle, and the collector no longer examines it.
    A tree of these built bottom-up leaves the collector's lists in the first
    collection that finds it. The program's promise: once a collection may
-   have run since the object was made (any rcgc_new of a container, or
+   have run since the object was made (any allocation of a container, or
    rcgc_collect), it stores no reference to a tracked object into its fields
    without calling rcgc_track(obj) afterwards; setting fields right after
    rcgc_new, before the next allocation, is always safe. */
@@ -329,10 +330,10 @@ RCGC_API int rcgc_set_type_flags(rcgc_heap *heap, const rcgc_type *type, unsigne
    introspection. `offsets` must stay valid and unchanged as long as the heap
    has objects of the type (a static const array); n = 0 goes back to
    traverse. Every object of the type must have the fields: once they are set,
-   rcgc_new_sized refuses (NULL) a payload smaller than type->size, and no
-   such object may exist when this is called. Returns 0, or -1 when memory is
-   short, the type has no traverse, or an offset is not that of an aligned
-   void * field within type->size. */
+   rcgc_new_sized and rcgc_new_sized_untracked refuse (NULL) a payload smaller
+   than type->size, and no such object may exist when this is called. Returns
+   0, or -1 when memory is short, the type has no traverse, or an offset is
+   not that of an aligned void * field within type->size. */
 RCGC_API int rcgc_set_type_fields(rcgc_heap *heap, const rcgc_type *type, const size_t *offsets, size_t n);
 
 /* gc.freeze(): moves every tracked object into a permanent generation that no
