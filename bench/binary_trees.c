@@ -92,13 +92,13 @@ static node *shared_leaf;       /* leaves=shared: every tree's leaf */
 
 /* A new tree: the caller owns the reference to its root. Each child's new
    reference goes straight into its parent's slot, which owns it. */
-static node *bottom_up_tree(ctx_t h, int depth)
+static node *made_tree(ctx_t h, int depth)
 {
     if (mutable_nodes) {
         node *n = bench_check_alloc(rcgc_new(h, &slots_type));
         if (depth > 0) {
-            n->left = bottom_up_tree(h, depth - 1);
-            n->right = bottom_up_tree(h, depth - 1);
+            n->left = made_tree(h, depth - 1);
+            n->right = made_tree(h, depth - 1);
         }
         return n;
     }
@@ -108,15 +108,36 @@ static node *bottom_up_tree(ctx_t h, int depth)
     }
     node *left = NULL, *right = NULL;
     if (depth > 0) {
-        left = bottom_up_tree(h, depth - 1);
-        right = bottom_up_tree(h, depth - 1);
+        left = made_tree(h, depth - 1);
+        right = made_tree(h, depth - 1);
     }
-    node *n = bench_check_alloc(track_needed ? rcgc_new_untracked(h, &tuple_type) : rcgc_new(h, &tuple_type));
+    node *n = bench_check_alloc(rcgc_new(h, &tuple_type));
     n->left = left;
     n->right = right;
-    if (track_needed && ((left && rcgc_is_tracked(left)) || (right && rcgc_is_tracked(right))))
+    return n;
+}
+
+/* track=needed: tuple nodes made untracked, each tracked only if a child is. */
+static node *untracked_tree(ctx_t h, int depth)
+{
+    node *left = NULL, *right = NULL;
+    if (depth > 0) {
+        left = untracked_tree(h, depth - 1);
+        right = untracked_tree(h, depth - 1);
+    }
+    node *n = bench_check_alloc(rcgc_new_untracked(h, &tuple_type));
+    n->left = left;
+    n->right = right;
+    if ((left && rcgc_is_tracked(left)) || (right && rcgc_is_tracked(right)))
         rcgc_track(n);
     return n;
+}
+
+/* The variant is chosen once per tree, so that the nodes of the others are
+   made by the code they had before this one existed. */
+static node *bottom_up_tree(ctx_t h, int depth)
+{
+    return track_needed ? untracked_tree(h, depth) : made_tree(h, depth);
 }
 
 static void delete_tree(node *n)
