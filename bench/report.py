@@ -25,12 +25,16 @@ import subprocess
 import sys
 import tempfile
 
-VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-untracked", "rcgc-container",
-                 "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots"]
+VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-immutable",
+                 "rcgc-untracked", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
+                 "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots"]
 VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
     "rcgc-mutable": "rcgc, mutable nodes", "rcgc-shared-leaves": "rcgc, shared leaves",
     "rcgc-untracked": "rcgc, untracked nodes",
+    "rcgc-fields": "rcgc, field offsets", "rcgc-immutable": "rcgc, immutable type",
+    "rcgc-frozen": "rcgc, frozen", "rcgc-destroy": "rcgc, with destroy",
+    "rcgc-finalizer": "rcgc, with finalizer", "rcgc-prepended": "rcgc, built by prepending",
     "mimalloc": "C + mimalloc", "malloc": "C + malloc", "boehm": "C + Boehm GC",
     "cpython": "CPython 3.11", "cpython-tuples": "CPython 3.11 tuples",
     "cpython-slots": "CPython 3.11 __slots__",
@@ -42,11 +46,11 @@ METRIC_LABEL = {
     "gen1_collections": "gen 1 collections", "gen2_collections": "gen 2 collections",
     "build": "build time, collections included", "block": "block per object",
     "overhead": "overhead per object", "header": "header", "peak_rss_per_object": "peak RSS per object",
-    "peak_rss": "peak RSS",
+    "peak_rss": "peak RSS", "gc_time": "collector time",
 }
 # Metrics kept in the raw results and the plots but left out of the tables.
 TABLE_HIDDEN = {("cycles", "time")}
-BENCHES = ["refcount", "alloc", "binary-trees", "gcbench", "cycles", "pauses", "memory"]
+BENCHES = ["refcount", "alloc", "binary-trees", "gcbench", "cycles", "pauses", "memory", "levers"]
 TITLES = {
     "refcount": "1. Reference counting",
     "alloc": "2. Allocation and release",
@@ -55,6 +59,7 @@ TITLES = {
     "cycles": "5. Cycle collection",
     "pauses": "6. Pauses",
     "memory": "7. Memory",
+    "levers": "8. What the levers are worth",
 }
 DESCRIPTIONS = {
     "refcount": (
@@ -114,6 +119,24 @@ DESCRIPTIONS = {
         "`rcgc_get_memory_stats`; glibc: usable size + size word; mimalloc: `mi_usable_size`; Boehm: "
         "`GC_size`; CPython: `sys.getsizeof` with its GC header, rounded to 16). `peak RSS`: VmHWM "
         "minus the resident set before the first object (bench/memory.c, bench/memory.py)."),
+    "levers": (
+        "The same work with and without each call an embedder can make for speed, and with and "
+        "without what costs (bench/levers.c); `rcgc` is the work without the lever. `fields`: full "
+        "collections of N reachable two-slot pairs held from a C array, with a traverse function "
+        "only and with `rcgc_set_type_fields`. `trees`: bottom-up binary trees of depth 13 made and "
+        "dropped, 2^21 nodes in all, beside a long-lived tree of depth 16, automatic collection on; "
+        "the whole run and the collections' part of it, with a plain container type, with "
+        "`RCGC_TYPE_IMMUTABLE` (collections untrack finished trees, as CPython untracks tuples) and "
+        "with nodes made by `rcgc_new_untracked` and tracked only when a child is. `freeze`: one "
+        "`rcgc_collect(h, 2)` of 10^4 young garbage pairs beside 10^6 long-lived objects, and the "
+        "same after `rcgc_freeze` has moved the long-lived ones to the permanent generation. "
+        "`hooks`: one full collection of N objects in unreachable pairs, of a plain type, of a type "
+        "with a `destroy` function and of one with a `finalize` function (both do nothing): hooks "
+        "take the collection off its bulk path, and finalizers add their run and a second "
+        "analysis. `order`: one full collection of a chain of N objects held by its first, built "
+        "from the head (each object made before the one it refers to, as a list appended to) and "
+        "built by prepending (each new object refers to the one before), which `move_unreachable` "
+        "parks and takes back one by one. Automatic collection is off except in `trees`."),
 }
 
 

@@ -21,7 +21,7 @@
 #   BENCH_QUICK=1     smaller sizes: binary-trees depth 16 only, cycles up to
 #                     10^6 objects, shorter allocation loops (about 2 minutes)
 #   BENCH_ONLY="..."  only these benchmarks: refcount alloc binary-trees
-#                     gcbench cycles pauses memory
+#                     gcbench cycles pauses memory levers
 #   BENCH_ALL=1       also CPython's __slots__ binary-trees at depth 20
 #                     (about 2 minutes a run, left out by default)
 #   BENCH_DEPTHS="16 20"  binary-trees depths (default 16 20; quick: 16)
@@ -208,6 +208,16 @@ if want memory; then
         add memory cpython-slots "$PY $ROOT/bench/memory.py variant=slots"
         add memory cpython-tuples "$PY $ROOT/bench/memory.py variant=tuples"
     fi
+fi
+if want levers; then
+    for v in rcgc rcgc-fields; do
+        add levers "$v" "$BIN/bench_levers case=fields variant=$v n=1e5"
+        add levers "$v" "$BIN/bench_levers case=fields variant=$v n=1e6"
+    done
+    for v in rcgc rcgc-immutable rcgc-untracked; do add levers "$v" "$BIN/bench_levers case=trees variant=$v"; done
+    for v in rcgc rcgc-frozen; do add levers "$v" "$BIN/bench_levers case=freeze variant=$v"; done
+    for v in rcgc rcgc-destroy rcgc-finalizer; do add levers "$v" "$BIN/bench_levers case=hooks variant=$v"; done
+    for v in rcgc rcgc-prepended; do add levers "$v" "$BIN/bench_levers case=order variant=$v"; done
 fi
 if [ ${#RUNS[@]} -eq 0 ]; then
     echo "nothing to run (BENCH_ONLY=$ONLY?)" >&2
