@@ -830,17 +830,7 @@ static void delete_garbage(rcgc_heap *h, head_t *collectable, head_t *old)
                 h->garbage[h->garbage_len++] = obj;
             }
         } else {
-            rcgc_incref(obj);
-            rcgc__release_fields(h, x);
-            if (x->refcnt == 1 && is_plain_container(x->info)) {
-                /* Its fields are clear and only this function refers to it:
-                   all its release would do now is free it. */
-                list_remove(h, x);
-                uncount_container(h);
-                block_free(h, x);
-                continue;
-            }
-            rcgc_decref(obj);
+            rcgc__release_garbage(h, x);
         }
         if (list_first(h, collectable) == x) {
             x->info &= ~(uint32_t)(F_COLLECTING | F_UNREACHABLE);

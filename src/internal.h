@@ -873,8 +873,15 @@ static inline __attribute__((always_inline)) void each_live_block(rcgc_heap *h,
 RCGC_INTERNAL void rcgc__each_block(rcgc_heap *h, void (*fn)(rcgc_heap *h, head_t *x, void *arg), void *arg);
 
 /* object.c */
-/* Clears every reference field of container x and releases what they held. */
-RCGC_INTERNAL void rcgc__release_fields(rcgc_heap *h, head_t *x);
+/* delete_garbage's release of x, a container of the garbage a collection
+   found: it holds x while it clears x's reference fields and releases what
+   they held, as CPython's delete_garbage does, then lets go of x. When only
+   that reference is left and nothing but x's destroy function can watch it
+   die (no weak references; a finalizer, if any, has run), x is released on
+   the spot: the steps of rcgc__dealloc's release in the same order, without
+   the way through rcgc_decref and rcgc__dealloc and a second visit of the
+   cleared fields. */
+RCGC_INTERNAL void rcgc__release_garbage(rcgc_heap *h, head_t *x);
 
 /* collect.c */
 RCGC_INTERNAL void rcgc__collect_generations(rcgc_heap *h);

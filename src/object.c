@@ -614,9 +614,34 @@ static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, h
     visit_offsets(obj, t->fields, t->nfields, release_ref, &c);
 }
 
-void rcgc__release_fields(rcgc_heap *h, head_t *x)
+void rcgc__release_garbage(rcgc_heap *h, head_t *x)
 {
+    void *obj = obj_of(x);
+    rcgc_incref(obj);
     release_fields(h, x);
+    uint32_t info = x->info;
+    if (x->refcnt == 1 && !(info & F_WEAKREFS)) {
+        if (is_plain_container(info)) {
+            list_remove(h, x);
+            uncount_container(h);
+            block_free(h, x);
+            return;
+        }
+        const type_slot *t = &h->types[info >> TYPE_SHIFT];
+        if ((info >> TYPE_SHIFT) != WEAKREF_TYPE_INDEX && (!(t->bits & TB_FINALIZE) || (info & F_FINALIZED))) {
+            /* dealloc_watched's steps for this object, in its order. */
+            untrack_dying(h, x, info, F_PENDING | F_RELEASING);
+            x->refcnt = 0;
+            h->trash_nesting++;
+            uncount_container(h);
+            if (t->type->destroy)
+                t->type->destroy(obj);
+            block_free(h, x);
+            leave_release(h);
+            return;
+        }
+    }
+    rcgc_decref(obj);
 }
 
 #ifndef RCGC_DEBUG
