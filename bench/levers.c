@@ -6,8 +6,8 @@
  *   fields  full collections of N reachable two-slot pairs (held from a C
  *           array), ns per object: `rcgc`, a traverse function only;
  *           `rcgc-fields`, the same type with rcgc_set_type_fields
- *   trees   bottom-up binary trees of depth 13 built and dropped, 2^21 nodes
- *           in all, beside a long-lived tree of depth 16, automatic
+ *   trees   128 bottom-up binary trees of depth 13 (16,383 nodes each), each
+ *           built and dropped, beside a long-lived tree of depth 16, automatic
  *           collection on; the whole run and the collector's part (from
  *           START to STOP callbacks), ms: `rcgc`, a plain container type;
  *           `rcgc-immutable`, RCGC_TYPE_IMMUTABLE (collections untrack
