@@ -614,36 +614,6 @@ static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, h
     visit_offsets(obj, t->fields, t->nfields, release_ref, &c);
 }
 
-void rcgc__release_garbage(rcgc_heap *h, head_t *x)
-{
-    void *obj = obj_of(x);
-    rcgc_incref(obj);
-    release_fields(h, x);
-    uint32_t info = x->info;
-    if (x->refcnt == 1 && !(info & F_WEAKREFS)) {
-        if (is_plain_container(info)) {
-            list_remove(h, x);
-            uncount_container(h);
-            block_free(h, x);
-            return;
-        }
-        const type_slot *t = &h->types[info >> TYPE_SHIFT];
-        if ((info >> TYPE_SHIFT) != WEAKREF_TYPE_INDEX && (!(t->bits & TB_FINALIZE) || (info & F_FINALIZED))) {
-            /* dealloc_watched's steps for this object, in its order. */
-            untrack_dying(h, x, info, F_PENDING | F_RELEASING);
-            x->refcnt = 0;
-            h->trash_nesting++;
-            uncount_container(h);
-            if (t->type->destroy)
-                t->type->destroy(obj);
-            block_free(h, x);
-            leave_release(h);
-            return;
-        }
-    }
-    rcgc_decref(obj);
-}
-
 #ifndef RCGC_DEBUG
 /* release_fields for release_plain: the fields but the last are released as
    release_fields does. If the last one's object dies and would be released by
@@ -753,6 +723,21 @@ static void release_plain(rcgc_heap *h, head_t *x)
 }
 #endif
 
+/* The last steps of a release for good, once x's fields are released: its
+   destroy (a weak reference leaves its referent's list first), its memory. */
+static inline __attribute__((always_inline)) void free_dead(rcgc_heap *h, head_t *x, unsigned bits)
+{
+    if (bits & TB_HOOKS) {
+        const rcgc_type *t = type_of_head(h, x);
+        void *obj = obj_of(x);
+        if ((x->info >> TYPE_SHIFT) == WEAKREF_TYPE_INDEX)
+            rcgc__weakref_unlink(h, obj);
+        if (t->destroy)
+            t->destroy(obj);
+    }
+    block_free(h, x);
+}
+
 /* The end of a release for good: x is dead (F_RELEASING); its weak
    references are cleared, its fields released, its memory freed. */
 static inline __attribute__((always_inline)) void release_dead(rcgc_heap *h, head_t *x, unsigned bits)
@@ -763,15 +748,28 @@ static inline __attribute__((always_inline)) void release_dead(rcgc_heap *h, hea
         release_fields(h, x);
         uncount_container(h);
     }
-    if (bits & TB_HOOKS) {
-        const rcgc_type *t = type_of_head(h, x);
-        void *obj = obj_of(x);
-        if ((x->info >> TYPE_SHIFT) == WEAKREF_TYPE_INDEX)
-            rcgc__weakref_unlink(h, obj);
-        if (t->destroy)
-            t->destroy(obj);
+    free_dead(h, x, bits);
+}
+
+void rcgc__release_garbage(rcgc_heap *h, head_t *x)
+{
+    void *obj = obj_of(x);
+    rcgc_incref(obj);
+    release_fields(h, x);
+    uint32_t info = x->info;
+    unsigned bits = type_bits(h, x);
+    if (x->refcnt == 1 && !(info & F_WEAKREFS) && (!(bits & TB_FINALIZE) || (info & F_FINALIZED))) {
+        /* What rcgc_decref would come to through dealloc_watched, release
+           and release_dead, whose fields are already released. */
+        untrack_dying(h, x, info, F_PENDING | F_RELEASING);
+        x->refcnt = 0;
+        h->trash_nesting++;
+        uncount_container(h);
+        free_dead(h, x, bits);
+        leave_release(h);
+        return;
     }
-    block_free(h, x);
+    rcgc_decref(obj);
 }
 
 /* Releases x: count 0, untracked, F_PENDING. As subtype_dealloc: the
