@@ -6,6 +6,11 @@
  *   fields  full collections of N reachable two-slot pairs (held from a C
  *           array), ns per object: `rcgc`, a traverse function only;
  *           `rcgc-fields`, the same type with rcgc_set_type_fields
+ *   items   full collections of N reachable lists in groups of four, each
+ *           holding the four of its group in an array of its own (one of
+ *           each group held from a C array), ns per object: `rcgc`, a
+ *           traverse function only; `rcgc-items`, the same type with
+ *           rcgc_set_type_items (RCGC_ITEMS_ARRAY)
  *   trees   128 bottom-up binary trees of depth 13 (16,383 nodes each), each
  *           built and dropped, beside a long-lived tree of depth 16, automatic
  *           collection on; the whole run and the collector's part (from
@@ -118,6 +123,72 @@ static void case_fields(const char *variant, long n)
     free(roots);
     bench_count_str(n, nstr, sizeof nstr);
     snprintf(kase, sizeof kase, "fields-%s", nstr);
+    result(variant, kase, "time_per_object", ns, "ns");
+}
+
+/* ---- items ---------------------------------------------------------------- */
+
+/* A list: n items in an array of its own, visited first to last. */
+typedef struct list {
+    size_t n;
+    void **items;
+} list;
+
+#define GROUP 4
+
+static void list_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    list *l = obj;
+    for (size_t i = 0; i < l->n; i++)
+        visit(&l->items[i], arg);
+}
+
+static void list_destroy(void *obj)
+{
+    free(((list *)obj)->items);
+}
+
+static const rcgc_type list_type = { "list", sizeof(list), list_traverse, NULL, list_destroy };
+
+static void case_items(const char *variant, long n)
+{
+    int rounds = tiny ? 2 : 20;
+    long groups = n / GROUP;
+    char kase[32], nstr[24];
+    void **roots = bench_check_alloc(malloc(sizeof(void *) * (size_t)groups));
+    rcgc_heap *h = bench_check_alloc(rcgc_heap_new(NULL));
+    if (strcmp(variant, "rcgc-items") == 0 &&
+        rcgc_set_type_items(h, &list_type, offsetof(list, n), offsetof(list, items), RCGC_ITEMS_ARRAY) != 0)
+        bench_fail("levers", "rcgc_set_type_items failed");
+    rcgc_disable(h);
+    for (long g = 0; g < groups; g++) {
+        list *group[GROUP];
+        for (int i = 0; i < GROUP; i++) {
+            group[i] = bench_check_alloc(rcgc_new(h, &list_type));
+            group[i]->items = bench_check_alloc(malloc(GROUP * sizeof(void *)));
+        }
+        for (int i = 0; i < GROUP; i++) {
+            for (int j = 0; j < GROUP; j++) {
+                rcgc_incref(group[j]);
+                group[i]->items[j] = group[j];
+            }
+            group[i]->n = GROUP;
+        }
+        roots[g] = group[0];
+        for (int i = 1; i < GROUP; i++)
+            rcgc_decref(group[i]);
+    }
+    check_collect(h, 0, "items: a reachable list was collected");
+    uint64_t t0 = bench_now_ns();
+    for (int i = 0; i < rounds; i++)
+        check_collect(h, 0, "items: a reachable list was collected");
+    double ns = (double)(bench_now_ns() - t0) / ((double)rounds * (double)(groups * GROUP));
+    drop_all(roots, groups);
+    check_collect(h, groups * GROUP, "items: the dropped lists were not all collected");
+    rcgc_heap_free(h);
+    free(roots);
+    bench_count_str(n, nstr, sizeof nstr);
+    snprintf(kase, sizeof kase, "items-%s", nstr);
     result(variant, kase, "time_per_object", ns, "ns");
 }
 
@@ -267,6 +338,8 @@ static void run(const char *kase, const char *variant, long n)
 {
     if (strcmp(kase, "fields") == 0)
         case_fields(variant, n);
+    else if (strcmp(kase, "items") == 0)
+        case_items(variant, n);
     else if (strcmp(kase, "trees") == 0)
         case_trees(variant);
     else if (strcmp(kase, "freeze") == 0)
@@ -285,6 +358,7 @@ int main(int argc, char **argv)
         const char *kase, *variants[3];
     } all[] = {
         { "fields", { "rcgc", "rcgc-fields" } },
+        { "items", { "rcgc", "rcgc-items" } },
         { "trees", { "rcgc", "rcgc-immutable", "rcgc-untracked" } },
         { "freeze", { "rcgc", "rcgc-frozen" } },
         { "hooks", { "rcgc", "rcgc-destroy", "rcgc-finalizer" } },

@@ -25,14 +25,15 @@ import subprocess
 import sys
 import tempfile
 
-VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-immutable",
+VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-items", "rcgc-immutable",
                  "rcgc-untracked", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
                  "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots"]
 VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
     "rcgc-mutable": "rcgc, mutable nodes", "rcgc-shared-leaves": "rcgc, shared leaves",
     "rcgc-untracked": "rcgc, untracked nodes",
-    "rcgc-fields": "rcgc, field offsets", "rcgc-immutable": "rcgc, immutable type",
+    "rcgc-fields": "rcgc, field offsets", "rcgc-items": "rcgc, items",
+    "rcgc-immutable": "rcgc, immutable type",
     "rcgc-frozen": "rcgc, frozen", "rcgc-destroy": "rcgc, with destroy",
     "rcgc-finalizer": "rcgc, with finalizer", "rcgc-prepended": "rcgc, built by prepending",
     "mimalloc": "C + mimalloc", "malloc": "C + malloc", "boehm": "C + Boehm GC",
@@ -123,7 +124,10 @@ DESCRIPTIONS = {
         "The same work with and without each call an embedder can make for speed, and with and "
         "without what costs (bench/levers.c); `rcgc` is the work without the lever. `fields`: full "
         "collections of N reachable two-slot pairs held from a C array, with a traverse function "
-        "only and with `rcgc_set_type_fields`. `trees`: 128 bottom-up binary trees of depth 13 (16,383 "
+        "only and with `rcgc_set_type_fields`. `items`: full collections of N reachable lists in groups "
+        "of four, each holding the four of its group (itself too) in an array of its own, one of each "
+        "group held from a C array, with a traverse function only and with `rcgc_set_type_items`. "
+        "`trees`: 128 bottom-up binary trees of depth 13 (16,383 "
         "nodes each), each made and dropped, beside a long-lived tree of depth 16, automatic collection on; "
         "the whole run and the collections' part of it, with a plain container type, with "
         "`RCGC_TYPE_IMMUTABLE` (collections untrack finished trees, as CPython untracks tuples) and "

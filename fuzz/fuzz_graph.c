@@ -94,6 +94,7 @@
 
 #define MAX_OBJECTS 96     /* living at once; a dead object's record is reused */
 #define MAX_SLOTS 8
+#define ITEMS_TYPES 4
 #define MAX_WEAK 48
 #define MAX_ROOTS 192
 #define MAX_SAVED 256
@@ -116,7 +117,7 @@ enum cb_mode { CB_NONE, CB_RECORD, CB_DROP, CB_MODES };
 struct payload {
     uint32_t magic;
     uint16_t index;
-    uint16_t nslots;
+    size_t nslots;          /* the count of the items types (rcgc_set_type_items) */
     void *slots[];
 };
 
@@ -125,6 +126,7 @@ struct object {
     bool dead;              /* its destroy ran, or (no hooks) the model found it freed */
     bool leaf;              /* no traverse: never tracked */
     bool plain;             /* its type has no hooks: its death is worked out, not seen */
+    bool reversed;          /* its traverse visits the slots from the last */
     uint8_t nslots;
     uint8_t fin;            /* enum fin_mode */
     int8_t slots[MAX_SLOTS]; /* what the harness stored: object index or -1 */
@@ -186,6 +188,7 @@ struct model {
 
     bool teardown;          /* rcgc_heap_free: deaths are not checked */
     bool fields_set[MAX_SLOTS]; /* the heap knows plain_fields_type[k]'s fields */
+    bool items_set[ITEMS_TYPES]; /* the heap knows items_types[k]'s items */
     const struct fuzz_memory *memory;
     unsigned probe;         /* the object whose referents and referrers are checked next */
 };
@@ -527,7 +530,8 @@ static void check_introspection(void)
     M.probe = (unsigned)i + 1;
     f.n = 0;
     rcgc_get_referents(o->ptr, found_one, &f);
-    for (s = 0; s < o->nslots; s++) {
+    for (k = 0; k < o->nslots; k++) {
+        s = o->reversed ? o->nslots - 1 - k : k;
         if (o->slots[s] < 0)
             continue;
         if (n >= f.n || f.ptr[n] != M.o[o->slots[s]].ptr)
@@ -663,9 +667,19 @@ static void check_all(bool in_alloc)
 static void node_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 {
     struct payload *p = obj;
-    uint16_t i;
+    size_t i;
 
     for (i = 0; i < p->nslots; i++)
+        visit(&p->slots[i], arg);
+}
+
+/* The slots from the last to the first, as CPython visits a tuple's items. */
+static void node_traverse_reverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    struct payload *p = obj;
+    size_t i;
+
+    for (i = p->nslots; i-- > 0;)
         visit(&p->slots[i], arg);
 }
 
@@ -768,6 +782,18 @@ static const rcgc_type plain_fields_type[MAX_SLOTS] = { PLAIN_FIELDS(1), PLAIN_F
                                                         PLAIN_FIELDS(4), PLAIN_FIELDS(5), PLAIN_FIELDS(6),
                                                         PLAIN_FIELDS(7), PLAIN_FIELDS(8) };
 static const rcgc_type plain_node_type = { "fuzz node (plain)", 0, node_traverse, NULL, NULL };
+
+/* Types whose slots the heap reads as items (rcgc_set_type_items: the count
+   nslots, the items in the payload), told before the first is made: with
+   hooks and without, in traverse order and, for plain ones, reversed. */
+#define ITEMS_SIZE offsetof(struct payload, slots)
+static const rcgc_type items_types[ITEMS_TYPES] = {
+    { "fuzz node (items)", ITEMS_SIZE, node_traverse, NULL, node_destroy },
+    { "fuzz node (fin, items)", ITEMS_SIZE, node_traverse, node_finalize, node_destroy },
+    { "fuzz node (plain, items)", ITEMS_SIZE, node_traverse, NULL, NULL },
+    { "fuzz node (plain, reversed items)", ITEMS_SIZE, node_traverse_reverse, NULL, NULL },
+};
+enum { ITEMS_HOOKS, ITEMS_FIN, ITEMS_PLAIN, ITEMS_PLAIN_REVERSE };
 static const rcgc_type plain_leaf_type = { "fuzz leaf (plain)", 0, NULL, NULL, NULL };
 
 static void weak_callback(void *weakref, void *data)
@@ -1002,10 +1028,33 @@ static size_t payload_bytes(int nslots, uint8_t c)
     }
 }
 
-/* The type of a new object. NULL when the heap could not take the field
-   table of a type without hooks (memory short): nothing is made then, so that
-   no object of the type exists when it is tried again. */
-static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, int nslots, int fin)
+/* items_types[k], told to the heap the first time. NULL when the heap could
+   not take it (memory short). */
+static const rcgc_type *items_type(int k)
+{
+    const rcgc_type *type = &items_types[k];
+    unsigned flags = RCGC_ITEMS_INLINE | (k == ITEMS_PLAIN_REVERSE ? RCGC_ITEMS_REVERSE : 0);
+
+    if (!M.items_set[k]) {
+        if (rcgc_set_type_items(M.h, type, offsetof(struct payload, nslots), ITEMS_SIZE, flags) != 0) {
+            if (M.memory->fail_at == 0)
+                FAIL("rcgc_set_type_items refused the items of %s", type->name);
+            return NULL;
+        }
+        M.items_set[k] = true;
+        if (rcgc_new_sized(M.h, type, type->size - 1) != NULL)
+            FAIL("rcgc_new_sized made an object smaller than its type's count");
+    }
+    return type;
+}
+
+/* The type of a new object: `traverse` keeps to node_traverse, `items` (for
+   a type without hooks) chooses items over fields, `reverse` their order.
+   NULL when the heap could not take the field table or the items of a type
+   (memory short): nothing is made then, so that no object of the type exists
+   when it is tried again. */
+static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, bool items, bool reverse, int nslots,
+                                 int fin)
 {
     const rcgc_type *type;
     int k = nslots - 1;
@@ -1013,10 +1062,14 @@ static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, int nslot
     if (!plain) {
         if (leaf)
             return fin ? &leaf_fin_type : &leaf_type;
+        if (!traverse)
+            return items_type(fin ? ITEMS_FIN : ITEMS_HOOKS);
         return fin ? &node_fin_type : &node_type;
     }
     if (leaf)
         return &plain_leaf_type;
+    if (!traverse && items)
+        return items_type(reverse ? ITEMS_PLAIN_REVERSE : ITEMS_PLAIN);
     if (nslots == 0 || traverse)
         return &plain_node_type;
     type = &plain_fields_type[k];
@@ -1048,7 +1101,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
 
     if (free_object_index() < 0 || M.nroots == MAX_ROOTS)
         return;
-    type = new_type(leaf, plain, (b & 64) != 0, nslots, fin);
+    type = new_type(leaf, plain, (b & 64) != 0, (b & 1) != 0, (b & 2) != 0, nslots, fin);
     if (type == NULL)
         return;
 
@@ -1072,13 +1125,14 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     o->ptr = p;
     o->leaf = leaf;
     o->plain = plain;
+    o->reversed = type == &items_types[ITEMS_PLAIN_REVERSE];
     o->nslots = (uint8_t)nslots;
     o->fin = (uint8_t)fin;
     memset(o->slots, -1, sizeof o->slots);
     o->gen = leaf || untracked ? UNTRACKED : 0;
     p->magic = MAGIC;
     p->index = (uint16_t)index;
-    p->nslots = (uint16_t)nslots;
+    p->nslots = (size_t)nslots;
     M.roots[M.nroots++] = index;
     changed();
 }

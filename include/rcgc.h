@@ -336,6 +336,40 @@ RCGC_API int rcgc_set_type_flags(rcgc_heap *heap, const rcgc_type *type, unsigne
    not that of an aligned void * field within type->size. */
 RCGC_API int rcgc_set_type_fields(rcgc_heap *heap, const rcgc_type *type, const size_t *offsets, size_t n);
 
+/* How rcgc_set_type_items finds a type's items: one of the first two, and
+   maybe the third. */
+#define RCGC_ITEMS_INLINE 0x1u  /* in the payload, from items_offset on */
+#define RCGC_ITEMS_ARRAY 0x2u   /* in an array whose address is the field at items_offset */
+#define RCGC_ITEMS_REVERSE 0x4u /* traverse visits them from the last to the first */
+
+/* Tells `heap` where objects of `type` keep a variable number of references,
+   as a tuple or a list does: a count, the size_t field at payload offset
+   count_offset, and that many void * items. With RCGC_ITEMS_INLINE they are
+   in the payload, from items_offset on (a flexible array member; the object
+   is made with rcgc_new_sized for its items). With RCGC_ITEMS_ARRAY the
+   void ** field at items_offset holds the address of an array that the
+   program owns (allocated as it likes, freed by the type's destroy), which
+   may be NULL while the count is 0. type->traverse must visit exactly the
+   fields given to rcgc_set_type_fields, if any, in their order, then the
+   items: from the first to the last, or with RCGC_ITEMS_REVERSE from the
+   last to the first (as CPython's tuples and lists do). The collector and
+   the release then read them themselves, as they do the fields: a
+   collection reads the count and the array once per object; a release drops
+   the items in traverse order and reads the count and the array again before
+   each one, so a destroy or a callback that runs meanwhile may change them.
+   flags = 0 takes the items back (the type goes back to its fields or its
+   traverse). The count and the array's address must lie within type->size,
+   and every object of the type must hold them: rcgc_new_sized and
+   rcgc_new_sized_untracked refuse (NULL) a payload smaller than type->size,
+   and no such object may exist when this is called. The debug build checks,
+   at every read, that inline items fit in the object's payload and that an
+   array with items is not NULL. Returns 0, or -1 when memory is short, the
+   type has no traverse, flags is not one of the forms above, or an offset is
+   not that of an aligned field within type->size (inline items may start at
+   type->size). */
+RCGC_API int rcgc_set_type_items(rcgc_heap *heap, const rcgc_type *type, size_t count_offset,
+                                 size_t items_offset, unsigned flags);
+
 /* gc.freeze(): moves every tracked object into a permanent generation that no
    collection examines, and sets all counts to 0. rcgc_unfreeze moves them back
    into generation 2. Both take time in proportion to the objects they move

@@ -17,8 +17,9 @@
  *      trash list (F_PENDING), which a visit can tell from the header (the
  *      generation bits of info), so gc_refs is initialised at an object's
  *      first visit or turn, whichever comes first, and F_COLLECTING says it
- *      has been. A type whose field offsets the heap knows
- *      (rcgc_set_type_fields) is visited without calling its traverse.
+ *      has been. A type whose field offsets or items the heap knows
+ *      (rcgc_set_type_fields, rcgc_set_type_items) is visited without calling
+ *      its traverse.
  *      When the walk finds the set to be a forest built bottom up (each
  *      object referred to from inside the set is referred to by one object
  *      only, later in the list, and by nothing else), all of it is

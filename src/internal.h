@@ -180,6 +180,9 @@ typedef struct type_slot {
     uint32_t nfields;
     uint8_t bits;           /* TB_* */
     uint8_t sclass;         /* size class of type->size, SCLASS_LARGE if none */
+    uint8_t items;          /* RCGC_ITEMS_* (rcgc_set_type_items), 0 if none */
+    size_t count_off;       /* with items: the offset of their count */
+    size_t items_off;       /* with items: the offset of the first, or of the array's address */
 } type_slot;
 
 #define SCLASS_LARGE 0xFF
@@ -732,14 +735,59 @@ static inline __attribute__((always_inline)) void visit_offsets(char *obj, const
     }
 }
 
+/* The items of the object at obj, of type t (which has items): their count
+   and where the first is. */
+static inline size_t items_count(const char *obj, const type_slot *t)
+{
+    return *(const size_t *)(obj + t->count_off);
+}
+
+static inline void **items_base(char *obj, unsigned items, size_t items_off)
+{
+    return items & RCGC_ITEMS_INLINE ? (void **)(obj + items_off) : *(void ***)(obj + items_off);
+}
+
+#ifdef RCGC_DEBUG
+RCGC_INTERNAL void rcgc__dbg_items(rcgc_heap *h, const head_t *x, size_t n, void **base);
+#endif
+
+/* Calls visit(&item, arg) for each item of x (rcgc_set_type_items), in the
+   order of its traverse. The count and the array are read once: no user
+   code runs in the collector's walks. */
+static inline __attribute__((always_inline)) void visit_items(rcgc_heap *h, head_t *x, const type_slot *t,
+                                                              rcgc_visit_fn visit, void *arg)
+{
+    char *obj = obj_of(x);
+    size_t n = items_count(obj, t);
+    if (!n)
+        return;
+    void **base = items_base(obj, t->items, t->items_off);
+#ifdef RCGC_DEBUG
+    rcgc__dbg_items(h, x, n, base);
+#else
+    (void)h;
+#endif
+    if (t->items & RCGC_ITEMS_REVERSE) {
+        for (size_t i = n; i-- > 0;)
+            visit(&base[i], arg);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            visit(&base[i], arg);
+    }
+}
+
 /* Calls visit(&field, arg) for each reference field of container x: straight
-   from the field offsets the heap was told (rcgc_set_type_fields), where the
-   compiler can inline visit into the caller's loop, or else through the
-   type's traverse. */
+   from the field offsets and items the heap was told (rcgc_set_type_fields,
+   rcgc_set_type_items), where the compiler can inline visit into the
+   caller's loop, or else through the type's traverse. */
 static inline __attribute__((always_inline)) void each_field(rcgc_heap *h, head_t *x, rcgc_visit_fn visit, void *arg)
 {
     const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
-    if (!t->fields) {
+    /* In locals: the visits store to headers, which the compiler cannot tell
+       from the type's table. */
+    const size_t *fields = t->fields;
+    unsigned items = t->items;
+    if (!fields && !items) {
         traverse_head(h, x, visit, arg);
         return;
     }
@@ -747,9 +795,10 @@ static inline __attribute__((always_inline)) void each_field(rcgc_heap *h, head_
     const head_t *outer = h->traversing;
     h->traversing = x;
 #endif
-    /* In locals: the visits store to headers, which the compiler cannot tell
-       from the type's table. */
-    visit_offsets(obj_of(x), t->fields, t->nfields, visit, arg);
+    if (fields)
+        visit_offsets(obj_of(x), fields, t->nfields, visit, arg);
+    if (items)
+        visit_items(h, x, t, visit, arg);
 #ifdef RCGC_DEBUG
     h->traversing = outer;
 #endif
@@ -781,7 +830,7 @@ static inline __attribute__((always_inline)) void each_field_cached(rcgc_heap *h
     uint32_t index = x->info >> TYPE_SHIFT;
     if (__builtin_expect(index != fc->index, 0)) {
         const type_slot *t = &h->types[index];
-        if (!t->fields || t->nfields != 2) {
+        if (!t->fields || t->nfields != 2 || t->items) {
             each_field(h, x, visit, arg);
             return;
         }

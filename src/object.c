@@ -101,6 +101,8 @@ static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
     slot->type = t;
     slot->fields = NULL;
     slot->nfields = 0;
+    slot->items = 0;
+    slot->count_off = slot->items_off = 0;
     slot->bits = (uint8_t)bits;
     slot->sclass = t->size <= SIZE_MAX / 2 ? (uint8_t)rcgc__size_class(sizeof(head_t) + t->size) : SCLASS_LARGE;
     if (index)
@@ -162,18 +164,48 @@ int rcgc_set_type_flags(rcgc_heap *h, const rcgc_type *type, unsigned flags)
     return 0;
 }
 
+/* Whether a field of `bytes` bytes at offset `off` is aligned to `align` and
+   lies within a payload of `size` bytes. */
+static bool field_fits(size_t off, size_t bytes, size_t align, size_t size)
+{
+    return off % align == 0 && off <= size && size - off >= bytes;
+}
+
 int rcgc_set_type_fields(rcgc_heap *h, const rcgc_type *type, const size_t *offsets, size_t n)
 {
     if (!h || !type || !type->traverse || (n && !offsets) || n > UINT32_MAX)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (offsets[i] % _Alignof(void *) != 0 || offsets[i] > type->size || type->size - offsets[i] < sizeof(void *))
+        if (!field_fits(offsets[i], sizeof(void *), _Alignof(void *), type->size))
             return -1;
     uint32_t index = type_index(h, type);
     if (!index)
         return -1;
     h->types[index].fields = n ? offsets : NULL;
     h->types[index].nfields = (uint32_t)n;
+    h->release_index = FIELD_CACHE_NONE;
+    return 0;
+}
+
+int rcgc_set_type_items(rcgc_heap *h, const rcgc_type *type, size_t count_offset, size_t items_offset,
+                        unsigned flags)
+{
+    unsigned form = flags & (RCGC_ITEMS_INLINE | RCGC_ITEMS_ARRAY);
+    if (!h || !type || !type->traverse || (flags & ~(RCGC_ITEMS_INLINE | RCGC_ITEMS_ARRAY | RCGC_ITEMS_REVERSE)))
+        return -1;
+    if (flags && (form == 0 || form == (RCGC_ITEMS_INLINE | RCGC_ITEMS_ARRAY)))
+        return -1;
+    if (flags && (!field_fits(count_offset, sizeof(size_t), _Alignof(size_t), type->size) ||
+                  !field_fits(items_offset, form == RCGC_ITEMS_ARRAY ? sizeof(void **) : 0, _Alignof(void *),
+                              type->size)))
+        return -1;
+    uint32_t index = type_index(h, type);
+    if (!index)
+        return -1;
+    type_slot *t = &h->types[index];
+    t->items = (uint8_t)flags;
+    t->count_off = flags ? count_offset : 0;
+    t->items_off = flags ? items_offset : 0;
     h->release_index = FIELD_CACHE_NONE;
     return 0;
 }
@@ -336,7 +368,7 @@ static void *new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes
     uint32_t index = type_index(h, type);
     if (!index)
         return NULL;
-    if (h->types[index].fields && payload_bytes < type->size)
+    if ((h->types[index].fields || h->types[index].items) && payload_bytes < type->size)
         return NULL;    /* the collector would read fields past the payload */
     head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
     if (!x)
@@ -595,6 +627,34 @@ static inline void release_ref(void **slot, void *arg)
 #endif
 }
 
+/* Releases the items of obj (rcgc_set_type_items) in traverse order: those
+   it has when the release begins. The drops run code, which may take items
+   away or move the array, so the count and the array's address are read
+   again before each one: the release never reads past the count or from an
+   array the program freed. Out of line, so that the releases of containers
+   with fields alone keep their registers. */
+static __attribute__((noinline)) void release_items(char *obj, unsigned items, size_t count_off, size_t items_off,
+                                                    release_ctx *c)
+{
+    const size_t *count = (const size_t *)(obj + count_off);
+    size_t n = *count;
+#ifdef RCGC_DEBUG
+    if (n)
+        rcgc__dbg_items(c->h, c->container, n, items_base(obj, items, items_off));
+#endif
+    if (items & RCGC_ITEMS_REVERSE) {
+        for (size_t i = n; i > 0;) {
+            i--;
+            release_ref(&items_base(obj, items, items_off)[i], c);
+            if (i > *count)
+                i = *count;
+        }
+    } else {
+        for (size_t i = 0; i < n && i < *count; i++)
+            release_ref(&items_base(obj, items, items_off)[i], c);
+    }
+}
+
 /* Releases x's fields (see release_ref), inlined into each release so that
    a level of nesting is one call. */
 static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, head_t *x)
@@ -605,13 +665,18 @@ static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, h
     release_ctx c = { h, x };
     const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
     char *obj = obj_of(x);
-    if (!t->fields) {
+    if (!t->fields && !t->items) {
         t->type->traverse(obj, release_ref, &c);
         return;
     }
     /* The offsets are read before the first drop runs code that may
        register a type and move the table. */
-    visit_offsets(obj, t->fields, t->nfields, release_ref, &c);
+    unsigned items = t->items;
+    size_t count_off = t->count_off, items_off = t->items_off;
+    if (t->fields)
+        visit_offsets(obj, t->fields, t->nfields, release_ref, &c);
+    if (items)
+        release_items(obj, items, count_off, items_off, &c);
 }
 
 #ifndef RCGC_DEBUG
@@ -624,8 +689,8 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
 {
     release_ctx c = { h, x };
     char *obj = obj_of(x);
-    if (!t->fields) {
-        t->type->traverse(obj, release_ref, &c);
+    if (!t->fields || t->items) {
+        release_fields(h, x);
         return NULL;
     }
     const size_t *fields = t->fields;
@@ -651,7 +716,7 @@ static inline __attribute__((always_inline)) bool read_few_fields(rcgc_heap *h, 
         return true;
     }
     const type_slot *t = &h->types[index];
-    if (!t->fields || t->nfields > 2)
+    if (!t->fields || t->nfields > 2 || t->items)
         return false;
     *first = NULL;
     if (t->nfields == 2) {

@@ -193,6 +193,53 @@ static void case_refcount_overflow(void)
     rcgc_incref(a);
 }
 
+/* A sequence whose items the heap reads itself (rcgc_set_type_items): in
+   the object for "dtuple", in an array of its own for "dlist". */
+typedef struct dseq {
+    size_t n;
+    void **array;
+    void *items[];
+} dseq;
+
+static void dtuple_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    dseq *s = obj;
+    for (size_t i = 0; i < s->n; i++)
+        visit(&s->items[i], arg);
+}
+
+static void dlist_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    dseq *s = obj;
+    for (size_t i = 0; i < s->n; i++)
+        visit(&s->array[i], arg);
+}
+
+static const rcgc_type dtuple_type = { "dtuple", sizeof(dseq), dtuple_traverse, NULL, NULL };
+static const rcgc_type dlist_type = { "dlist", sizeof(dseq), dlist_traverse, NULL, NULL };
+
+/* A tuple made for 2 items counts 40: a collection would read past it. */
+static void case_items_past_payload(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    rcgc_set_type_items(h, &dtuple_type, offsetof(dseq, n), offsetof(dseq, items), RCGC_ITEMS_INLINE);
+    dseq *t = rcgc_new_sized(h, &dtuple_type, sizeof(dseq) + 2 * sizeof(void *));
+    t->n = 40;
+    announce(t);
+    rcgc_collect(h, 2);
+}
+
+/* A list counts 3 items and has no array: its release would read NULL. */
+static void case_items_no_array(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    rcgc_set_type_items(h, &dlist_type, offsetof(dseq, n), offsetof(dseq, array), RCGC_ITEMS_ARRAY);
+    dseq *l = rcgc_new(h, &dlist_type);
+    l->n = 3;
+    announce(l);
+    rcgc_decref(l);
+}
+
 static void collecting_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 {
     dnode_traverse(obj, visit, arg);
@@ -378,6 +425,8 @@ DEATH(traverse_freed, "freed-object", "dnode")
 DEATH(gc_refs_negative, "gc-refs-negative", "dnode")
 DEATH(tracked_zero, "tracked-zero", "dnode")
 DEATH(refcount_overflow, "refcount-overflow", "dnode")
+DEATH(items_past_payload, "items", "dtuple")
+DEATH(items_no_array, "items", "dlist")
 DEATH(collect_in_traverse, "collect-in-traverse", "collecting")
 DEATH(new_in_traverse, "collect-in-traverse", "allocating")
 
@@ -473,6 +522,8 @@ int main(void)
     TEST(test_gc_refs_negative);
     TEST(test_tracked_zero);
     TEST(test_refcount_overflow);
+    TEST(test_items_past_payload);
+    TEST(test_items_no_array);
     TEST(test_collect_in_traverse);
     TEST(test_new_in_traverse);
     TEST(test_new_untracked_in_traverse);

@@ -1,0 +1,589 @@
+/*
+ * Items (rcgc_set_type_items): objects that keep a variable number of
+ * references, as CPython's tuples (in the object, visited and released last
+ * first) and lists (in an array of the program's, first to last) do, with and
+ * without a reference field before them (rcgc_set_type_fields).
+ *
+ * What is checked: the arguments the call refuses; the order in which a
+ * release drops the items, which is the traverse order; a release whose items'
+ * destroy functions shrink the count and move the array; cycles through
+ * items, collected with hooks and in bulk; immutable tuples untracked by a
+ * collection when their items are; chains of nested items deeper than the
+ * trash list's limit; and random graphs built on two heaps, one told of the
+ * items and one that calls traverse, which must collect the same objects and
+ * run the same finalizers and destroys in the same order, with the same
+ * objects in the same order in the generations.
+ */
+#include "rcgc.h"
+#include "common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A sequence. A tuple keeps its items in `items` and visits them last first;
+   a list keeps them in `array` (capacity `cap`) and visits them first to
+   last; a record visits `attr`, then its array as a list does. */
+typedef struct seq seq;
+struct seq {
+    size_t n;
+    size_t cap;
+    void **array;
+    void *attr;
+    evlog *log;
+    const char *name;
+    void (*on_destroy)(seq *self);
+    void *items[];
+};
+
+static void tuple_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    seq *s = obj;
+    for (size_t i = s->n; i-- > 0;)
+        visit(&s->items[i], arg);
+}
+
+static void list_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    seq *s = obj;
+    for (size_t i = 0; i < s->n; i++)
+        visit(&s->array[i], arg);
+}
+
+static void record_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    seq *s = obj;
+    visit(&s->attr, arg);
+    list_traverse(obj, visit, arg);
+}
+
+/* Logs "~name", runs the test's hook, frees the array. */
+static void seq_destroy(void *obj)
+{
+    seq *s = obj;
+    if (s->log) {
+        char word[40];
+        snprintf(word, sizeof word, "~%s", s->name ? s->name : "?");
+        log_event(s->log, word);
+        s->log->destroyed++;
+    }
+    if (s->on_destroy)
+        s->on_destroy(s);
+    free(s->array);
+}
+
+static void seq_finalize(void *obj)
+{
+    seq *s = obj;
+    s->log->fin_calls++;
+    log_event(s->log, s->name ? s->name : "?");
+}
+
+static const rcgc_type tuple_type = { "tuple", sizeof(seq), tuple_traverse, NULL, seq_destroy };
+static const rcgc_type fin_tuple_type = { "fin tuple", sizeof(seq), tuple_traverse, seq_finalize, seq_destroy };
+static const rcgc_type plain_tuple_type = { "plain tuple", sizeof(seq), tuple_traverse, NULL, NULL };
+static const rcgc_type list_type = { "list", sizeof(seq), list_traverse, NULL, seq_destroy };
+static const rcgc_type fin_list_type = { "fin list", sizeof(seq), list_traverse, seq_finalize, seq_destroy };
+static const rcgc_type record_type = { "record", sizeof(seq), record_traverse, NULL, seq_destroy };
+static const rcgc_type leaf_type = { "leaf", sizeof(seq), NULL, NULL, seq_destroy };
+
+static const size_t attr_field[] = { offsetof(seq, attr) };
+
+/* Tells h where the types keep their references. */
+static void tell_items(rcgc_heap *h)
+{
+    const rcgc_type *tuples[] = { &tuple_type, &fin_tuple_type, &plain_tuple_type };
+    for (size_t i = 0; i < 3; i++)
+        CHECK_EQ(rcgc_set_type_items(h, tuples[i], offsetof(seq, n), offsetof(seq, items),
+                                     RCGC_ITEMS_INLINE | RCGC_ITEMS_REVERSE), 0);
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, offsetof(seq, n), offsetof(seq, array), RCGC_ITEMS_ARRAY), 0);
+    CHECK_EQ(rcgc_set_type_items(h, &fin_list_type, offsetof(seq, n), offsetof(seq, array), RCGC_ITEMS_ARRAY), 0);
+    CHECK_EQ(rcgc_set_type_fields(h, &record_type, attr_field, 1), 0);
+    CHECK_EQ(rcgc_set_type_items(h, &record_type, offsetof(seq, n), offsetof(seq, array), RCGC_ITEMS_ARRAY), 0);
+}
+
+/* A tuple of n items, each a new reference (or NULL) taken from items. */
+static seq *new_tuple(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name, void *const *items, size_t n)
+{
+    seq *s = rcgc_new_sized(h, t, sizeof(seq) + n * sizeof(void *));
+    CHECK(s != NULL);
+    if (!s)
+        return NULL;
+    s->log = log;
+    s->name = name;
+    s->n = n;
+    for (size_t i = 0; i < n; i++) {
+        s->items[i] = items[i];
+        if (items[i])
+            rcgc_incref(items[i]);
+    }
+    return s;
+}
+
+static seq *new_seq(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name)
+{
+    seq *s = rcgc_new(h, t);
+    CHECK(s != NULL);
+    if (s) {
+        s->log = log;
+        s->name = name;
+    }
+    return s;
+}
+
+/* Appends a new reference to v (or NULL) to a list, growing its array by
+   moving it. */
+static void append(seq *s, void *v)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1;
+        void **a = malloc(cap * sizeof *a);
+        CHECK(a != NULL);
+        if (!a)
+            return;
+        if (s->n)
+            memcpy(a, s->array, s->n * sizeof *a);
+        free(s->array);
+        s->array = a;
+        s->cap = cap;
+    }
+    if (v)
+        rcgc_incref(v);
+    s->array[s->n++] = v;
+}
+
+/* ------------------------------------------------------------------------- */
+
+static void test_arguments(void)
+{
+    static const rcgc_type no_traverse = { "no traverse", sizeof(seq), NULL, NULL, NULL };
+    rcgc_heap *h = fresh_heap();
+    size_t n = offsetof(seq, n), items = offsetof(seq, items), array = offsetof(seq, array);
+    CHECK_EQ(rcgc_set_type_items(NULL, &list_type, n, array, RCGC_ITEMS_ARRAY), -1);
+    CHECK_EQ(rcgc_set_type_items(h, NULL, n, array, RCGC_ITEMS_ARRAY), -1);
+    CHECK_EQ(rcgc_set_type_items(h, &no_traverse, n, array, RCGC_ITEMS_ARRAY), -1);
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, n, array, RCGC_ITEMS_REVERSE), -1);
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, n, array, RCGC_ITEMS_INLINE | RCGC_ITEMS_ARRAY), -1);
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, n, array, RCGC_ITEMS_ARRAY | 0x8u), -1);
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, n + 4, array, RCGC_ITEMS_ARRAY), -1);     /* misaligned count */
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, n, array + 4, RCGC_ITEMS_ARRAY), -1);     /* misaligned array */
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, sizeof(seq), array, RCGC_ITEMS_ARRAY), -1);
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, n, sizeof(seq), RCGC_ITEMS_ARRAY), -1);   /* the address outside */
+    CHECK_EQ(rcgc_set_type_items(h, &tuple_type, n, items + 8, RCGC_ITEMS_INLINE), -1);   /* past the type */
+    CHECK_EQ(rcgc_set_type_items(h, &tuple_type, n, items, RCGC_ITEMS_INLINE), 0);       /* at its end */
+    CHECK_EQ(rcgc_set_type_items(h, &list_type, n, array, RCGC_ITEMS_ARRAY | RCGC_ITEMS_REVERSE), 0);
+    CHECK(rcgc_new_sized(h, &tuple_type, sizeof(seq) - 1) == NULL);
+    CHECK(rcgc_new_sized_untracked(h, &list_type, sizeof(seq) - 8) == NULL);
+    /* Taken back: the payload may be smaller again (the type's traverse
+       decides what it reads; this one reads the count only). */
+    CHECK_EQ(rcgc_set_type_items(h, &plain_tuple_type, n, items, RCGC_ITEMS_INLINE), 0);
+    CHECK(rcgc_new_sized_untracked(h, &plain_tuple_type, 8) == NULL);
+    CHECK_EQ(rcgc_set_type_items(h, &plain_tuple_type, 0, 0, 0), 0);
+    void *small = rcgc_new_sized_untracked(h, &plain_tuple_type, 8);
+    CHECK(small != NULL);
+    rcgc_decref(small);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* A release drops the items in traverse order: a list's first to last, a
+   tuple's last first (as CPython's list_dealloc and tupledealloc), after a
+   record's field; NULL items are passed over. The same on a heap that calls
+   traverse, and for a plain tuple, whose release takes the plain path. */
+static void check_release_order(bool told)
+{
+    static const char *const names[] = { "a", "b", "c", "d" };
+    rcgc_heap *h = fresh_heap();
+    evlog log;
+    memset(&log, 0, sizeof log);
+    if (told)
+        tell_items(h);
+    void *leaves[4];
+    for (int i = 0; i < 4; i++)
+        leaves[i] = new_seq(h, &leaf_type, &log, names[i]);
+
+    seq *list = new_seq(h, &list_type, &log, "list");
+    for (int i = 0; i < 4; i++)
+        append(list, i == 2 ? NULL : leaves[i]);
+    seq *record = new_seq(h, &record_type, &log, "record");
+    rcgc_set(&record->attr, leaves[3]);
+    append(record, leaves[0]);
+    append(record, leaves[1]);
+    void *items[] = { leaves[0], NULL, leaves[2], leaves[3] };
+    seq *tuple = new_tuple(h, &tuple_type, &log, "tuple", items, 4);
+    seq *plain = new_tuple(h, &plain_tuple_type, NULL, NULL, items, 4);
+    for (int i = 0; i < 4; i++)
+        rcgc_decref(leaves[i]);
+
+    rcgc_decref(plain);
+    CHECK_STR(log.text, "");
+    rcgc_decref(list);
+    CHECK_STR(log.text, "~list");
+    rcgc_decref(record);
+    CHECK_STR(log.text, "~list ~b ~record");
+    rcgc_decref(tuple);
+    CHECK_STR(log.text, "~list ~b ~record ~d ~c ~a ~tuple");
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+static void test_release_order(void)
+{
+    check_release_order(true);
+    check_release_order(false);
+}
+
+/* Code that runs during a release may change the dying object's items: here
+   the destroy of a list's first item moves the array and takes the last item
+   away (dropping it itself), and the destroy of a tuple's last item shrinks
+   the tuple to one item (dropping the others itself). Each item dies once, in
+   the order the changes leave, and nothing reads the freed array (the
+   sanitizer builds would see it). */
+static seq *dying;
+
+static void move_and_shrink(seq *self)
+{
+    (void)self;
+    void **a = malloc(dying->cap * sizeof *a);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    memcpy(a, dying->array, dying->n * sizeof *a);
+    memset(dying->array, 0xA5, dying->cap * sizeof *a);
+    free(dying->array);
+    dying->array = a;
+    void *last = a[--dying->n];
+    a[dying->n] = NULL;
+    rcgc_decref(last);
+}
+
+static void shrink_tuple(seq *self)
+{
+    (void)self;
+    while (dying->n > 1) {
+        void *v = dying->items[--dying->n];
+        dying->items[dying->n] = NULL;
+        if (v)
+            rcgc_decref(v);
+    }
+}
+
+static void check_release_survives_changes(bool told)
+{
+    static const char *const names[] = { "a", "b", "c", "d" };
+    rcgc_heap *h = fresh_heap();
+    evlog log;
+    memset(&log, 0, sizeof log);
+    if (told)
+        tell_items(h);
+    seq *leaves[4];
+    for (int i = 0; i < 4; i++)
+        leaves[i] = new_seq(h, &leaf_type, &log, names[i]);
+
+    dying = new_seq(h, &list_type, &log, "list");
+    for (int i = 0; i < 4; i++)
+        append(dying, leaves[i]);
+    leaves[0]->on_destroy = move_and_shrink;
+    for (int i = 0; i < 4; i++)
+        rcgc_decref(leaves[i]);
+    rcgc_decref(dying);
+    CHECK_STR(log.text, "~a ~d ~b ~c ~list");
+    CHECK_EQ(live_objects(h), 0);
+
+    memset(&log, 0, sizeof log);
+    for (int i = 0; i < 4; i++)
+        leaves[i] = new_seq(h, &leaf_type, &log, names[i]);
+    leaves[3]->on_destroy = shrink_tuple;
+    dying = new_tuple(h, &tuple_type, &log, "tuple", (void *const *)leaves, 4);
+    for (int i = 0; i < 4; i++)
+        rcgc_decref(leaves[i]);
+    rcgc_decref(dying);
+    CHECK_STR(log.text, "~d ~c ~b ~a ~tuple");
+    CHECK_EQ(live_objects(h), 0);
+    dying = NULL;
+    rcgc_heap_free(h);
+}
+
+static void test_release_survives_changes(void)
+{
+    check_release_survives_changes(true);
+    check_release_survives_changes(false);
+}
+
+/* Cycles through items: a list that holds itself, a tuple and a list that
+   hold each other, a record whose field closes the cycle. With hooks (the
+   destroys log) the collection releases them in list order, as on a heap
+   that calls traverse; plain tuples in a cycle with nothing else are freed
+   in bulk. */
+static void check_cycles(bool told, char *out, size_t outsize)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log;
+    memset(&log, 0, sizeof log);
+    if (told)
+        tell_items(h);
+    seq *self = new_seq(h, &list_type, &log, "self");
+    append(self, self);
+    seq *list = new_seq(h, &fin_list_type, &log, "list");
+    void *items[] = { list, NULL };
+    seq *tuple = new_tuple(h, &fin_tuple_type, &log, "tuple", items, 2);
+    append(list, tuple);
+    seq *record = new_seq(h, &record_type, &log, "record");
+    seq *inner = new_seq(h, &list_type, &log, "inner");
+    append(record, inner);
+    append(inner, record);
+    rcgc_decref(self);
+    rcgc_decref(list);
+    rcgc_decref(tuple);
+    rcgc_decref(record);
+    rcgc_decref(inner);
+    CHECK_EQ(live_objects(h), 5);
+    CHECK_EQ(rcgc_collect(h, 2), 5);
+    CHECK_EQ(live_objects(h), 0);
+    CHECK_EQ(log.fin_calls, 2);
+    CHECK_EQ(log.destroyed, 5);
+
+    /* Plain tuples, a ring of 100 through their second items. */
+    seq *first = NULL, *prev = NULL;
+    for (int i = 0; i < 100; i++) {
+        void *none[2] = { NULL, NULL };
+        seq *t = new_tuple(h, &plain_tuple_type, NULL, NULL, none, 2);
+        if (prev) {
+            t->items[1] = prev;
+        } else {
+            first = t;
+            rcgc_incref(t);
+        }
+        prev = t;
+    }
+    CHECK(first->items[1] == NULL);
+    first->items[1] = prev;
+    rcgc_decref(first);
+    CHECK_EQ(live_objects(h), 100);
+    CHECK_EQ(rcgc_collect(h, 2), 100);
+    CHECK_EQ(live_objects(h), 0);
+    snprintf(out, outsize, "%s", log.text);
+    rcgc_heap_free(h);
+}
+
+static void test_cycles(void)
+{
+    char told[1024], traversed[1024];
+    check_cycles(true, told, sizeof told);
+    check_cycles(false, traversed, sizeof traversed);
+    CHECK_STR(told, traversed);
+    CHECK(strstr(told, "~self") != NULL);
+}
+
+/* Immutable tuples are untracked by the collection that finds all their
+   items untracked or leaves, as CPython's untrack_tuples. The survivors are
+   walked from the tail (docs/api.md), so a tuple built from new tuples that
+   only it holds goes in the same collection as they do (rescued after it,
+   they are untracked first), where CPython takes one level per collection.
+   A tuple holding a tracked list stays tracked. */
+static void check_immutable_tuples(bool told)
+{
+    rcgc_heap *h = fresh_heap();
+    if (told)
+        tell_items(h);
+    CHECK_EQ(rcgc_set_type_flags(h, &plain_tuple_type, RCGC_TYPE_IMMUTABLE), 0);
+    void *leaf = new_seq(h, &leaf_type, NULL, "leaf");
+    seq *list = new_seq(h, &list_type, NULL, "list");
+    void *of_leaf[] = { leaf, NULL, leaf };
+    seq *inner = new_tuple(h, &plain_tuple_type, NULL, NULL, of_leaf, 3);
+    void *of_inner[] = { inner };
+    seq *outer = new_tuple(h, &plain_tuple_type, NULL, NULL, of_inner, 1);
+    rcgc_decref(inner);
+    void *of_list[] = { leaf, list };
+    seq *holder = new_tuple(h, &plain_tuple_type, NULL, NULL, of_list, 2);
+    CHECK(rcgc_is_tracked(inner) && rcgc_is_tracked(outer) && rcgc_is_tracked(holder));
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK(!rcgc_is_tracked(inner));
+    CHECK(!rcgc_is_tracked(outer));
+    CHECK(rcgc_is_tracked(holder));
+    CHECK(rcgc_is_tracked(list));
+    CHECK_EQ(gen_size(h, -1), 2);
+    rcgc_decref(holder);
+    rcgc_decref(outer);
+    rcgc_decref(list);
+    rcgc_decref(leaf);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+static void test_immutable_tuples(void)
+{
+    check_immutable_tuples(true);
+    check_immutable_tuples(false);
+}
+
+/* A chain of 200,000 lists, each the only item of the one before, and of
+   as many tuples, released from the head: deeper than the trash list's limit,
+   so the release goes through it, without running out of C stack. */
+static void test_deep_chains(void)
+{
+    size_t depth = scaled(200000, 1000);
+    rcgc_heap *h = fresh_heap();
+    tell_items(h);
+    evlog log;
+    memset(&log, 0, sizeof log);
+    seq *head = new_seq(h, &list_type, &log, "head");
+    seq *at = head;
+    for (size_t i = 1; i < depth; i++) {
+        seq *next = new_seq(h, &list_type, &log, NULL);
+        append(at, next);
+        rcgc_decref(next);
+        at = next;
+    }
+    void *tail = NULL;
+    for (size_t i = 0; i < depth; i++) {
+        void *items[] = { tail };
+        seq *t = new_tuple(h, &plain_tuple_type, NULL, NULL, items, 1);
+        if (tail)
+            rcgc_decref(tail);
+        tail = t;
+    }
+    CHECK_EQ(live_objects(h), 2 * depth);
+    rcgc_decref(head);
+    CHECK_EQ(log.destroyed, depth);
+    rcgc_decref(tail);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Items against traverse, on random graphs                                  */
+/* ------------------------------------------------------------------------- */
+
+#define SLOTS 64
+
+typedef struct run {
+    rcgc_heap *h;
+    evlog log;
+    seq *live[SLOTS];
+    char objects[4096];     /* the names in the generations, in order */
+} run;
+
+static char slot_names[SLOTS][8];
+
+static void name_object(void *obj, void *arg)
+{
+    run *r = arg;
+    const seq *s = obj;
+    size_t len = strlen(r->objects);
+    if (len + 10 < sizeof r->objects)
+        snprintf(r->objects + len, sizeof r->objects - len, "%s ", s->name ? s->name : "?");
+}
+
+static bool is_tuple(const seq *s)
+{
+    const rcgc_type *t = rcgc_type_of(s);
+    return t == &tuple_type || t == &fin_tuple_type || t == &plain_tuple_type;
+}
+
+static void random_step(run *g, uint32_t r)
+{
+    static const rcgc_type *const kinds[] = { &tuple_type, &fin_tuple_type, &plain_tuple_type, &list_type,
+                                             &fin_list_type, &record_type, &leaf_type, &list_type };
+    unsigned i = r % SLOTS, j = (r >> 6) % SLOTS, op = (r >> 12) % 16, k = (r >> 16) % 8;
+    seq *s = g->live[i];
+    if (!s) {
+        const rcgc_type *t = kinds[k];
+        if (t == &tuple_type || t == &fin_tuple_type || t == &plain_tuple_type) {
+            /* Items from the live objects, some NULL, before any allocation. */
+            void *items[5];
+            size_t n = (r >> 19) % 6;
+            for (size_t m = 0; m < n; m++)
+                items[m] = g->live[(r >> (20 + m)) % SLOTS];
+            s = new_tuple(g->h, t, &g->log, slot_names[i], items, n);
+        } else {
+            s = new_seq(g->h, t, &g->log, slot_names[i]);
+        }
+        g->live[i] = s;
+        return;
+    }
+    const rcgc_type *t = rcgc_type_of(s);
+    if (op < 6 && t != &leaf_type && !is_tuple(s)) {
+        append(s, g->live[j]);
+    } else if (op < 8 && t != &leaf_type && !is_tuple(s) && s->n) {
+        rcgc_set(&s->array[(r >> 19) % s->n], g->live[j]);
+    } else if (op < 9 && t == &record_type) {
+        rcgc_set(&s->attr, g->live[j]);
+    } else if (op < 14) {
+        g->live[i] = NULL;
+        rcgc_decref(s);
+    } else {
+        CHECK(rcgc_collect(g->h, (int)(r >> 24) % 3) >= 0);
+    }
+}
+
+static void test_items_match_traverse(void)
+{
+    run g[2];
+    memset(g, 0, sizeof g);
+    for (int i = 0; i < SLOTS; i++)
+        snprintf(slot_names[i], sizeof slot_names[i], "s%d", i);
+    for (int k = 0; k < 2; k++) {
+        g[k].h = rcgc_heap_new(NULL);
+        CHECK(g[k].h != NULL);
+        rcgc_set_threshold(g[k].h, 40, 4, 4);
+        CHECK_EQ(rcgc_set_type_flags(g[k].h, &plain_tuple_type, RCGC_TYPE_IMMUTABLE), 0);
+    }
+    tell_items(g[1].h);
+    uint32_t state = 2463534242u;
+    size_t steps = scaled(40000, 4000), compared = 0;
+    for (size_t step = 0; step < steps; step++) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        for (int k = 0; k < 2; k++)
+            random_step(&g[k], state);
+        if (step % 50 == 49) {
+            for (int k = 0; k < 2; k++) {
+                g[k].objects[0] = '\0';
+                rcgc_get_objects(g[k].h, -1, name_object, &g[k]);
+            }
+            CHECK_STR(g[0].objects, g[1].objects);
+            CHECK_STR(g[0].log.text, g[1].log.text);
+            CHECK_EQ(g[0].log.destroyed, g[1].log.destroyed);
+            CHECK_EQ(g[0].log.fin_calls, g[1].log.fin_calls);
+            CHECK_EQ(live_objects(g[0].h), live_objects(g[1].h));
+            compared += strlen(g[0].log.text) > 0;
+            g[0].log.text[0] = g[1].log.text[0] = '\0';
+        }
+    }
+    CHECK(compared > steps / 100);
+    CHECK(g[0].log.fin_calls > 100);
+    rcgc_gen_stats st[2][3];
+    for (int k = 0; k < 2; k++)
+        rcgc_get_stats(g[k].h, st[k]);
+    for (int i = 0; i < 3; i++) {
+        CHECK(st[0][i].collections > 0);
+        CHECK_EQ(st[0][i].collections, st[1][i].collections);
+        CHECK_EQ(st[0][i].collected, st[1][i].collected);
+    }
+    CHECK(st[0][2].collected > 100);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < SLOTS; i++)
+            if (g[k].live[i])
+                rcgc_decref(g[k].live[i]);
+        CHECK(rcgc_collect(g[k].h, 2) >= 0);
+        CHECK_EQ(live_objects(g[k].h), 0);
+        rcgc_heap_free(g[k].h);
+    }
+    CHECK_EQ(g[0].log.destroyed, g[1].log.destroyed);
+}
+
+int main(void)
+{
+    TEST(test_arguments);
+    TEST(test_release_order);
+    TEST(test_release_survives_changes);
+    TEST(test_cycles);
+    TEST(test_immutable_tuples);
+    TEST(test_deep_chains);
+    TEST(test_items_match_traverse);
+    return check_summary();
+}
