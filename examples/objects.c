@@ -8,6 +8,7 @@
  */
 #include <rcgc.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,11 +523,22 @@ static const struct {
     { "8. who holds this?", step_referrers },
 };
 
+/* Tells the heap where lists and instances keep their references: the
+   collector and the release then read them without calling traverse
+   (docs/tutorial.md, "Speed"). Nothing the program prints changes. */
+static void tell_layouts(rcgc_heap *h)
+{
+    static const size_t instance_fields[] = { offsetof(instance, cls), offsetof(instance, attrs) };
+    must_ok(rcgc_set_type_items(h, &list_type, offsetof(list, len), offsetof(list, items), RCGC_ITEMS_ARRAY));
+    must_ok(rcgc_set_type_fields(h, &instance_type, instance_fields, 2));
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         printf("== %s\n", steps[i].title);
         rcgc_heap *h = must(rcgc_heap_new(NULL));
+        tell_layouts(h);
         steps[i].run(h);
         rcgc_heap_free(h);
     }
