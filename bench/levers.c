@@ -10,7 +10,8 @@
  *           holding the four of its group in an array of its own (one of
  *           each group held from a C array), ns per object: `rcgc`, a
  *           traverse function only; `rcgc-items`, the same type with
- *           rcgc_set_type_items (RCGC_ITEMS_ARRAY)
+ *           rcgc_set_type_items (RCGC_ITEMS_ARRAY); bench/levers.py is
+ *           CPython's peer
  *   trees   128 bottom-up binary trees of depth 13 (16,383 nodes each), each
  *           built and dropped, beside a long-lived tree of depth 16, automatic
  *           collection on; the whole run and the collector's part (from

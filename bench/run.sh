@@ -215,6 +215,7 @@ if want levers; then
         add levers "$v" "$BIN/bench_levers case=fields variant=$v n=1e6"
     done
     for v in rcgc rcgc-items; do add levers "$v" "$BIN/bench_levers case=items variant=$v n=1e6"; done
+    [ -n "$PY" ] && add levers cpython "$PY $ROOT/bench/levers.py case=items n=1e6"
     for v in rcgc rcgc-immutable rcgc-untracked; do add levers "$v" "$BIN/bench_levers case=trees variant=$v"; done
     for v in rcgc rcgc-frozen; do add levers "$v" "$BIN/bench_levers case=freeze variant=$v"; done
     for v in rcgc rcgc-destroy rcgc-finalizer; do add levers "$v" "$BIN/bench_levers case=hooks variant=$v"; done
