@@ -188,21 +188,34 @@ static void test_arguments(void)
     rcgc_heap_free(h);
 }
 
+/* Four leaves named a to d, logging to log. */
+static void make_leaves(rcgc_heap *h, evlog *log, seq *leaves[4])
+{
+    static const char *const names[] = { "a", "b", "c", "d" };
+    for (int i = 0; i < 4; i++)
+        leaves[i] = new_seq(h, &leaf_type, log, names[i]);
+}
+
+/* A heap told of the items or not, with a cleared log and four leaves. */
+static rcgc_heap *heap_with_leaves(bool told, evlog *log, seq *leaves[4])
+{
+    rcgc_heap *h = fresh_heap();
+    memset(log, 0, sizeof *log);
+    if (told)
+        tell_items(h);
+    make_leaves(h, log, leaves);
+    return h;
+}
+
 /* A release drops the items in traverse order: a list's first to last, a
    tuple's last first (as CPython's list_dealloc and tupledealloc), after a
    record's field; NULL items are passed over. The same on a heap that calls
    traverse, and for a plain tuple, whose release takes the plain path. */
 static void check_release_order(bool told)
 {
-    static const char *const names[] = { "a", "b", "c", "d" };
-    rcgc_heap *h = fresh_heap();
     evlog log;
-    memset(&log, 0, sizeof log);
-    if (told)
-        tell_items(h);
-    void *leaves[4];
-    for (int i = 0; i < 4; i++)
-        leaves[i] = new_seq(h, &leaf_type, &log, names[i]);
+    seq *leaves[4];
+    rcgc_heap *h = heap_with_leaves(told, &log, leaves);
 
     seq *list = new_seq(h, &list_type, &log, "list");
     for (int i = 0; i < 4; i++)
@@ -272,15 +285,9 @@ static void shrink_tuple(seq *self)
 
 static void check_release_survives_changes(bool told)
 {
-    static const char *const names[] = { "a", "b", "c", "d" };
-    rcgc_heap *h = fresh_heap();
     evlog log;
-    memset(&log, 0, sizeof log);
-    if (told)
-        tell_items(h);
     seq *leaves[4];
-    for (int i = 0; i < 4; i++)
-        leaves[i] = new_seq(h, &leaf_type, &log, names[i]);
+    rcgc_heap *h = heap_with_leaves(told, &log, leaves);
 
     dying = new_seq(h, &list_type, &log, "list");
     for (int i = 0; i < 4; i++)
@@ -293,10 +300,10 @@ static void check_release_survives_changes(bool told)
     CHECK_EQ(live_objects(h), 0);
 
     memset(&log, 0, sizeof log);
-    for (int i = 0; i < 4; i++)
-        leaves[i] = new_seq(h, &leaf_type, &log, names[i]);
+    make_leaves(h, &log, leaves);
     leaves[3]->on_destroy = shrink_tuple;
-    dying = new_tuple(h, &tuple_type, &log, "tuple", (void *const *)leaves, 4);
+    void *items[] = { leaves[0], leaves[1], leaves[2], leaves[3] };
+    dying = new_tuple(h, &tuple_type, &log, "tuple", items, 4);
     for (int i = 0; i < 4; i++)
         rcgc_decref(leaves[i]);
     rcgc_decref(dying);
