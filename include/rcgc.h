@@ -314,8 +314,10 @@ RCGC_API bool rcgc_is_tracked(const void *obj);
    all NULL or refer to objects that are not tracked (leaves, untracked or
    immortal objects) is untracked, as CPython's untrack_tuples does: such an
    object cannot be part of a cycle, and the collector no longer examines it.
-   A tree of these built bottom-up leaves the collector's lists in the first
-   collection that finds it. The program's promise: once a collection may
+   A tree of these built bottom-up, whose inner objects only their parents
+   hold, leaves the collector's lists in the first collection that finds it
+   (objects that something else holds too stay before their holders, and go
+   one level per collection). The program's promise: once a collection may
    have run since the object was made (any allocation of a container, or
    rcgc_collect), it stores no reference to a tracked object into its fields
    without calling rcgc_track(obj) afterwards; setting fields right after

@@ -1870,6 +1870,37 @@ static void test_immutable_type_untracked_by_collection(void)
     rcgc_heap_free(h);
 }
 
+/* Immutable objects held from elsewhere too are kept in place, before the
+   objects that hold them, and the walk from the tail takes them one level
+   per collection (docs/api.md; CPython's walk from the head takes these at
+   once, and peels the rescued trees of the test above one level at a time). */
+static void test_immutable_held_twice_one_level_per_collection(void)
+{
+    rcgc_heap *h = fresh_heap();
+    size_t destroyed = 0;
+    CHECK_EQ(rcgc_set_type_flags(h, &node_type, RCGC_TYPE_IMMUTABLE), 0);
+    node *inner = new_node(h, &destroyed);
+    node *middle = new_node(h, &destroyed);
+    rcgc_set(&middle->a, inner);
+    node *outer = new_node(h, &destroyed);
+    rcgc_set(&outer->a, middle);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    CHECK(!rcgc_is_tracked(inner));
+    CHECK(rcgc_is_tracked(middle));
+    CHECK(rcgc_is_tracked(outer));
+    CHECK_EQ(rcgc_collect(h, 1), 0);
+    CHECK(!rcgc_is_tracked(middle));
+    CHECK(rcgc_is_tracked(outer));
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK(!rcgc_is_tracked(outer));
+    rcgc_decref(inner);
+    rcgc_decref(middle);
+    rcgc_decref(outer);
+    CHECK_EQ(destroyed, 3);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* Records what get_objects lists, in order. */
 typedef struct listed {
     void *obj[16];
@@ -3057,6 +3088,7 @@ int main(void)
     TEST(test_bulk_delete_page_of_the_allocation);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
+    TEST(test_immutable_held_twice_one_level_per_collection);
     TEST(test_untrack_immutable_between_survivors);
     TEST(test_retracked_frozen_object);
     TEST(test_defaults);
