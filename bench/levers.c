@@ -105,26 +105,37 @@ static void drop_all(void **roots, long count)
         rcgc_decref(roots[i]);
 }
 
-static void case_fields(const char *variant, long n)
+/* The rest of the fields and items cases, once `objects` reachable objects
+   are in h, held through roots[0..nroots): a first collection, then timed
+   ones, each of which must free nothing; then the roots are dropped and a
+   collection must free every object. Reports the timed collections' ns per
+   object as case `name`-N, and frees h and roots. */
+static void time_reachable(const char *variant, const char *name, long n, rcgc_heap *h, void **roots, long nroots,
+                           long objects)
 {
     int rounds = tiny ? 2 : 20;
     char kase[32], nstr[24];
+    check_collect(h, 0, "a reachable object was collected");
+    uint64_t t0 = bench_now_ns();
+    for (int i = 0; i < rounds; i++)
+        check_collect(h, 0, "a reachable object was collected");
+    double ns = (double)(bench_now_ns() - t0) / ((double)rounds * (double)objects);
+    drop_all(roots, nroots);
+    check_collect(h, objects, "the dropped objects were not all collected");
+    rcgc_heap_free(h);
+    free(roots);
+    bench_count_str(n, nstr, sizeof nstr);
+    snprintf(kase, sizeof kase, "%s-%s", name, nstr);
+    result(variant, kase, "time_per_object", ns, "ns");
+}
+
+static void case_fields(const char *variant, long n)
+{
     void **roots = bench_check_alloc(malloc(sizeof(void *) * (size_t)(n / 2)));
     rcgc_heap *h = new_heap(&pair_type, strcmp(variant, "rcgc-fields") == 0);
     rcgc_disable(h);
     make_pairs(h, &pair_type, n, roots);
-    check_collect(h, 0, "fields: a reachable pair was collected");
-    uint64_t t0 = bench_now_ns();
-    for (int i = 0; i < rounds; i++)
-        check_collect(h, 0, "fields: a reachable pair was collected");
-    double ns = (double)(bench_now_ns() - t0) / ((double)rounds * (double)n);
-    drop_all(roots, n / 2);
-    check_collect(h, n, "fields: the dropped pairs were not all collected");
-    rcgc_heap_free(h);
-    free(roots);
-    bench_count_str(n, nstr, sizeof nstr);
-    snprintf(kase, sizeof kase, "fields-%s", nstr);
-    result(variant, kase, "time_per_object", ns, "ns");
+    time_reachable(variant, "fields", n, h, roots, n / 2, n);
 }
 
 /* ---- items ---------------------------------------------------------------- */
@@ -153,9 +164,7 @@ static const rcgc_type list_type = { "list", sizeof(list), list_traverse, NULL, 
 
 static void case_items(const char *variant, long n)
 {
-    int rounds = tiny ? 2 : 20;
     long groups = n / GROUP;
-    char kase[32], nstr[24];
     void **roots = bench_check_alloc(malloc(sizeof(void *) * (size_t)groups));
     rcgc_heap *h = bench_check_alloc(rcgc_heap_new(NULL));
     if (strcmp(variant, "rcgc-items") == 0 &&
@@ -179,18 +188,7 @@ static void case_items(const char *variant, long n)
         for (int i = 1; i < GROUP; i++)
             rcgc_decref(group[i]);
     }
-    check_collect(h, 0, "items: a reachable list was collected");
-    uint64_t t0 = bench_now_ns();
-    for (int i = 0; i < rounds; i++)
-        check_collect(h, 0, "items: a reachable list was collected");
-    double ns = (double)(bench_now_ns() - t0) / ((double)rounds * (double)(groups * GROUP));
-    drop_all(roots, groups);
-    check_collect(h, groups * GROUP, "items: the dropped lists were not all collected");
-    rcgc_heap_free(h);
-    free(roots);
-    bench_count_str(n, nstr, sizeof nstr);
-    snprintf(kase, sizeof kase, "items-%s", nstr);
-    result(variant, kase, "time_per_object", ns, "ns");
+    time_reachable(variant, "items", n, h, roots, groups, groups * GROUP);
 }
 
 /* ---- trees ---------------------------------------------------------------- */
