@@ -735,11 +735,11 @@ static inline __attribute__((always_inline)) void visit_offsets(char *obj, const
     }
 }
 
-/* The items of the object at obj, of type t (which has items): their count
-   and where the first is. */
-static inline size_t items_count(const char *obj, const type_slot *t)
+/* The items of the object at obj (rcgc_set_type_items): their count, and
+   where the first is. */
+static inline size_t items_count(const char *obj, size_t count_off)
 {
-    return *(const size_t *)(obj + t->count_off);
+    return *(const size_t *)(obj + count_off);
 }
 
 static inline void **items_base(char *obj, unsigned items, size_t items_off)
@@ -758,7 +758,7 @@ static inline __attribute__((always_inline)) void visit_items(rcgc_heap *h, head
                                                               rcgc_visit_fn visit, void *arg)
 {
     char *obj = obj_of(x);
-    size_t n = items_count(obj, t);
+    size_t n = items_count(obj, t->count_off);
     if (!n)
         return;
     void **base = items_base(obj, t->items, t->items_off);

@@ -636,8 +636,7 @@ static inline void release_ref(void **slot, void *arg)
 static __attribute__((noinline)) void release_items(char *obj, unsigned items, size_t count_off, size_t items_off,
                                                     release_ctx *c)
 {
-    const size_t *count = (const size_t *)(obj + count_off);
-    size_t n = *count;
+    size_t n = items_count(obj, count_off);
 #ifdef RCGC_DEBUG
     if (n)
         rcgc__dbg_items(c->h, c->container, n, items_base(obj, items, items_off));
@@ -646,11 +645,12 @@ static __attribute__((noinline)) void release_items(char *obj, unsigned items, s
         for (size_t i = n; i > 0;) {
             i--;
             release_ref(&items_base(obj, items, items_off)[i], c);
-            if (i > *count)
-                i = *count;
+            size_t now = items_count(obj, count_off);
+            if (i > now)
+                i = now;
         }
     } else {
-        for (size_t i = 0; i < n && i < *count; i++)
+        for (size_t i = 0; i < n && i < items_count(obj, count_off); i++)
             release_ref(&items_base(obj, items, items_off)[i], c);
     }
 }
