@@ -27,7 +27,8 @@ import tempfile
 
 VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-items", "rcgc-immutable",
                  "rcgc-untracked", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
-                 "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots"]
+                 "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots",
+                 "lua", "lua-generational", "php", "php-arrays", "php-objects"]
 VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
     "rcgc-mutable": "rcgc, mutable nodes", "rcgc-shared-leaves": "rcgc, shared leaves",
@@ -39,6 +40,8 @@ VARIANT_LABEL = {
     "mimalloc": "C + mimalloc", "malloc": "C + malloc", "boehm": "C + Boehm GC",
     "cpython": "CPython 3.11", "cpython-tuples": "CPython 3.11 tuples",
     "cpython-slots": "CPython 3.11 __slots__",
+    "lua": "Lua 5.4", "lua-generational": "Lua 5.4, generational",
+    "php": "PHP 8", "php-arrays": "PHP 8 arrays", "php-objects": "PHP 8 objects",
 }
 METRIC_LABEL = {
     "time": "time", "time_per_op": "alloc + release", "time_per_pair": "incref + decref",
@@ -47,7 +50,7 @@ METRIC_LABEL = {
     "gen1_collections": "gen 1 collections", "gen2_collections": "gen 2 collections",
     "build": "build time, collections included", "block": "block per object",
     "overhead": "overhead per object", "header": "header", "peak_rss_per_object": "peak RSS per object",
-    "peak_rss": "peak RSS", "gc_time": "collector time",
+    "peak_rss": "peak RSS", "gc_time": "collector time", "gc_runs": "cycle collector runs",
 }
 # Metrics kept in the raw results and the plots but left out of the tables.
 TABLE_HIDDEN = {("cycles", "time")}
@@ -96,11 +99,20 @@ DESCRIPTIONS = {
         "program runs fewer, because its leaves `(None, None)` are a constant of the compiled code, "
         "never allocated (half the nodes that rcgc and the C programs allocate), and CPython 3.11 "
         "takes 2-tuples from a free list without counting them as allocations. Untracked nodes make "
-        "rcgc's collections cheaper, not fewer."),
+        "rcgc's collections cheaper, not fewer. Lua 5.4: the game's Lua program (a node a table "
+        "`{ left, right }`, a leaf an empty table), with the collector in its default incremental "
+        "mode and in generational mode. PHP 8: the game's PHP program (a node an array "
+        "`[left, right]`; its leaf `[null, null]` is a constant array, never allocated, as CPython's "
+        "`(None, None)` is) and the same with objects of a class with two declared properties; "
+        "`cycle collector runs` counts PHP's collections (`gc_status()`) (bench/binary_trees.lua, "
+        "bench/binary_trees.php). Lua's, PHP's and CPython's `__slots__` programs run at depth 20 "
+        "only with `BENCH_ALL=1`."),
     "gcbench": (
         "Ellis, Kovac and Boehm's GCBench: stretch tree of depth 18, long-lived tree of depth 16 and "
         "array of 500,000 doubles, then trees of depth 4 to 16 built top-down and bottom-up "
-        "(bench/gcbench.c, bench/gcbench.py)."),
+        "(bench/gcbench.c, bench/gcbench.py). Lua 5.4: a node a table with four fields, in the "
+        "collector's incremental and generational modes; PHP 8: objects of a class with four declared "
+        "properties (bench/gcbench.lua, bench/gcbench.php)."),
     "cycles": (
         "One full collection over N objects in 2-object cycles: `unreachable` (all garbage) and "
         "`reachable` (each pair held from outside). Automatic collection off while building; only the "
@@ -108,18 +120,27 @@ DESCRIPTIONS = {
         "objects frozen first, so the same graph is examined), Boehm's `GC_gcollect()` "
         "(bench/cycles.c, bench/cycles.py). rcgc's reachable pairs are held by a C array, CPython's "
         "by a list. A tracing collector such as Boehm's visits only reachable objects, so its "
-        "unreachable case costs next to nothing and its reachable case is a mark of N objects."),
+        "unreachable case costs next to nothing and its reachable case is a mark of N objects. "
+        "Lua 5.4's `collectgarbage(\"collect\")` traces too, but sweeps every object, dead or alive: "
+        "its pairs are tables of two slots. PHP 8's `gc_collect_cycles()` is CPython's kind of "
+        "collector (counts, then a trial deletion of internal references), over the objects in its "
+        "buffer of possible roots, which here holds every object: each one's count went down when "
+        "the loop that made it moved on (bench/cycles.lua, bench/cycles.php)."),
     "pauses": (
         "A chain of 10^6 two-slot containers built with automatic collection on at default "
         "thresholds; every collection timed from its START to its STOP callback "
         "(`rcgc_callback_add`, `gc.callbacks`). CPython's own objects are frozen first "
-        "(bench/pauses.c, bench/pauses.py)."),
+        "(bench/pauses.c, bench/pauses.py). Lua and PHP are not timed here: neither tells a program "
+        "when a collection starts and ends (PHP reports its collector's time from 8.3 on)."),
     "memory": (
         "10^6 objects with two reference slots (16 payload bytes), kept alive as a chain. `block`: "
         "the bytes the manager sets aside per object (rcgc: `object_bytes / objects` of "
         "`rcgc_get_memory_stats`; glibc: usable size + size word; mimalloc: `mi_usable_size`; Boehm: "
         "`GC_size`; CPython: `sys.getsizeof` with its GC header, rounded to 16). `peak RSS`: VmHWM "
-        "minus the resident set before the first object (bench/memory.c, bench/memory.py)."),
+        "minus the resident set before the first object (bench/memory.c, bench/memory.py). Lua 5.4: "
+        "tables `{ next, false }`, `block` from `collectgarbage(\"count\")`; PHP 8: objects of a class "
+        "with two declared properties, and arrays `[next, null]`, `block` from `memory_get_usage()` "
+        "(bench/memory.lua, bench/memory.php)."),
     "levers": (
         "The same work with and without each call an embedder can make for speed, and with and "
         "without what costs (bench/levers.c); `rcgc` is the work without the lever. `fields`: full "
@@ -453,9 +474,11 @@ def missed_text(T):
 
 # ---- Plots ---------------------------------------------------------------------------------
 
-PLOT_COLOR = {"rcgc": "#1f5fbf", "rcgc-container": "#7aa6e6", "mimalloc": "#2e9e4f", "malloc": "#8fd19e",
+PLOT_COLOR = {"rcgc": "#1f5fbf", "rcgc-container": "#7aa6e6", "rcgc-mutable": "#3b7dd8",
+              "rcgc-shared-leaves": "#8fb5ea", "rcgc-untracked": "#c6d8f3", "mimalloc": "#2e9e4f", "malloc": "#8fd19e",
               "boehm": "#7f7f7f", "cpython": "#e07b00", "cpython-tuples": "#e07b00",
-              "cpython-slots": "#f5b971"}
+              "cpython-slots": "#f5b971", "lua": "#7d3c98", "lua-generational": "#c39bd3",
+              "php": "#cd6155", "php-arrays": "#a93226", "php-objects": "#e6b0aa"}
 
 GNUPLOT_HEAD = """set terminal svg size 760,460 dynamic enhanced font "sans,12" background rgb "white"
 set output "%s"
@@ -468,7 +491,7 @@ set datafile missing "?"
 def plot_cycles(R, plots, tmp):
     """Two plots: collection time against N (log-log) and time per object."""
     series = []
-    for variant in ("rcgc", "cpython", "boehm"):
+    for variant in ("rcgc", "cpython", "boehm", "lua", "php"):
         for case in ("unreachable", "reachable"):
             pts = []
             for c, m in R.order["cycles"]:
@@ -530,11 +553,12 @@ def plot_speed(R, plots, tmp):
             label = "binary-trees, %s" % c.replace("depth", "depth ") if b == "binary-trees" else "GCBench"
             f.write('"%s" %s\n' % (label, " ".join(vals)))
     path = os.path.join(plots, "bench-speed.svg")
-    script = GNUPLOT_HEAD % path
+    # Wider than the others: the key has a column per three variants.
+    script = (GNUPLOT_HEAD % path).replace("size 760,460", "size 960,500")
     script += 'set title "binary-trees and GCBench: time relative to rcgc (lower is faster)"\n'
     script += "set style data histograms\nset style histogram clustered gap 1\n"
     script += "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset logscale y\n"
-    script += 'set ylabel "time / rcgc time (log scale)"\nset key outside bottom center horizontal maxrows 2\n'
+    script += 'set ylabel "time / rcgc time (log scale)"\nset key outside bottom center horizontal maxrows 3\n'
     script += "set yrange [0.05:*]\n"
     script += "set termoption noenhanced\n"
     script += "plot " + ", ".join('"%s" using %d:xtic(1) title columnheader(%d) lc rgb "%s"' % (
@@ -580,8 +604,8 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
     L = []
     L.append("# Benchmarks")
     L.append("")
-    L.append("rcgc side by side with CPython 3.11, C with malloc, C with mimalloc and the Boehm "
-             "collector, all measured in one run on the same machine. This file is generated by "
+    L.append("rcgc side by side with CPython 3.11, C with malloc, C with mimalloc, the Boehm "
+             "collector, Lua 5.4 and PHP 8, all measured in one run on the same machine. This file is generated by "
              "`make bench` (`bench/run.sh`, `bench/report.py`) from the raw results in `%s/`; edit "
              "those scripts, not this file." % relroot(results_dir))
     L.append("")
@@ -595,7 +619,7 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
     L.append("## How to run")
     L.append("")
     L.append("```sh")
-    L.append("apt-get install -y libmimalloc-dev libgc-dev gnuplot   # the peers and the plots")
+    L.append("apt-get install -y libmimalloc-dev libgc-dev lua5.4 php-cli gnuplot   # the peers and the plots")
     L.append("make bench                    # full run%s" % (
         " (this one: %s)" % machine["duration"] if "duration" in machine and "full" in machine.get("mode", "") else ""))
     L.append("BENCH_QUICK=1 make bench      # smaller sizes, results under build/bench-report/")
@@ -604,8 +628,9 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
     L.append("```")
     L.append("")
     L.append("Missing peers are skipped with a message; nothing is installed by the scripts. "
-             "`BENCH_ALL=1` adds CPython's `__slots__` binary-trees at depth 20 (about two minutes "
-             "a run). PHP and Lua are not among the peers.")
+             "`BENCH_ALL=1` adds CPython's `__slots__`, Lua's and PHP's binary-trees at depth 20 "
+             "(about four minutes a repetition). The targets are measured against CPython and the C "
+             "peers; Lua and PHP are there for comparison.")
     L.append("")
     L.append("## Machine")
     L.append("")
@@ -678,13 +703,18 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
     L.append("- Each benchmark program is built once per memory manager (bench/CMakeLists.txt), so "
              "that linking mimalloc or Boehm never changes another variant's `malloc`. rcgc and the C "
              "peers are compiled with the same compiler and flags (the build's, above).")
-    L.append("- Times are wall-clock (`CLOCK_MONOTONIC`, `time.perf_counter`) around the measured "
+    L.append("- Times are wall-clock (`CLOCK_MONOTONIC`, `time.perf_counter`, `hrtime`; Lua's below) around the measured "
              "part only, inside the process. Every program checks its own result (node counts, the "
              "number of objects collected) and a run with a wrong result is reported as failed, not "
              "counted.")
     L.append("- The Boehm collector runs with its defaults; the programs start no thread, so it "
              "marks on the calling thread. CPython is the `python3` found (3.11 only), as installed "
              "(pyenv builds are not built with `--enable-optimizations`).")
+    L.append("- Lua is the `lua5.4` found, with its collector's default settings. It has no clock "
+             "finer than a second, so its programs report processor time (`os.clock`, user and system), "
+             "which for one thread that never waits is its wall time. PHP is the `php` found (8 or "
+             "later), the command-line interpreter as installed (the machine table says whether "
+             "opcache, and with it the JIT, is on), timed with `hrtime`.")
     L.append("- `make test` runs every benchmark program once with `--tiny`; figures never fail a test.")
     L.append("")
     with open(doc, "w") as f:

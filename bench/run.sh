@@ -2,7 +2,8 @@
 # bench/run.sh [BUILD_DIR]: the benchmark suite (`make bench`).
 #
 # Builds the benchmark programs in BUILD_DIR (default: build), finds which
-# peers are there (CPython 3.11, mimalloc, the Boehm collector, gnuplot) and
+# peers are there (CPython 3.11, mimalloc, the Boehm collector, Lua 5.4,
+# PHP 8, gnuplot) and
 # says which are skipped, runs every variant of every benchmark BENCH_REPS times
 # (default 5), interleaved: each repetition runs every variant once, in turn, so
 # that a slow minute of the machine touches all of them alike. Then
@@ -22,8 +23,9 @@
 #                     10^6 objects, shorter allocation loops (about 2 minutes)
 #   BENCH_ONLY="..."  only these benchmarks: refcount alloc binary-trees
 #                     gcbench cycles pauses memory levers
-#   BENCH_ALL=1       also CPython's __slots__ binary-trees at depth 20
-#                     (about 2 minutes a run, left out by default)
+#   BENCH_ALL=1       also CPython's __slots__, Lua's and PHP's binary-trees
+#                     at depth 20 (about 4 minutes a repetition, left out by
+#                     default)
 #   BENCH_DEPTHS="16 20"  binary-trees depths (default 16 20; quick: 16)
 #   BENCH_OUT=DIR     write the results and the report under DIR instead
 #   BENCH_REPORT_ONLY=1   run nothing: make the tables and the report again
@@ -35,7 +37,7 @@
 #                     that stayed, and medians of 5 swung with it.
 #
 # Nothing is installed here; missing peers are skipped. To have them all:
-#   apt-get install -y libmimalloc-dev libgc-dev gnuplot
+#   apt-get install -y libmimalloc-dev libgc-dev lua5.4 php-cli gnuplot
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,6 +121,25 @@ if [ -x "$BIN/bench_binary_trees_boehm" ]; then
 else
     echo "skipped: Boehm GC not installed (apt-get install -y libgc-dev)"
 fi
+LUA=
+for cand in lua5.4 lua; do
+    if command -v "$cand" > /dev/null && [ "$("$cand" -e 'io.write(_VERSION)' 2> /dev/null)" = "Lua 5.4" ]; then
+        LUA=$cand
+        break
+    fi
+done
+if [ -n "$LUA" ]; then
+    echo "Lua: $("$LUA" -v 2>&1 | cut -d ' ' -f 2) ($(command -v $LUA))"
+else
+    echo "skipped: Lua 5.4 not installed (apt-get install -y lua5.4)"
+fi
+PHP=
+if command -v php > /dev/null && php -r 'exit(PHP_MAJOR_VERSION >= 8 ? 0 : 1);' 2> /dev/null; then
+    PHP=php
+    echo "PHP: $(php -r 'echo PHP_VERSION;') ($(command -v php))"
+else
+    echo "skipped: PHP 8 not installed (apt-get install -y php-cli)"
+fi
 HAVE_GNUPLOT=0
 if command -v gnuplot > /dev/null; then
     HAVE_GNUPLOT=1
@@ -179,12 +200,27 @@ if want binary-trees; then
                 add binary-trees cpython-slots "$PY $ROOT/bench/binary_trees.py depth=$d variant=slots"
             fi
         fi
+        if [ "$d" -le 16 ] || [ "$ALL" = 1 ]; then
+            if [ -n "$LUA" ]; then
+                add binary-trees lua "$LUA $ROOT/bench/binary_trees.lua depth=$d"
+                add binary-trees lua-generational "$LUA $ROOT/bench/binary_trees.lua depth=$d mode=generational"
+            fi
+            if [ -n "$PHP" ]; then
+                add binary-trees php-arrays "$PHP $ROOT/bench/binary_trees.php depth=$d variant=arrays"
+                add binary-trees php-objects "$PHP $ROOT/bench/binary_trees.php depth=$d variant=objects"
+            fi
+        fi
     done
 fi
 if want gcbench; then
     add gcbench rcgc "$BIN/bench_gcbench"
     for p in $(c_peers gcbench); do add gcbench "$p" "$BIN/bench_gcbench_$p"; done
     [ -n "$PY" ] && add gcbench cpython-slots "$PY $ROOT/bench/gcbench.py"
+    if [ -n "$LUA" ]; then
+        add gcbench lua "$LUA $ROOT/bench/gcbench.lua"
+        add gcbench lua-generational "$LUA $ROOT/bench/gcbench.lua mode=generational"
+    fi
+    [ -n "$PHP" ] && add gcbench php "$PHP $ROOT/bench/gcbench.php"
 fi
 if want cycles; then
     SIZES="1e4 1e5 1e6 1e7"
@@ -194,6 +230,8 @@ if want cycles; then
             add cycles rcgc "$BIN/bench_cycles n=$n case=$c"
             [ "$HAVE_BOEHM" = 1 ] && add cycles boehm "$BIN/bench_cycles_boehm n=$n case=$c"
             [ -n "$PY" ] && add cycles cpython "$PY $ROOT/bench/cycles.py n=$n case=$c"
+            [ -n "$LUA" ] && add cycles lua "$LUA $ROOT/bench/cycles.lua n=$n case=$c"
+            [ -n "$PHP" ] && add cycles php "$PHP $ROOT/bench/cycles.php n=$n case=$c"
         done
     done
 fi
@@ -207,6 +245,11 @@ if want memory; then
     if [ -n "$PY" ]; then
         add memory cpython-slots "$PY $ROOT/bench/memory.py variant=slots"
         add memory cpython-tuples "$PY $ROOT/bench/memory.py variant=tuples"
+    fi
+    [ -n "$LUA" ] && add memory lua "$LUA $ROOT/bench/memory.lua"
+    if [ -n "$PHP" ]; then
+        add memory php-objects "$PHP $ROOT/bench/memory.php variant=objects"
+        add memory php-arrays "$PHP $ROOT/bench/memory.php variant=arrays"
     fi
 fi
 if want levers; then
@@ -280,6 +323,9 @@ CC_REAL=$(basename "$(readlink -f "$CC_PATH" 2> /dev/null || echo "$CC_PATH")")
     echo "clang: $(compiler_version clang)"
     echo "build: $BUILD_TYPE ($(cache_value CMAKE_C_FLAGS_$(echo "$BUILD_TYPE" | tr a-z A-Z)))"
     [ -n "$PY" ] && echo "cpython: $($PY -c 'import sys; print(sys.version.split()[0])')"
+    [ -n "$LUA" ] && echo "lua: $("$LUA" -v 2>&1 | cut -d ' ' -f 2)"
+    [ -n "$PHP" ] && echo "php: $(php -r 'echo PHP_VERSION, ", opcache for the command line ",
+        ini_get("opcache.enable_cli") ? "on" : "off";' 2> /dev/null)"
     [ "$HAVE_MIMALLOC" = 1 ] && echo "mimalloc: $(dpkg-query -W -f '${Version}' libmimalloc-dev 2> /dev/null ||
         sed -n 's/^#define MI_MALLOC_VERSION *//p' /usr/include/mimalloc.h)"
     [ "$HAVE_BOEHM" = 1 ] && echo "boehm: $(pkg-config --modversion bdw-gc 2> /dev/null ||
