@@ -12,6 +12,11 @@
  *           traverse function only; `rcgc-items`, the same type with
  *           rcgc_set_type_items (RCGC_ITEMS_ARRAY); bench/levers.py is
  *           CPython's peer
+ *   entries the same with dicts: four entries { hash, key, value } in an
+ *           array of each dict's own, the keys four leaves shared by all,
+ *           the values the four dicts of the group: `rcgc`, a traverse
+ *           function only; `rcgc-entries`, rcgc_set_type_entries; CPython's
+ *           peer, dicts {0: d0, 1: d1, 2: d2, 3: d3}, keeps the same entries
  *   trees   128 bottom-up binary trees of depth 13 (16,383 nodes each), each
  *           built and dropped, beside a long-lived tree of depth 16, automatic
  *           collection on; the whole run and the collector's part (from
@@ -191,6 +196,73 @@ static void case_items(const char *variant, long n)
     time_reachable(variant, "items", n, h, roots, groups, groups * GROUP);
 }
 
+/* ---- entries -------------------------------------------------------------- */
+
+/* A dict: n entries in an array of its own, key then value visited, first
+   entry to last. */
+typedef struct entry {
+    size_t hash;
+    void *key, *value;
+} entry;
+
+typedef struct dict {
+    size_t n;
+    entry *entries;
+} dict;
+
+static void dict_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    dict *d = obj;
+    for (size_t i = 0; i < d->n; i++) {
+        visit(&d->entries[i].key, arg);
+        visit(&d->entries[i].value, arg);
+    }
+}
+
+static void dict_destroy(void *obj)
+{
+    free(((dict *)obj)->entries);
+}
+
+static const rcgc_type dict_type = { "dict", sizeof(dict), dict_traverse, NULL, dict_destroy };
+static const rcgc_type key_type = { "key", sizeof(size_t), NULL, NULL, NULL };
+
+static void case_entries(const char *variant, long n)
+{
+    long groups = n / GROUP;
+    void **roots = bench_check_alloc(malloc(sizeof(void *) * (size_t)(groups + GROUP)));
+    rcgc_heap *h = bench_check_alloc(rcgc_heap_new(NULL));
+    if (strcmp(variant, "rcgc-entries") == 0 &&
+        rcgc_set_type_entries(h, &dict_type, offsetof(dict, n), offsetof(dict, entries), sizeof(entry),
+                              offsetof(entry, key), 2, RCGC_ITEMS_ARRAY) != 0)
+        bench_fail("levers", "rcgc_set_type_entries failed");
+    rcgc_disable(h);
+    void **keys = roots + groups;
+    for (int j = 0; j < GROUP; j++) {
+        keys[j] = bench_check_alloc(rcgc_new(h, &key_type));
+        *(size_t *)keys[j] = (size_t)j;
+    }
+    for (long g = 0; g < groups; g++) {
+        dict *group[GROUP];
+        for (int i = 0; i < GROUP; i++) {
+            group[i] = bench_check_alloc(rcgc_new(h, &dict_type));
+            group[i]->entries = bench_check_alloc(malloc(GROUP * sizeof(entry)));
+        }
+        for (int i = 0; i < GROUP; i++) {
+            for (int j = 0; j < GROUP; j++) {
+                rcgc_incref(keys[j]);
+                rcgc_incref(group[j]);
+                group[i]->entries[j] = (entry){ (size_t)j, keys[j], group[j] };
+            }
+            group[i]->n = GROUP;
+        }
+        roots[g] = group[0];
+        for (int i = 1; i < GROUP; i++)
+            rcgc_decref(group[i]);
+    }
+    time_reachable(variant, "entries", n, h, roots, groups + GROUP, groups * GROUP);
+}
+
 /* ---- trees ---------------------------------------------------------------- */
 
 typedef struct tree_run {
@@ -339,6 +411,8 @@ static void run(const char *kase, const char *variant, long n)
         case_fields(variant, n);
     else if (strcmp(kase, "items") == 0)
         case_items(variant, n);
+    else if (strcmp(kase, "entries") == 0)
+        case_entries(variant, n);
     else if (strcmp(kase, "trees") == 0)
         case_trees(variant);
     else if (strcmp(kase, "freeze") == 0)
@@ -358,6 +432,7 @@ int main(int argc, char **argv)
     } all[] = {
         { "fields", { "rcgc", "rcgc-fields" } },
         { "items", { "rcgc", "rcgc-items" } },
+        { "entries", { "rcgc", "rcgc-entries" } },
         { "trees", { "rcgc", "rcgc-immutable", "rcgc-untracked" } },
         { "freeze", { "rcgc", "rcgc-frozen" } },
         { "hooks", { "rcgc", "rcgc-destroy", "rcgc-finalizer" } },

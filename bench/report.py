@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 
-VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-items", "rcgc-immutable",
+VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-items", "rcgc-entries", "rcgc-immutable",
                  "rcgc-untracked", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
                  "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots",
                  "lua", "lua-generational", "php", "php-arrays", "php-objects"]
@@ -33,7 +33,7 @@ VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
     "rcgc-mutable": "rcgc, mutable nodes", "rcgc-shared-leaves": "rcgc, shared leaves",
     "rcgc-untracked": "rcgc, untracked nodes",
-    "rcgc-fields": "rcgc, field offsets", "rcgc-items": "rcgc, items",
+    "rcgc-fields": "rcgc, field offsets", "rcgc-items": "rcgc, items", "rcgc-entries": "rcgc, entries",
     "rcgc-immutable": "rcgc, immutable type",
     "rcgc-frozen": "rcgc, frozen", "rcgc-destroy": "rcgc, with destroy",
     "rcgc-finalizer": "rcgc, with finalizer", "rcgc-prepended": "rcgc, built by prepending",
@@ -148,7 +148,11 @@ DESCRIPTIONS = {
         "only and with `rcgc_set_type_fields`. `items`: full collections of N reachable lists in groups "
         "of four, each holding the four of its group (itself too) in an array of its own, one of each "
         "group held from a C array, with a traverse function only and with `rcgc_set_type_items`, and "
-        "CPython 3.11's `gc.collect()` over the same lists (bench/levers.py). "
+        "CPython 3.11's `gc.collect()` over the same lists (bench/levers.py). `entries`: the same with "
+        "dicts of four entries (a hash, a key and a value each: the keys four leaves shared by all, the "
+        "values the dicts of the group), with a traverse function only and with `rcgc_set_type_entries`, "
+        "and CPython's over dicts `{0: d0, 1: d1, 2: d2, 3: d3}`, whose int keys make it keep entries of "
+        "the same three words. "
         "`trees`: 128 bottom-up binary trees of depth 13 (16,383 "
         "nodes each), each made and dropped, beside a long-lived tree of depth 16, automatic collection on; "
         "the whole run and the collections' part of it, with a plain container type, with "

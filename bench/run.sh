@@ -259,6 +259,8 @@ if want levers; then
     done
     for v in rcgc rcgc-items; do add levers "$v" "$BIN/bench_levers case=items variant=$v n=1e6"; done
     [ -n "$PY" ] && add levers cpython "$PY $ROOT/bench/levers.py case=items n=1e6"
+    for v in rcgc rcgc-entries; do add levers "$v" "$BIN/bench_levers case=entries variant=$v n=1e6"; done
+    [ -n "$PY" ] && add levers cpython "$PY $ROOT/bench/levers.py case=entries n=1e6"
     for v in rcgc rcgc-immutable rcgc-untracked; do add levers "$v" "$BIN/bench_levers case=trees variant=$v"; done
     for v in rcgc rcgc-frozen; do add levers "$v" "$BIN/bench_levers case=freeze variant=$v"; done
     for v in rcgc rcgc-destroy rcgc-finalizer; do add levers "$v" "$BIN/bench_levers case=hooks variant=$v"; done

@@ -530,6 +530,8 @@ static void tell_layouts(rcgc_heap *h)
 {
     static const size_t instance_fields[] = { offsetof(instance, cls), offsetof(instance, attrs) };
     must_ok(rcgc_set_type_items(h, &list_type, offsetof(list, len), offsetof(list, items), RCGC_ITEMS_ARRAY));
+    must_ok(rcgc_set_type_entries(h, &dict_type, offsetof(dict, len), offsetof(dict, entries), sizeof(entry),
+                                  offsetof(entry, key), 2, RCGC_ITEMS_ARRAY));
     must_ok(rcgc_set_type_fields(h, &instance_type, instance_fields, 2));
 }
 

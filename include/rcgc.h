@@ -372,6 +372,25 @@ RCGC_API int rcgc_set_type_fields(rcgc_heap *heap, const rcgc_type *type, const 
 RCGC_API int rcgc_set_type_items(rcgc_heap *heap, const rcgc_type *type, size_t count_offset,
                                  size_t items_offset, unsigned flags);
 
+/* rcgc_set_type_items for items that are entries of entry_size bytes, each
+   holding `refs` void * references one after another from refs_offset on,
+   as a hash table's entries hold a hash, a key and a value (entry_size
+   3 * sizeof(void *), refs_offset sizeof(void *), refs 2): the count counts
+   entries, and traverse must visit the references of the first entry in
+   order, then those of the second, and so on; with RCGC_ITEMS_REVERSE in
+   exactly the opposite order (the last entry's last reference first). A
+   release drops the references of the entries the object has when it
+   begins, reading the count and the array again before each one; an entry
+   taken away meanwhile is passed over whole. rcgc_set_type_items(heap, type,
+   c, i, flags) is rcgc_set_type_entries(heap, type, c, i, sizeof(void *), 0,
+   1, flags). Returns 0, or -1 in the cases of rcgc_set_type_items, or when
+   entry_size is not a multiple of the alignment of void * (or over
+   UINT32_MAX), refs is 0, or the references do not lie aligned within an
+   entry. flags = 0 takes the entries back, whatever the other arguments. */
+RCGC_API int rcgc_set_type_entries(rcgc_heap *heap, const rcgc_type *type, size_t count_offset,
+                                   size_t items_offset, size_t entry_size, size_t refs_offset, size_t refs,
+                                   unsigned flags);
+
 /* gc.freeze(): moves every tracked object into a permanent generation that no
    collection examines, and sets all counts to 0. rcgc_unfreeze moves them back
    into generation 2. Both take time in proportion to the objects they move

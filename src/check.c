@@ -267,17 +267,18 @@ void rcgc__dbg_visited(rcgc_heap *h, const head_t *container, void *v)
              tname, obj_of(container), (void *)h, (void *)pg->heap);
 }
 
-void rcgc__dbg_items(rcgc_heap *h, const head_t *x, size_t n, void **base)
+void rcgc__dbg_items(rcgc_heap *h, const head_t *x, size_t n, const char *base)
 {
-    const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
+    const items_layout *l = &h->types[x->info >> TYPE_SHIFT].items;
     const char *tname = type_name_of(x, x->info);
-    if (t->items & RCGC_ITEMS_INLINE) {
+    if (l->form & RCGC_ITEMS_INLINE) {
         size_t payload = block_payload(x);
-        if (t->items_off > payload || n > (payload - t->items_off) / sizeof(void *))
-            fail("items", x, "'%s' at %p counts %zu items, which its payload of %zu bytes cannot hold", tname,
-                 obj_of(x), n, payload);
+        if (l->items_off > payload || n > (payload - l->items_off) / l->entry_size)
+            fail("items", x, "'%s' at %p counts %zu %s, which its payload of %zu bytes cannot hold", tname,
+                 obj_of(x), n, l->entry_size == sizeof(void *) ? "items" : "entries", payload);
     } else if (!base) {
-        fail("items", x, "'%s' at %p counts %zu items and its array is NULL", tname, obj_of(x), n);
+        fail("items", x, "'%s' at %p counts %zu %s and its array is NULL", tname, obj_of(x), n,
+             l->entry_size == sizeof(void *) ? "items" : "entries");
     }
 }
 

@@ -174,15 +174,30 @@ enum {
     TB_FINALIZE = 0x08      /* has a finalizer */
 };
 
+/* Where a type's items are (rcgc_set_type_items, rcgc_set_type_entries):
+   `count` entries of entry_size bytes, each holding `refs` references from
+   refs_off on. Plain items are entries of one reference, entry_size
+   sizeof(void *), refs_off 0. */
+/* In items_layout.form beside the RCGC_ITEMS_* flags: entries of more than
+   one word (entry_size > sizeof(void *)). */
+#define ITEMS_ENTRIES 0x100u
+
+typedef struct items_layout {
+    uint32_t form;          /* RCGC_ITEMS_* flags and ITEMS_ENTRIES, 0 if none */
+    uint32_t entry_size;
+    uint32_t refs_off;
+    uint32_t refs;
+    size_t count_off;       /* the offset of the count */
+    size_t items_off;       /* the offset of the first entry, or of the array's address */
+} items_layout;
+
 typedef struct type_slot {
     const rcgc_type *type;
     const size_t *fields;   /* offsets of its reference fields (rcgc_set_type_fields), or NULL */
     uint32_t nfields;
     uint8_t bits;           /* TB_* */
     uint8_t sclass;         /* size class of type->size, SCLASS_LARGE if none */
-    uint8_t items;          /* RCGC_ITEMS_* (rcgc_set_type_items), 0 if none */
-    size_t count_off;       /* with items: the offset of their count */
-    size_t items_off;       /* with items: the offset of the first, or of the array's address */
+    items_layout items;     /* items.form 0: none */
 } type_slot;
 
 #define SCLASS_LARGE 0xFF
@@ -736,43 +751,66 @@ static inline __attribute__((always_inline)) void visit_offsets(char *obj, const
 }
 
 /* The items of the object at obj (rcgc_set_type_items): their count, and
-   where the first is. */
+   where the first entry is. */
 static inline size_t items_count(const char *obj, size_t count_off)
 {
     return *(const size_t *)(obj + count_off);
 }
 
-static inline void **items_base(char *obj, unsigned items, size_t items_off)
+static inline char *items_base(char *obj, unsigned form, size_t items_off)
 {
-    return items & RCGC_ITEMS_INLINE ? (void **)(obj + items_off) : *(void ***)(obj + items_off);
+    return form & RCGC_ITEMS_INLINE ? obj + items_off : *(char **)(obj + items_off);
 }
 
 #ifdef RCGC_DEBUG
-RCGC_INTERNAL void rcgc__dbg_items(rcgc_heap *h, const head_t *x, size_t n, void **base);
+RCGC_INTERNAL void rcgc__dbg_items(rcgc_heap *h, const head_t *x, size_t n, const char *base);
 #endif
 
-/* Calls visit(&item, arg) for each item of x (rcgc_set_type_items), in the
-   order of its traverse. The count and the array are read once: no user
-   code runs in the collector's walks. */
+/* Calls visit(&item, arg) for each item of x (rcgc_set_type_items,
+   rcgc_set_type_entries), in the order of its traverse. The count and the
+   array are read once: no user code runs in the collector's walks. Plain
+   items (entries of one reference) take loops of their own, so that a
+   list's walk has no inner loop. */
 static inline __attribute__((always_inline)) void visit_items(rcgc_heap *h, head_t *x, const type_slot *t,
                                                               rcgc_visit_fn visit, void *arg)
 {
     char *obj = obj_of(x);
-    size_t n = items_count(obj, t->count_off);
+    size_t n = items_count(obj, t->items.count_off);
     if (!n)
         return;
-    void **base = items_base(obj, t->items, t->items_off);
+    char *base = items_base(obj, t->items.form, t->items.items_off);
 #ifdef RCGC_DEBUG
     rcgc__dbg_items(h, x, n, base);
 #else
     (void)h;
 #endif
-    if (t->items & RCGC_ITEMS_REVERSE) {
-        for (size_t i = n; i-- > 0;)
-            visit(&base[i], arg);
+    unsigned form = t->items.form;
+    bool reverse = form & RCGC_ITEMS_REVERSE;
+    if (__builtin_expect(!(form & ITEMS_ENTRIES), 1)) {
+        void **item = (void **)base;
+        if (reverse) {
+            for (size_t i = n; i-- > 0;)
+                visit(&item[i], arg);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                visit(&item[i], arg);
+        }
+        return;
+    }
+    size_t stride = t->items.entry_size;
+    uint32_t refs = t->items.refs;
+    char *entry = base + t->items.refs_off;
+    if (reverse) {
+        entry += n * stride;
+        for (size_t i = n; i-- > 0;) {
+            entry -= stride;
+            for (uint32_t j = refs; j-- > 0;)
+                visit((void **)entry + j, arg);
+        }
     } else {
-        for (size_t i = 0; i < n; i++)
-            visit(&base[i], arg);
+        for (size_t i = 0; i < n; i++, entry += stride)
+            for (uint32_t j = 0; j < refs; j++)
+                visit((void **)entry + j, arg);
     }
 }
 
@@ -786,7 +824,7 @@ static inline __attribute__((always_inline)) void each_field(rcgc_heap *h, head_
     /* In locals: the visits store to headers, which the compiler cannot tell
        from the type's table. */
     const size_t *fields = t->fields;
-    unsigned items = t->items;
+    unsigned items = t->items.form;
     if (!fields && !items) {
         traverse_head(h, x, visit, arg);
         return;
@@ -830,7 +868,7 @@ static inline __attribute__((always_inline)) void each_field_cached(rcgc_heap *h
     uint32_t index = x->info >> TYPE_SHIFT;
     if (__builtin_expect(index != fc->index, 0)) {
         const type_slot *t = &h->types[index];
-        if (!t->fields || t->nfields != 2 || t->items) {
+        if (!t->fields || t->nfields != 2 || t->items.form) {
             each_field(h, x, visit, arg);
             return;
         }

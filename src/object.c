@@ -101,8 +101,7 @@ static uint32_t type_register(rcgc_heap *h, const rcgc_type *t)
     slot->type = t;
     slot->fields = NULL;
     slot->nfields = 0;
-    slot->items = 0;
-    slot->count_off = slot->items_off = 0;
+    memset(&slot->items, 0, sizeof slot->items);
     slot->bits = (uint8_t)bits;
     slot->sclass = t->size <= SIZE_MAX / 2 ? (uint8_t)rcgc__size_class(sizeof(head_t) + t->size) : SCLASS_LARGE;
     if (index)
@@ -187,8 +186,8 @@ int rcgc_set_type_fields(rcgc_heap *h, const rcgc_type *type, const size_t *offs
     return 0;
 }
 
-int rcgc_set_type_items(rcgc_heap *h, const rcgc_type *type, size_t count_offset, size_t items_offset,
-                        unsigned flags)
+int rcgc_set_type_entries(rcgc_heap *h, const rcgc_type *type, size_t count_offset, size_t items_offset,
+                          size_t entry_size, size_t refs_offset, size_t refs, unsigned flags)
 {
     unsigned form = flags & (RCGC_ITEMS_INLINE | RCGC_ITEMS_ARRAY);
     if (!h || !type || !type->traverse || (flags & ~(RCGC_ITEMS_INLINE | RCGC_ITEMS_ARRAY | RCGC_ITEMS_REVERSE)))
@@ -199,15 +198,32 @@ int rcgc_set_type_items(rcgc_heap *h, const rcgc_type *type, size_t count_offset
                   !field_fits(items_offset, form == RCGC_ITEMS_ARRAY ? sizeof(void **) : 0, _Alignof(void *),
                               type->size)))
         return -1;
+    /* An entry's references are aligned in every entry, and lie within it. */
+    if (flags && (entry_size % _Alignof(void *) != 0 || entry_size > UINT32_MAX || refs == 0 ||
+                  refs > entry_size / sizeof(void *) ||
+                  !field_fits(refs_offset, refs * sizeof(void *), _Alignof(void *), entry_size)))
+        return -1;
     uint32_t index = type_index(h, type);
     if (!index)
         return -1;
-    type_slot *t = &h->types[index];
-    t->items = (uint8_t)flags;
-    t->count_off = flags ? count_offset : 0;
-    t->items_off = flags ? items_offset : 0;
+    items_layout *l = &h->types[index].items;
+    memset(l, 0, sizeof *l);
+    if (flags) {
+        l->form = flags | (entry_size > sizeof(void *) ? ITEMS_ENTRIES : 0);
+        l->entry_size = (uint32_t)entry_size;
+        l->refs_off = (uint32_t)refs_offset;
+        l->refs = (uint32_t)refs;
+        l->count_off = count_offset;
+        l->items_off = items_offset;
+    }
     h->release_index = FIELD_CACHE_NONE;
     return 0;
+}
+
+int rcgc_set_type_items(rcgc_heap *h, const rcgc_type *type, size_t count_offset, size_t items_offset,
+                        unsigned flags)
+{
+    return rcgc_set_type_entries(h, type, count_offset, items_offset, sizeof(void *), 0, 1, flags);
 }
 
 /* ---- Heaps ----------------------------------------------------------------- */
@@ -368,7 +384,7 @@ static void *new_sized(rcgc_heap *h, const rcgc_type *type, size_t payload_bytes
     uint32_t index = type_index(h, type);
     if (!index)
         return NULL;
-    if ((h->types[index].fields || h->types[index].items) && payload_bytes < type->size)
+    if ((h->types[index].fields || h->types[index].items.form) && payload_bytes < type->size)
         return NULL;    /* the collector would read fields past the payload */
     head_t *x = rcgc__block_alloc(h, sizeof(head_t) + payload_bytes);
     if (!x)
@@ -633,25 +649,62 @@ static inline void release_ref(void **slot, void *arg)
    again before each one: the release never reads past the count or from an
    array the program freed. Out of line, so that the releases of containers
    with fields alone keep their registers. */
-static __attribute__((noinline)) void release_items(char *obj, unsigned items, size_t count_off, size_t items_off,
+static __attribute__((noinline)) void release_items(char *obj, unsigned form, size_t count_off, size_t items_off,
                                                     release_ctx *c)
 {
     size_t n = items_count(obj, count_off);
 #ifdef RCGC_DEBUG
     if (n)
-        rcgc__dbg_items(c->h, c->container, n, items_base(obj, items, items_off));
+        rcgc__dbg_items(c->h, c->container, n, items_base(obj, form, items_off));
 #endif
-    if (items & RCGC_ITEMS_REVERSE) {
+    if (form & RCGC_ITEMS_REVERSE) {
         for (size_t i = n; i > 0;) {
             i--;
-            release_ref(&items_base(obj, items, items_off)[i], c);
+            release_ref((void **)items_base(obj, form, items_off) + i, c);
             size_t now = items_count(obj, count_off);
             if (i > now)
                 i = now;
         }
     } else {
         for (size_t i = 0; i < n && i < items_count(obj, count_off); i++)
-            release_ref(&items_base(obj, items, items_off)[i], c);
+            release_ref((void **)items_base(obj, form, items_off) + i, c);
+    }
+}
+
+/* release_items for entries of more than one word (rcgc_set_type_entries):
+   the references of each entry, in traverse order. An entry taken away while
+   its references are being dropped is passed over whole: the release goes on
+   with the last entry left (in reverse) or stops (forward). A function of
+   its own, so that the release of a list's items runs the code it ran
+   before entries existed (with the two in one function, 13% slower per
+   item). */
+static __attribute__((noinline)) void release_entries(char *obj, items_layout l, release_ctx *c)
+{
+    size_t n = items_count(obj, l.count_off);
+#ifdef RCGC_DEBUG
+    if (n)
+        rcgc__dbg_items(c->h, c->container, n, items_base(obj, l.form, l.items_off));
+#endif
+    if (l.form & RCGC_ITEMS_REVERSE) {
+        for (size_t i = n; i > 0;) {
+            i--;
+            for (uint32_t j = l.refs; j > 0;) {
+                j--;
+                release_ref((void **)(items_base(obj, l.form, l.items_off) + i * l.entry_size + l.refs_off) + j, c);
+                size_t now = items_count(obj, l.count_off);
+                if (i >= now) {
+                    i = now;    /* entry i is gone: go on from the last one left */
+                    break;
+                }
+            }
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            for (uint32_t j = 0; j < l.refs; j++) {
+                if (i >= items_count(obj, l.count_off))
+                    return;
+                release_ref((void **)(items_base(obj, l.form, l.items_off) + i * l.entry_size + l.refs_off) + j, c);
+            }
     }
 }
 
@@ -665,18 +718,19 @@ static inline __attribute__((always_inline)) void release_fields(rcgc_heap *h, h
     release_ctx c = { h, x };
     const type_slot *t = &h->types[x->info >> TYPE_SHIFT];
     char *obj = obj_of(x);
-    if (!t->fields && !t->items) {
+    if (!t->fields && !t->items.form) {
         t->type->traverse(obj, release_ref, &c);
         return;
     }
-    /* The offsets are read before the first drop runs code that may
-       register a type and move the table. */
-    unsigned items = t->items;
-    size_t count_off = t->count_off, items_off = t->items_off;
+    /* The layout is read before the first drop runs code that may register
+       a type and move the table. */
+    items_layout items = t->items;
     if (t->fields)
         visit_offsets(obj, t->fields, t->nfields, release_ref, &c);
-    if (items)
-        release_items(obj, items, count_off, items_off, &c);
+    if (items.form & ITEMS_ENTRIES)
+        release_entries(obj, items, &c);
+    else if (items.form)
+        release_items(obj, items.form, items.count_off, items.items_off, &c);
 }
 
 #ifndef RCGC_DEBUG
@@ -689,7 +743,7 @@ static inline __attribute__((always_inline)) head_t *release_fields_but_last(rcg
 {
     release_ctx c = { h, x };
     char *obj = obj_of(x);
-    if (!t->fields || t->items) {
+    if (!t->fields || t->items.form) {
         release_fields(h, x);
         return NULL;
     }
@@ -716,7 +770,7 @@ static inline __attribute__((always_inline)) bool read_few_fields(rcgc_heap *h, 
         return true;
     }
     const type_slot *t = &h->types[index];
-    if (!t->fields || t->nfields > 2 || t->items)
+    if (!t->fields || t->nfields > 2 || t->items.form)
         return false;
     *first = NULL;
     if (t->nfields == 2) {

@@ -2,7 +2,10 @@
  * Items (rcgc_set_type_items): objects that keep a variable number of
  * references, as CPython's tuples (in the object, visited and released last
  * first) and lists (in an array of the program's, first to last) do, with and
- * without a reference field before them (rcgc_set_type_fields).
+ * without a reference field before them (rcgc_set_type_fields); and entries
+ * (rcgc_set_type_entries) of several words, two of them references, as a
+ * dict's { hash, key, value } in an array and a table of { first, second,
+ * hash } in the object, visited last first.
  *
  * What is checked: the arguments the call refuses; the order in which a
  * release drops the items, which is the traverse order; a release whose items'
@@ -52,6 +55,28 @@ static void list_traverse(void *obj, rcgc_visit_fn visit, void *arg)
         visit(&s->array[i], arg);
 }
 
+/* A dict's entries: { hash, key, value } in `array`, three words each, n of
+   them; key then value, first entry to last. */
+static void dict_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    seq *s = obj;
+    for (size_t i = 0; i < s->n; i++) {
+        visit(&s->array[3 * i + 1], arg);
+        visit(&s->array[3 * i + 2], arg);
+    }
+}
+
+/* A table's entries: { first, second, hash } in `items`; the last entry's
+   second reference first. */
+static void table_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    seq *s = obj;
+    for (size_t i = s->n; i-- > 0;) {
+        visit(&s->items[3 * i + 1], arg);
+        visit(&s->items[3 * i], arg);
+    }
+}
+
 static void record_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 {
     seq *s = obj;
@@ -88,6 +113,11 @@ static const rcgc_type list_type = { "list", sizeof(seq), list_traverse, NULL, s
 static const rcgc_type fin_list_type = { "fin list", sizeof(seq), list_traverse, seq_finalize, seq_destroy };
 static const rcgc_type record_type = { "record", sizeof(seq), record_traverse, NULL, seq_destroy };
 static const rcgc_type leaf_type = { "leaf", sizeof(seq), NULL, NULL, seq_destroy };
+static const rcgc_type dict_type = { "dict", sizeof(seq), dict_traverse, NULL, seq_destroy };
+static const rcgc_type fin_dict_type = { "fin dict", sizeof(seq), dict_traverse, seq_finalize, seq_destroy };
+static const rcgc_type table_type = { "table", sizeof(seq), table_traverse, NULL, seq_destroy };
+
+#define ENTRY (3 * sizeof(void *))
 
 static const size_t attr_field[] = { offsetof(seq, attr) };
 
@@ -102,6 +132,12 @@ static void tell_items(rcgc_heap *h)
     CHECK_EQ(rcgc_set_type_items(h, &fin_list_type, offsetof(seq, n), offsetof(seq, array), RCGC_ITEMS_ARRAY), 0);
     CHECK_EQ(rcgc_set_type_fields(h, &record_type, attr_field, 1), 0);
     CHECK_EQ(rcgc_set_type_items(h, &record_type, offsetof(seq, n), offsetof(seq, array), RCGC_ITEMS_ARRAY), 0);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, offsetof(seq, n), offsetof(seq, array), ENTRY, sizeof(void *), 2,
+                                   RCGC_ITEMS_ARRAY), 0);
+    CHECK_EQ(rcgc_set_type_entries(h, &fin_dict_type, offsetof(seq, n), offsetof(seq, array), ENTRY,
+                                   sizeof(void *), 2, RCGC_ITEMS_ARRAY), 0);
+    CHECK_EQ(rcgc_set_type_entries(h, &table_type, offsetof(seq, n), offsetof(seq, items), ENTRY, 0, 2,
+                                   RCGC_ITEMS_INLINE | RCGC_ITEMS_REVERSE), 0);
 }
 
 /* A tuple of n items, each a new reference (or NULL) taken from items. */
@@ -154,6 +190,55 @@ static void append(seq *s, void *v)
     s->array[s->n++] = v;
 }
 
+/* Adds an entry { hash, key, value } to a dict, with new references to key
+   and value (either may be NULL), growing its array by moving it. */
+static void dict_add(seq *s, size_t hash, void *key, void *value)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1;
+        void **a = malloc(cap * ENTRY);
+        CHECK(a != NULL);
+        if (!a)
+            return;
+        if (s->n)
+            memcpy(a, s->array, s->n * ENTRY);
+        free(s->array);
+        s->array = a;
+        s->cap = cap;
+    }
+    void **e = &s->array[3 * s->n];
+    e[0] = (void *)(uintptr_t)hash;
+    e[1] = key;
+    e[2] = value;
+    if (key)
+        rcgc_incref(key);
+    if (value)
+        rcgc_incref(value);
+    s->n++;
+}
+
+/* A table of n entries, entry i { refs[2i], refs[2i + 1], i }, with new
+   references (or NULL) taken from refs. */
+static seq *new_table(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name, void *const *refs, size_t n)
+{
+    seq *s = rcgc_new_sized(h, t, sizeof(seq) + n * ENTRY);
+    CHECK(s != NULL);
+    if (!s)
+        return NULL;
+    s->log = log;
+    s->name = name;
+    s->n = n;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < 2; j++) {
+            s->items[3 * i + j] = refs[2 * i + j];
+            if (refs[2 * i + j])
+                rcgc_incref(refs[2 * i + j]);
+        }
+        s->items[3 * i + 2] = (void *)(uintptr_t)i;
+    }
+    return s;
+}
+
 /* ------------------------------------------------------------------------- */
 
 static void test_arguments(void)
@@ -184,6 +269,32 @@ static void test_arguments(void)
     void *small = rcgc_new_sized_untracked(h, &plain_tuple_type, 8);
     CHECK(small != NULL);
     rcgc_decref(small);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+static void test_entries_arguments(void)
+{
+    rcgc_heap *h = fresh_heap();
+    size_t n = offsetof(seq, n), items = offsetof(seq, items), array = offsetof(seq, array), w = sizeof(void *);
+    const unsigned a = RCGC_ITEMS_ARRAY;
+    CHECK_EQ(rcgc_set_type_entries(NULL, &dict_type, n, array, ENTRY, w, 2, a), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, w, 2, RCGC_ITEMS_REVERSE), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n + 4, array, ENTRY, w, 2, a), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, 0, 0, 1, a), -1);             /* no entry */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY + 4, w, 2, a), -1);     /* unaligned entries */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, w, 0, a), -1);         /* no reference */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, w + 4, 1, a), -1);     /* a misaligned one */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, w, 3, a), -1);         /* past the entry */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, ENTRY, 1, a), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, 0, SIZE_MAX / 4, a), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, (size_t)UINT32_MAX + 1 - 7, 0, 1, a), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &table_type, n, items + 8, ENTRY, 0, 2, RCGC_ITEMS_INLINE), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, 0, 3, a), 0);          /* the whole entry */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, 2 * w, 1, a), 0);      /* its last word */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, w, 2, a), 0);
+    CHECK(rcgc_new_sized(h, &dict_type, sizeof(seq) - 8) == NULL);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, 1, 3, 5, 7, 0, 0), 0);                  /* taken back */
     CHECK_EQ(live_objects(h), 0);
     rcgc_heap_free(h);
 }
@@ -242,10 +353,44 @@ static void check_release_order(bool told)
     rcgc_heap_free(h);
 }
 
+/* A release drops entries' references in traverse order too: a dict's key
+   then value, first entry to last; a table's from the last entry's second
+   reference back; NULL ones passed over, and the words between the
+   references (a dict's hash, a table's) never read as references. */
+static void check_entries_release_order(bool told)
+{
+    evlog log;
+    seq *leaves[4];
+    rcgc_heap *h = heap_with_leaves(told, &log, leaves);
+
+    seq *dict = new_seq(h, &dict_type, &log, "dict");
+    dict_add(dict, 7, leaves[1], leaves[0]);
+    dict_add(dict, 8, NULL, leaves[3]);
+    dict_add(dict, 9, leaves[2], NULL);
+    for (int i = 0; i < 4; i++)
+        rcgc_decref(leaves[i]);
+    rcgc_decref(dict);
+    CHECK_STR(log.text, "~b ~a ~d ~c ~dict");
+    CHECK_EQ(live_objects(h), 0);
+
+    memset(&log, 0, sizeof log);
+    make_leaves(h, &log, leaves);
+    void *refs[] = { leaves[0], leaves[1], leaves[2], NULL, NULL, leaves[3] };
+    seq *table = new_table(h, &table_type, &log, "table", refs, 3);
+    for (int i = 0; i < 4; i++)
+        rcgc_decref(leaves[i]);
+    rcgc_decref(table);
+    CHECK_STR(log.text, "~d ~c ~b ~a ~table");
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 static void test_release_order(void)
 {
     check_release_order(true);
     check_release_order(false);
+    check_entries_release_order(true);
+    check_entries_release_order(false);
 }
 
 /* Code that runs during a release may change the dying object's items: here
@@ -313,17 +458,145 @@ static void check_release_survives_changes(bool told)
     rcgc_heap_free(h);
 }
 
+/* The same with entries: the destroy of a dict's first key moves the array
+   and takes the last entry away (dropping its key and value itself, value
+   first), so the release goes on with the first entry's value and the
+   second entry; the destroy of the second reference of a table's last entry
+   (the first in traverse order) shrinks the table to its first entry,
+   dropping the references of the others itself, and the release goes on
+   with the first entry. */
+static void move_and_drop_entry(seq *self)
+{
+    (void)self;
+    void **a = malloc(dying->cap * ENTRY);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    memcpy(a, dying->array, dying->n * ENTRY);
+    memset(dying->array, 0xA5, dying->cap * ENTRY);
+    free(dying->array);
+    dying->array = a;
+    void **e = &a[3 * --dying->n];
+    void *key = e[1], *value = e[2];
+    e[1] = e[2] = NULL;
+    rcgc_decref(value);
+    rcgc_decref(key);
+}
+
+static void shrink_table(seq *self)
+{
+    (void)self;
+    while (dying->n > 1) {
+        void **e = &dying->items[3 * --dying->n];
+        for (int j = 1; j >= 0; j--) {
+            void *v = e[j];
+            e[j] = NULL;
+            if (v)
+                rcgc_decref(v);
+        }
+    }
+}
+
+static void check_entries_survive_changes(bool told)
+{
+    evlog log;
+    seq *leaves[4], *more[4];
+    rcgc_heap *h = heap_with_leaves(told, &log, leaves);
+    static const char *const names[] = { "e", "f", "g", "h" };
+    for (int i = 0; i < 4; i++)
+        more[i] = new_seq(h, &leaf_type, &log, names[i]);
+
+    dying = new_seq(h, &dict_type, &log, "dict");
+    dict_add(dying, 1, leaves[0], leaves[1]);
+    dict_add(dying, 2, leaves[2], leaves[3]);
+    dict_add(dying, 3, more[0], more[1]);
+    leaves[0]->on_destroy = move_and_drop_entry;
+    for (int i = 0; i < 4; i++) {
+        rcgc_decref(leaves[i]);
+        rcgc_decref(more[i]);
+    }
+    CHECK_STR(log.text, "~g ~h");
+    rcgc_decref(dying);
+    CHECK_STR(log.text, "~g ~h ~a ~f ~e ~b ~c ~d ~dict");
+    CHECK_EQ(live_objects(h), 0);
+
+    memset(&log, 0, sizeof log);
+    make_leaves(h, &log, leaves);
+    leaves[3]->on_destroy = shrink_table;
+    void *refs[] = { leaves[0], leaves[1], leaves[2], leaves[3] };
+    dying = new_table(h, &table_type, &log, "table", refs, 2);
+    for (int i = 0; i < 4; i++)
+        rcgc_decref(leaves[i]);
+    rcgc_decref(dying);
+    CHECK_STR(log.text, "~d ~c ~b ~a ~table");
+    CHECK_EQ(live_objects(h), 0);
+
+    dying = NULL;
+    rcgc_heap_free(h);
+}
+
+/* An entry taken away while the release is in it is passed over whole: the
+   destroy of its first reference pops it, keeping its other reference (the
+   word stays in the entry, past the count), and the release must not drop
+   that one. A traverse function would have to check the count between the
+   two visits to do the same, so this runs on a heap told of the entries. */
+static void *kept;
+
+static void pop_entry(seq *self)
+{
+    (void)self;
+    void **e = dying->array ? &dying->array[3 * (dying->n - 1)] : &dying->items[3 * (dying->n - 1)];
+    kept = dying->array ? e[2] : e[0];
+    dying->n--;
+}
+
+static void test_entry_taken_whole(void)
+{
+    evlog log;
+    seq *leaves[4];
+    rcgc_heap *h = heap_with_leaves(true, &log, leaves);
+
+    dying = new_seq(h, &dict_type, &log, "dict");
+    dict_add(dying, 1, leaves[0], leaves[1]);
+    leaves[0]->on_destroy = pop_entry;
+    rcgc_decref(leaves[0]);
+    rcgc_decref(leaves[1]);
+    rcgc_decref(dying);
+    CHECK_STR(log.text, "~a ~dict");
+    CHECK(kept == leaves[1]);
+    rcgc_decref(kept);
+    CHECK_STR(log.text, "~a ~dict ~b");
+
+    /* A table: its last entry's second reference is the first released. */
+    void *refs[] = { NULL, NULL, leaves[2], leaves[3] };
+    leaves[3]->on_destroy = pop_entry;
+    dying = new_table(h, &table_type, &log, "table", refs, 2);
+    rcgc_decref(leaves[2]);
+    rcgc_decref(leaves[3]);
+    rcgc_decref(dying);
+    CHECK_STR(log.text, "~a ~dict ~b ~d ~table");
+    CHECK(kept == leaves[2]);
+    rcgc_decref(kept);
+    CHECK_STR(log.text, "~a ~dict ~b ~d ~table ~c");
+    CHECK_EQ(live_objects(h), 0);
+    dying = NULL;
+    kept = NULL;
+    rcgc_heap_free(h);
+}
+
 static void test_release_survives_changes(void)
 {
     check_release_survives_changes(true);
     check_release_survives_changes(false);
+    check_entries_survive_changes(true);
+    check_entries_survive_changes(false);
 }
 
 /* Cycles through items: a list that holds itself, a tuple and a list that
-   hold each other, a record whose field closes the cycle. With hooks (the
-   destroys log) the collection releases them in list order, as on a heap
-   that calls traverse; plain tuples in a cycle with nothing else are freed
-   in bulk. */
+   hold each other, a record whose field closes the cycle, a dict that holds
+   itself and a table that holds it. With hooks (the destroys log) the
+   collection releases them in list order, as on a heap that calls
+   traverse; plain tuples in a cycle with nothing else are freed in bulk. */
 static void check_cycles(bool told, char *out, size_t outsize)
 {
     rcgc_heap *h = fresh_heap();
@@ -341,16 +614,22 @@ static void check_cycles(bool told, char *out, size_t outsize)
     seq *inner = new_seq(h, &list_type, &log, "inner");
     append(record, inner);
     append(inner, record);
+    seq *dict = new_seq(h, &fin_dict_type, &log, "dict");
+    void *pair[] = { dict, NULL };
+    seq *table = new_table(h, &table_type, &log, "table", pair, 1);
+    dict_add(dict, 5, table, dict);
     rcgc_decref(self);
     rcgc_decref(list);
     rcgc_decref(tuple);
     rcgc_decref(record);
     rcgc_decref(inner);
-    CHECK_EQ(live_objects(h), 5);
-    CHECK_EQ(rcgc_collect(h, 2), 5);
+    rcgc_decref(dict);
+    rcgc_decref(table);
+    CHECK_EQ(live_objects(h), 7);
+    CHECK_EQ(rcgc_collect(h, 2), 7);
     CHECK_EQ(live_objects(h), 0);
-    CHECK_EQ(log.fin_calls, 2);
-    CHECK_EQ(log.destroyed, 5);
+    CHECK_EQ(log.fin_calls, 3);
+    CHECK_EQ(log.destroyed, 7);
 
     /* Plain tuples, a ring of 100 through their second items. */
     seq *first = NULL, *prev = NULL;
@@ -484,36 +763,49 @@ static void name_object(void *obj, void *arg)
         snprintf(r->objects + len, sizeof r->objects - len, "%s ", s->name ? s->name : "?");
 }
 
+/* Tuples and tables: made with their items, never changed. */
 static bool is_tuple(const seq *s)
 {
     const rcgc_type *t = rcgc_type_of(s);
-    return t == &tuple_type || t == &fin_tuple_type || t == &plain_tuple_type;
+    return t == &tuple_type || t == &fin_tuple_type || t == &plain_tuple_type || t == &table_type;
+}
+
+static bool is_dict(const seq *s)
+{
+    const rcgc_type *t = rcgc_type_of(s);
+    return t == &dict_type || t == &fin_dict_type;
 }
 
 static void random_step(run *g, uint32_t r)
 {
     static const rcgc_type *const kinds[] = { &tuple_type, &fin_tuple_type, &plain_tuple_type, &list_type,
-                                             &fin_list_type, &record_type, &leaf_type, &list_type };
-    unsigned i = r % SLOTS, j = (r >> 6) % SLOTS, op = (r >> 12) % 16, k = (r >> 16) % 8;
+                                             &fin_list_type, &record_type, &leaf_type, &list_type,
+                                             &dict_type, &fin_dict_type, &table_type, &leaf_type };
+    unsigned i = r % SLOTS, j = (r >> 6) % SLOTS, op = (r >> 12) % 16, k = (r >> 16) % 12;
     seq *s = g->live[i];
     if (!s) {
         const rcgc_type *t = kinds[k];
-        if (t == &tuple_type || t == &fin_tuple_type || t == &plain_tuple_type) {
-            /* Items from the live objects, some NULL, before any allocation. */
-            void *items[5];
-            size_t n = (r >> 19) % 6;
-            for (size_t m = 0; m < n; m++)
-                items[m] = g->live[(r >> (20 + m)) % SLOTS];
+        /* Items from the live objects, some NULL, before any allocation. */
+        void *items[6];
+        size_t n = (r >> 20) % 6;
+        for (size_t m = 0; m < n; m++)
+            items[m] = g->live[(r >> (21 + m)) % SLOTS];
+        if (t == &tuple_type || t == &fin_tuple_type || t == &plain_tuple_type)
             s = new_tuple(g->h, t, &g->log, slot_names[i], items, n);
-        } else {
+        else if (t == &table_type)
+            s = new_table(g->h, t, &g->log, slot_names[i], items, n / 2);
+        else
             s = new_seq(g->h, t, &g->log, slot_names[i]);
-        }
         g->live[i] = s;
         return;
     }
     const rcgc_type *t = rcgc_type_of(s);
-    if (op < 6 && t != &leaf_type && !is_tuple(s)) {
+    if (op < 6 && is_dict(s)) {
+        dict_add(s, r, g->live[j], g->live[(r >> 24) % SLOTS]);
+    } else if (op < 6 && t != &leaf_type && !is_tuple(s)) {
         append(s, g->live[j]);
+    } else if (op < 8 && is_dict(s) && s->n) {
+        rcgc_set(&s->array[3 * ((r >> 19) % s->n) + 1 + ((r >> 30) & 1)], g->live[j]);
     } else if (op < 8 && t != &leaf_type && !is_tuple(s) && s->n) {
         rcgc_set(&s->array[(r >> 19) % s->n], g->live[j]);
     } else if (op < 9 && t == &record_type) {
@@ -586,8 +878,10 @@ static void test_items_match_traverse(void)
 int main(void)
 {
     TEST(test_arguments);
+    TEST(test_entries_arguments);
     TEST(test_release_order);
     TEST(test_release_survives_changes);
+    TEST(test_entry_taken_whole);
     TEST(test_cycles);
     TEST(test_immutable_tuples);
     TEST(test_deep_chains);
