@@ -368,7 +368,7 @@ RCGC_API int rcgc_set_type_fields(rcgc_heap *heap, const rcgc_type *type, const 
    array with items is not NULL. Returns 0, or -1 when memory is short, the
    type has no traverse, flags is not one of the forms above, or an offset is
    not that of an aligned field within type->size (inline items may start at
-   type->size). */
+   type->size) or is over UINT32_MAX. */
 RCGC_API int rcgc_set_type_items(rcgc_heap *heap, const rcgc_type *type, size_t count_offset,
                                  size_t items_offset, unsigned flags);
 
@@ -384,9 +384,9 @@ RCGC_API int rcgc_set_type_items(rcgc_heap *heap, const rcgc_type *type, size_t 
    taken away meanwhile is passed over whole. rcgc_set_type_items(heap, type,
    c, i, flags) is rcgc_set_type_entries(heap, type, c, i, sizeof(void *), 0,
    1, flags). Returns 0, or -1 in the cases of rcgc_set_type_items, or when
-   entry_size is not a multiple of the alignment of void * (or over
-   UINT32_MAX), refs is 0, or the references do not lie aligned within an
-   entry. flags = 0 takes the entries back, whatever the other arguments. */
+   entry_size is not a multiple of the alignment of void * (or is over
+   65535), refs is 0, or the references do not lie aligned within an entry.
+   flags = 0 takes the entries back, whatever the other arguments. */
 RCGC_API int rcgc_set_type_entries(rcgc_heap *heap, const rcgc_type *type, size_t count_offset,
                                    size_t items_offset, size_t entry_size, size_t refs_offset, size_t refs,
                                    unsigned flags);

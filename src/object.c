@@ -199,9 +199,10 @@ int rcgc_set_type_entries(rcgc_heap *h, const rcgc_type *type, size_t count_offs
                               type->size)))
         return -1;
     /* An entry's references are aligned in every entry, and lie within it. */
-    if (flags && (entry_size % _Alignof(void *) != 0 || entry_size > UINT32_MAX || refs == 0 ||
+    if (flags && (entry_size % _Alignof(void *) != 0 || entry_size > ITEMS_MAX_ENTRY || refs == 0 ||
                   refs > entry_size / sizeof(void *) ||
-                  !field_fits(refs_offset, refs * sizeof(void *), _Alignof(void *), entry_size)))
+                  !field_fits(refs_offset, refs * sizeof(void *), _Alignof(void *), entry_size) ||
+                  count_offset > ITEMS_MAX_OFFSET || items_offset > ITEMS_MAX_OFFSET))
         return -1;
     uint32_t index = type_index(h, type);
     if (!index)
@@ -209,12 +210,12 @@ int rcgc_set_type_entries(rcgc_heap *h, const rcgc_type *type, size_t count_offs
     items_layout *l = &h->types[index].items;
     memset(l, 0, sizeof *l);
     if (flags) {
-        l->form = flags | (entry_size > sizeof(void *) ? ITEMS_ENTRIES : 0);
-        l->entry_size = (uint32_t)entry_size;
-        l->refs_off = (uint32_t)refs_offset;
-        l->refs = (uint32_t)refs;
-        l->count_off = count_offset;
-        l->items_off = items_offset;
+        l->form = (uint8_t)(flags | (entry_size > sizeof(void *) ? ITEMS_ENTRIES : 0));
+        l->entry_size = (uint16_t)entry_size;
+        l->refs_off = (uint16_t)refs_offset;
+        l->refs = (uint16_t)refs;
+        l->count_off = (uint32_t)count_offset;
+        l->items_off = (uint32_t)items_offset;
     }
     h->release_index = FIELD_CACHE_NONE;
     return 0;

@@ -288,7 +288,8 @@ static void test_entries_arguments(void)
     CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, w, 3, a), -1);         /* past the entry */
     CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, ENTRY, 1, a), -1);
     CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, 0, SIZE_MAX / 4, a), -1);
-    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, (size_t)UINT32_MAX + 1 - 7, 0, 1, a), -1);
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, 65536, 0, 1, a), -1);        /* too large */
+    CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, 65528, 65520, 1, a), 0);     /* the largest */
     CHECK_EQ(rcgc_set_type_entries(h, &table_type, n, items + 8, ENTRY, 0, 2, RCGC_ITEMS_INLINE), -1);
     CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, 0, 3, a), 0);          /* the whole entry */
     CHECK_EQ(rcgc_set_type_entries(h, &dict_type, n, array, ENTRY, 2 * w, 1, a), 0);      /* its last word */
