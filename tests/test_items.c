@@ -429,6 +429,17 @@ static void shrink_tuple(seq *self)
     }
 }
 
+/* Drops the test's references to the four leaves, then `dying`, which holds
+   the others: its release must log `want` and leave nothing alive. */
+static void drop_leaves_then_dying(rcgc_heap *h, const evlog *log, seq *leaves[4], const char *want)
+{
+    for (int i = 0; i < 4; i++)
+        rcgc_decref(leaves[i]);
+    rcgc_decref(dying);
+    CHECK_STR(log->text, want);
+    CHECK_EQ(live_objects(h), 0);
+}
+
 static void check_release_survives_changes(bool told)
 {
     evlog log;
@@ -439,22 +450,14 @@ static void check_release_survives_changes(bool told)
     for (int i = 0; i < 4; i++)
         append(dying, leaves[i]);
     leaves[0]->on_destroy = move_and_shrink;
-    for (int i = 0; i < 4; i++)
-        rcgc_decref(leaves[i]);
-    rcgc_decref(dying);
-    CHECK_STR(log.text, "~a ~d ~b ~c ~list");
-    CHECK_EQ(live_objects(h), 0);
+    drop_leaves_then_dying(h, &log, leaves, "~a ~d ~b ~c ~list");
 
     memset(&log, 0, sizeof log);
     make_leaves(h, &log, leaves);
     leaves[3]->on_destroy = shrink_tuple;
     void *items[] = { leaves[0], leaves[1], leaves[2], leaves[3] };
     dying = new_tuple(h, &tuple_type, &log, "tuple", items, 4);
-    for (int i = 0; i < 4; i++)
-        rcgc_decref(leaves[i]);
-    rcgc_decref(dying);
-    CHECK_STR(log.text, "~d ~c ~b ~a ~tuple");
-    CHECK_EQ(live_objects(h), 0);
+    drop_leaves_then_dying(h, &log, leaves, "~d ~c ~b ~a ~tuple");
     dying = NULL;
     rcgc_heap_free(h);
 }
@@ -526,12 +529,7 @@ static void check_entries_survive_changes(bool told)
     leaves[3]->on_destroy = shrink_table;
     void *refs[] = { leaves[0], leaves[1], leaves[2], leaves[3] };
     dying = new_table(h, &table_type, &log, "table", refs, 2);
-    for (int i = 0; i < 4; i++)
-        rcgc_decref(leaves[i]);
-    rcgc_decref(dying);
-    CHECK_STR(log.text, "~d ~c ~b ~a ~table");
-    CHECK_EQ(live_objects(h), 0);
-
+    drop_leaves_then_dying(h, &log, leaves, "~d ~c ~b ~a ~table");
     dying = NULL;
     rcgc_heap_free(h);
 }
