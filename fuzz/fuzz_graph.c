@@ -83,7 +83,11 @@
  * The type byte b of 0-2: below 128, a type with a destroy and the finalizer
  * b % 5 (a leaf: b % 3; see enum fin_mode); from 128 up, a type without hooks,
  * and for a container with slots bit 6 chooses one whose fields the heap
- * reads from a table (0) or with its traverse function (1).
+ * reads from a table (0) or with its traverse function (1). With bit 6
+ * clear, a container's type has items (with hooks always, plain ones when
+ * bit 0 is set; bit 1 reverses a plain one's), or entries of two slots
+ * when bit 2 is set too and the type has no finalizer (an even number of
+ * slots then).
  * At most 96 objects live at once; the record of a dead object is reused.
  */
 #include "fuzz.h"
@@ -94,7 +98,7 @@
 
 #define MAX_OBJECTS 96     /* living at once; a dead object's record is reused */
 #define MAX_SLOTS 8
-#define ITEMS_TYPES 4
+#define ITEMS_TYPES 6
 #define MAX_WEAK 48
 #define MAX_ROOTS 192
 #define MAX_SAVED 256
@@ -118,6 +122,8 @@ struct payload {
     uint32_t magic;
     uint16_t index;
     size_t nslots;          /* the count of the items types (rcgc_set_type_items) */
+    size_t npairs;          /* nslots / 2: the count of the entries types (rcgc_set_type_entries),
+                               whose entries are pairs of slots */
     void *slots[];
 };
 
@@ -583,7 +589,7 @@ static void check_all(bool in_alloc)
             continue;
         /* Read for every living object: one the heap freed too early (the
            model cannot see those without hooks die) is poisoned memory. */
-        if (p->magic != MAGIC || p->index != i || p->nslots != o->nslots)
+        if (p->magic != MAGIC || p->index != i || p->nslots != o->nslots || p->npairs != (size_t)o->nslots / 2)
             FAIL("object %d: its payload is not the one the harness wrote", i);
         for (s = 0; s < o->nslots; s++) {
             int t = o->slots[s];
@@ -785,15 +791,21 @@ static const rcgc_type plain_node_type = { "fuzz node (plain)", 0, node_traverse
 
 /* Types whose slots the heap reads as items (rcgc_set_type_items: the count
    nslots, the items in the payload), told before the first is made: with
-   hooks and without, in traverse order and, for plain ones, reversed. */
+   hooks and without, in traverse order and, for plain ones, reversed; and
+   types whose slots it reads as entries of two references each
+   (rcgc_set_type_entries: the count npairs; their objects have an even
+   number of slots, so that node_traverse visits the same references in the
+   same order), with a destroy, and plain and reversed. */
 #define ITEMS_SIZE offsetof(struct payload, slots)
 static const rcgc_type items_types[ITEMS_TYPES] = {
     { "fuzz node (items)", ITEMS_SIZE, node_traverse, NULL, node_destroy },
     { "fuzz node (fin, items)", ITEMS_SIZE, node_traverse, node_finalize, node_destroy },
     { "fuzz node (plain, items)", ITEMS_SIZE, node_traverse, NULL, NULL },
     { "fuzz node (plain, reversed items)", ITEMS_SIZE, node_traverse_reverse, NULL, NULL },
+    { "fuzz node (entries)", ITEMS_SIZE, node_traverse, NULL, node_destroy },
+    { "fuzz node (plain, reversed entries)", ITEMS_SIZE, node_traverse_reverse, NULL, NULL },
 };
-enum { ITEMS_HOOKS, ITEMS_FIN, ITEMS_PLAIN, ITEMS_PLAIN_REVERSE };
+enum { ITEMS_HOOKS, ITEMS_FIN, ITEMS_PLAIN, ITEMS_PLAIN_REVERSE, ENTRIES_HOOKS, ENTRIES_PLAIN_REVERSE };
 static const rcgc_type plain_leaf_type = { "fuzz leaf (plain)", 0, NULL, NULL, NULL };
 
 static void weak_callback(void *weakref, void *data)
@@ -1033,12 +1045,17 @@ static size_t payload_bytes(int nslots, uint8_t c)
 static const rcgc_type *items_type(int k)
 {
     const rcgc_type *type = &items_types[k];
-    unsigned flags = RCGC_ITEMS_INLINE | (k == ITEMS_PLAIN_REVERSE ? RCGC_ITEMS_REVERSE : 0);
+    bool reverse = k == ITEMS_PLAIN_REVERSE || k == ENTRIES_PLAIN_REVERSE;
+    unsigned flags = RCGC_ITEMS_INLINE | (reverse ? RCGC_ITEMS_REVERSE : 0);
 
     if (!M.items_set[k]) {
-        if (rcgc_set_type_items(M.h, type, offsetof(struct payload, nslots), ITEMS_SIZE, flags) != 0) {
+        int status = k >= ENTRIES_HOOKS
+                         ? rcgc_set_type_entries(M.h, type, offsetof(struct payload, npairs), ITEMS_SIZE,
+                                                 2 * sizeof(void *), 0, 2, flags)
+                         : rcgc_set_type_items(M.h, type, offsetof(struct payload, nslots), ITEMS_SIZE, flags);
+        if (status != 0) {
             if (M.memory->fail_at == 0)
-                FAIL("rcgc_set_type_items refused the items of %s", type->name);
+                FAIL("the heap refused the items of %s", type->name);
             return NULL;
         }
         M.items_set[k] = true;
@@ -1049,12 +1066,14 @@ static const rcgc_type *items_type(int k)
 }
 
 /* The type of a new object: `traverse` keeps to node_traverse, `items` (for
-   a type without hooks) chooses items over fields, `reverse` their order.
+   a type without hooks) chooses items over fields, `reverse` their order,
+   `entries` (for a container whose type would have items, and without a
+   finalizer) entries of two slots over items.
    NULL when the heap could not take the field table or the items of a type
    (memory short): nothing is made then, so that no object of the type exists
    when it is tried again. */
-static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, bool items, bool reverse, int nslots,
-                                 int fin)
+static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, bool items, bool reverse, bool entries,
+                                 int nslots, int fin)
 {
     const rcgc_type *type;
     int k = nslots - 1;
@@ -1063,13 +1082,13 @@ static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, bool item
         if (leaf)
             return fin ? &leaf_fin_type : &leaf_type;
         if (!traverse)
-            return items_type(fin ? ITEMS_FIN : ITEMS_HOOKS);
+            return items_type(entries ? ENTRIES_HOOKS : fin ? ITEMS_FIN : ITEMS_HOOKS);
         return fin ? &node_fin_type : &node_type;
     }
     if (leaf)
         return &plain_leaf_type;
     if (!traverse && items)
-        return items_type(reverse ? ITEMS_PLAIN_REVERSE : ITEMS_PLAIN);
+        return items_type(entries ? ENTRIES_PLAIN_REVERSE : reverse ? ITEMS_PLAIN_REVERSE : ITEMS_PLAIN);
     if (nslots == 0 || traverse)
         return &plain_node_type;
     type = &plain_fields_type[k];
@@ -1091,8 +1110,13 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     bool plain = (b & 128) != 0, untracked = !leaf && (a & 128) != 0;
     int nslots = leaf ? 0 : a % (MAX_SLOTS + 1);
     int fin = plain ? FIN_NONE : leaf ? b % 3 : b % FIN_MODES;
+    bool entries = !leaf && (b & 4) != 0 && (b & 64) == 0 && (plain ? (b & 1) != 0 : fin == FIN_NONE);
     static const char zero[1024];
-    size_t bytes = payload_bytes(nslots, c);
+    size_t bytes;
+
+    if (entries)
+        nslots &= ~1;
+    bytes = payload_bytes(nslots, c);
     const rcgc_type *type;
     struct object *o;
     struct payload *p;
@@ -1101,7 +1125,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
 
     if (free_object_index() < 0 || M.nroots == MAX_ROOTS)
         return;
-    type = new_type(leaf, plain, (b & 64) != 0, (b & 1) != 0, (b & 2) != 0, nslots, fin);
+    type = new_type(leaf, plain, (b & 64) != 0, (b & 1) != 0, (b & 2) != 0, entries, nslots, fin);
     if (type == NULL)
         return;
 
@@ -1125,7 +1149,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     o->ptr = p;
     o->leaf = leaf;
     o->plain = plain;
-    o->reversed = type == &items_types[ITEMS_PLAIN_REVERSE];
+    o->reversed = type == &items_types[ITEMS_PLAIN_REVERSE] || type == &items_types[ENTRIES_PLAIN_REVERSE];
     o->nslots = (uint8_t)nslots;
     o->fin = (uint8_t)fin;
     memset(o->slots, -1, sizeof o->slots);
@@ -1133,6 +1157,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     p->magic = MAGIC;
     p->index = (uint16_t)index;
     p->nslots = (size_t)nslots;
+    p->npairs = (size_t)nslots / 2;
     M.roots[M.nroots++] = index;
     changed();
 }
