@@ -300,9 +300,10 @@ static void test_entries_arguments(void)
     rcgc_heap_free(h);
 }
 
-/* Four leaves named a to d, logging to log. */
+/* Four leaves named a to d, logging to log, which is cleared first. */
 static void make_leaves(rcgc_heap *h, evlog *log, seq *leaves[4])
 {
+    memset(log, 0, sizeof *log);
     static const char *const names[] = { "a", "b", "c", "d" };
     for (int i = 0; i < 4; i++)
         leaves[i] = new_seq(h, &leaf_type, log, names[i]);
@@ -312,7 +313,6 @@ static void make_leaves(rcgc_heap *h, evlog *log, seq *leaves[4])
 static rcgc_heap *heap_with_leaves(bool told, evlog *log, seq *leaves[4])
 {
     rcgc_heap *h = fresh_heap();
-    memset(log, 0, sizeof *log);
     if (told)
         tell_items(h);
     make_leaves(h, log, leaves);
@@ -374,7 +374,6 @@ static void check_entries_release_order(bool told)
     CHECK_STR(log.text, "~b ~a ~d ~c ~dict");
     CHECK_EQ(live_objects(h), 0);
 
-    memset(&log, 0, sizeof log);
     make_leaves(h, &log, leaves);
     void *refs[] = { leaves[0], leaves[1], leaves[2], NULL, NULL, leaves[3] };
     seq *table = new_table(h, &table_type, &log, "table", refs, 3);
@@ -452,7 +451,6 @@ static void check_release_survives_changes(bool told)
     leaves[0]->on_destroy = move_and_shrink;
     drop_leaves_then_dying(h, &log, leaves, "~a ~d ~b ~c ~list");
 
-    memset(&log, 0, sizeof log);
     make_leaves(h, &log, leaves);
     leaves[3]->on_destroy = shrink_tuple;
     void *items[] = { leaves[0], leaves[1], leaves[2], leaves[3] };
@@ -524,7 +522,6 @@ static void check_entries_survive_changes(bool told)
     CHECK_STR(log.text, "~g ~h ~a ~f ~e ~b ~c ~d ~dict");
     CHECK_EQ(live_objects(h), 0);
 
-    memset(&log, 0, sizeof log);
     make_leaves(h, &log, leaves);
     leaves[3]->on_destroy = shrink_table;
     void *refs[] = { leaves[0], leaves[1], leaves[2], leaves[3] };
