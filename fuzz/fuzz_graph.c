@@ -87,7 +87,8 @@
  * clear, a container's type has items (with hooks always, plain ones when
  * bit 0 is set; bit 1 reverses a plain one's), or entries of two slots
  * when bit 2 is set too and the type has no finalizer (an even number of
- * slots then).
+ * slots then), each after a word that is not a reference (a hash) when bit
+ * 3 is set too (a plain one's reversed by bit 1).
  * At most 96 objects live at once; the record of a dead object is reused.
  */
 #include "fuzz.h"
@@ -98,7 +99,7 @@
 
 #define MAX_OBJECTS 96     /* living at once; a dead object's record is reused */
 #define MAX_SLOTS 8
-#define ITEMS_TYPES 6
+#define ITEMS_TYPES 9
 #define MAX_WEAK 48
 #define MAX_ROOTS 192
 #define MAX_SAVED 256
@@ -124,6 +125,8 @@ struct payload {
     size_t nslots;          /* the count of the items types (rcgc_set_type_items) */
     size_t npairs;          /* nslots / 2: the count of the entries types (rcgc_set_type_entries),
                                whose entries are pairs of slots */
+    bool hashed;            /* each pair of slots follows a word that is not a
+                               reference (a hash): slot_word */
     void *slots[];
 };
 
@@ -133,6 +136,7 @@ struct object {
     bool leaf;              /* no traverse: never tracked */
     bool plain;             /* its type has no hooks: its death is worked out, not seen */
     bool reversed;          /* its traverse visits the slots from the last */
+    bool hashed;            /* its payload's pairs of slots follow a hash (slot_word) */
     uint8_t nslots;
     uint8_t fin;            /* enum fin_mode */
     int8_t slots[MAX_SLOTS]; /* what the harness stored: object index or -1 */
@@ -143,6 +147,21 @@ struct object {
     bool pinned;            /* moved during the collection: no promotion */
     bool ever_garbage;      /* found unreachable by some collection */
 };
+
+/* The word of a payload's slots[] that holds slot s: slot s itself, or, in
+   a hashed payload, whose entries are {hash, slot 2k, slot 2k + 1}, the word
+   after its pair's hash. */
+static size_t slot_word(bool hashed, int s)
+{
+    return hashed ? (size_t)s / 2 * 3 + 1 + (size_t)s % 2 : (size_t)s;
+}
+
+/* The hash word of object i's pair k: a non-canonical address, which a walk
+   that took it for a reference would fault on. */
+static void *hash_word(int i, size_t k)
+{
+    return (void *)(uintptr_t)(0xA5A5000000000001u | (uint64_t)i << 16 | (uint64_t)k << 4);
+}
 
 struct weak {
     void *ptr;              /* the weak-reference object */
@@ -297,7 +316,10 @@ static const int8_t *slot_targets(const struct object *o, int8_t buf[MAX_SLOTS])
     if (o->plain || o->dead || rcgc_refcount(o->ptr) != 0)
         return o->slots;
     for (s = 0; s < o->nslots; s++)
-        buf[s] = p->slots[s] ? (int8_t)((const struct payload *)p->slots[s])->index : -1;
+    {
+        const void *t = p->slots[slot_word(p->hashed, s)];
+        buf[s] = t ? (int8_t)((const struct payload *)t)->index : -1;
+    }
     return buf;
 }
 
@@ -589,15 +611,18 @@ static void check_all(bool in_alloc)
             continue;
         /* Read for every living object: one the heap freed too early (the
            model cannot see those without hooks die) is poisoned memory. */
-        if (p->magic != MAGIC || p->index != i || p->nslots != o->nslots || p->npairs != (size_t)o->nslots / 2)
+        if (p->magic != MAGIC || p->index != i || p->nslots != o->nslots || p->npairs != (size_t)o->nslots / 2 ||
+            p->hashed != o->hashed)
             FAIL("object %d: its payload is not the one the harness wrote", i);
         for (s = 0; s < o->nslots; s++) {
             int t = o->slots[s];
-            void *expect = t >= 0 ? M.o[t].ptr : NULL;
+            void *expect = t >= 0 ? M.o[t].ptr : NULL, *held = p->slots[slot_word(o->hashed, s)];
             if (t >= 0 && M.o[t].dead)
                 FAIL("object %d is alive and its slot %d refers to object %d, which was freed", i, s, t);
-            if (p->slots[s] != expect)
-                FAIL("object %d slot %d holds %p, the harness stored %p", i, s, p->slots[s], expect);
+            if (held != expect)
+                FAIL("object %d slot %d holds %p, the harness stored %p", i, s, held, expect);
+            if (o->hashed && s % 2 == 0 && p->slots[slot_word(true, s) - 1] != hash_word(i, (size_t)s / 2))
+                FAIL("object %d: the hash before its slot %d changed", i, s);
             if (t >= 0)
                 refs[t]++;
         }
@@ -687,6 +712,25 @@ static void node_traverse_reverse(void *obj, rcgc_visit_fn visit, void *arg)
 
     for (i = p->nslots; i-- > 0;)
         visit(&p->slots[i], arg);
+}
+
+/* The slots of a hashed payload, without the hashes. */
+static void node_traverse_hashed(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    struct payload *p = obj;
+    size_t i;
+
+    for (i = 0; i < p->nslots; i++)
+        visit(&p->slots[slot_word(true, (int)i)], arg);
+}
+
+static void node_traverse_hashed_reverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    struct payload *p = obj;
+    size_t i;
+
+    for (i = p->nslots; i-- > 0;)
+        visit(&p->slots[slot_word(true, (int)i)], arg);
 }
 
 /* Stores a new reference to object i into the saved array (a full array
@@ -795,7 +839,10 @@ static const rcgc_type plain_node_type = { "fuzz node (plain)", 0, node_traverse
    types whose slots it reads as entries of two references each
    (rcgc_set_type_entries: the count npairs; their objects have an even
    number of slots, so that node_traverse visits the same references in the
-   same order), with a destroy, and plain and reversed. */
+   same order), with a destroy, and plain and reversed; and the same with a
+   hash before each pair (entries of three words whose references start at
+   the second; hashed payloads), with a destroy, plain, and plain and
+   reversed. */
 #define ITEMS_SIZE offsetof(struct payload, slots)
 static const rcgc_type items_types[ITEMS_TYPES] = {
     { "fuzz node (items)", ITEMS_SIZE, node_traverse, NULL, node_destroy },
@@ -804,8 +851,21 @@ static const rcgc_type items_types[ITEMS_TYPES] = {
     { "fuzz node (plain, reversed items)", ITEMS_SIZE, node_traverse_reverse, NULL, NULL },
     { "fuzz node (entries)", ITEMS_SIZE, node_traverse, NULL, node_destroy },
     { "fuzz node (plain, reversed entries)", ITEMS_SIZE, node_traverse_reverse, NULL, NULL },
+    { "fuzz node (hashed entries)", ITEMS_SIZE, node_traverse_hashed, NULL, node_destroy },
+    { "fuzz node (plain, hashed entries)", ITEMS_SIZE, node_traverse_hashed, NULL, NULL },
+    { "fuzz node (plain, reversed hashed entries)", ITEMS_SIZE, node_traverse_hashed_reverse, NULL, NULL },
 };
-enum { ITEMS_HOOKS, ITEMS_FIN, ITEMS_PLAIN, ITEMS_PLAIN_REVERSE, ENTRIES_HOOKS, ENTRIES_PLAIN_REVERSE };
+enum {
+    ITEMS_HOOKS,
+    ITEMS_FIN,
+    ITEMS_PLAIN,
+    ITEMS_PLAIN_REVERSE,
+    ENTRIES_HOOKS,
+    ENTRIES_PLAIN_REVERSE,
+    HASHED_HOOKS,
+    HASHED_PLAIN,
+    HASHED_PLAIN_REVERSE
+};
 static const rcgc_type plain_leaf_type = { "fuzz leaf (plain)", 0, NULL, NULL, NULL };
 
 static void weak_callback(void *weakref, void *data)
@@ -1024,9 +1084,9 @@ static int free_object_index(void)
 /* Payload sizes: exact (slots only), padded by up to 496 bytes, 4 to 7 KiB
    (four size classes of 7 to 12 blocks per page, so that pages fill up and
    empty), or over 8 KiB (a large object). */
-static size_t payload_bytes(int nslots, uint8_t c)
+static size_t payload_bytes(size_t words, uint8_t c)
 {
-    size_t bytes = sizeof(struct payload) + (size_t)nslots * sizeof(void *);
+    size_t bytes = sizeof(struct payload) + words * sizeof(void *);
 
     switch (c % 8) {
     case 5:
@@ -1045,14 +1105,19 @@ static size_t payload_bytes(int nslots, uint8_t c)
 static const rcgc_type *items_type(int k)
 {
     const rcgc_type *type = &items_types[k];
-    bool reverse = k == ITEMS_PLAIN_REVERSE || k == ENTRIES_PLAIN_REVERSE;
+    bool reverse = k == ITEMS_PLAIN_REVERSE || k == ENTRIES_PLAIN_REVERSE || k == HASHED_PLAIN_REVERSE;
     unsigned flags = RCGC_ITEMS_INLINE | (reverse ? RCGC_ITEMS_REVERSE : 0);
 
     if (!M.items_set[k]) {
-        int status = k >= ENTRIES_HOOKS
-                         ? rcgc_set_type_entries(M.h, type, offsetof(struct payload, npairs), ITEMS_SIZE,
-                                                 2 * sizeof(void *), 0, 2, flags)
-                         : rcgc_set_type_items(M.h, type, offsetof(struct payload, nslots), ITEMS_SIZE, flags);
+        int status;
+        if (k >= HASHED_HOOKS)
+            status = rcgc_set_type_entries(M.h, type, offsetof(struct payload, npairs), ITEMS_SIZE,
+                                           3 * sizeof(void *), sizeof(void *), 2, flags);
+        else if (k >= ENTRIES_HOOKS)
+            status = rcgc_set_type_entries(M.h, type, offsetof(struct payload, npairs), ITEMS_SIZE,
+                                           2 * sizeof(void *), 0, 2, flags);
+        else
+            status = rcgc_set_type_items(M.h, type, offsetof(struct payload, nslots), ITEMS_SIZE, flags);
         if (status != 0) {
             if (M.memory->fail_at == 0)
                 FAIL("the heap refused the items of %s", type->name);
@@ -1073,7 +1138,7 @@ static const rcgc_type *items_type(int k)
    (memory short): nothing is made then, so that no object of the type exists
    when it is tried again. */
 static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, bool items, bool reverse, bool entries,
-                                 int nslots, int fin)
+                                 bool hashed, int nslots, int fin)
 {
     const rcgc_type *type;
     int k = nslots - 1;
@@ -1082,11 +1147,13 @@ static const rcgc_type *new_type(bool leaf, bool plain, bool traverse, bool item
         if (leaf)
             return fin ? &leaf_fin_type : &leaf_type;
         if (!traverse)
-            return items_type(entries ? ENTRIES_HOOKS : fin ? ITEMS_FIN : ITEMS_HOOKS);
+            return items_type(hashed ? HASHED_HOOKS : entries ? ENTRIES_HOOKS : fin ? ITEMS_FIN : ITEMS_HOOKS);
         return fin ? &node_fin_type : &node_type;
     }
     if (leaf)
         return &plain_leaf_type;
+    if (!traverse && items && hashed)
+        return items_type(reverse ? HASHED_PLAIN_REVERSE : HASHED_PLAIN);
     if (!traverse && items)
         return items_type(entries ? ENTRIES_PLAIN_REVERSE : reverse ? ITEMS_PLAIN_REVERSE : ITEMS_PLAIN);
     if (nslots == 0 || traverse)
@@ -1111,12 +1178,13 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     int nslots = leaf ? 0 : a % (MAX_SLOTS + 1);
     int fin = plain ? FIN_NONE : leaf ? b % 3 : b % FIN_MODES;
     bool entries = !leaf && (b & 4) != 0 && (b & 64) == 0 && (plain ? (b & 1) != 0 : fin == FIN_NONE);
+    bool hashed = entries && (b & 8) != 0;
     static const char zero[1024];
     size_t bytes;
 
     if (entries)
         nslots &= ~1;
-    bytes = payload_bytes(nslots, c);
+    bytes = payload_bytes(hashed ? (size_t)nslots / 2 * 3 : (size_t)nslots, c);
     const rcgc_type *type;
     struct object *o;
     struct payload *p;
@@ -1125,7 +1193,7 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
 
     if (free_object_index() < 0 || M.nroots == MAX_ROOTS)
         return;
-    type = new_type(leaf, plain, (b & 64) != 0, (b & 1) != 0, (b & 2) != 0, entries, nslots, fin);
+    type = new_type(leaf, plain, (b & 64) != 0, (b & 1) != 0, (b & 2) != 0, entries, hashed, nslots, fin);
     if (type == NULL)
         return;
 
@@ -1149,7 +1217,9 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     o->ptr = p;
     o->leaf = leaf;
     o->plain = plain;
-    o->reversed = type == &items_types[ITEMS_PLAIN_REVERSE] || type == &items_types[ENTRIES_PLAIN_REVERSE];
+    o->reversed = type == &items_types[ITEMS_PLAIN_REVERSE] || type == &items_types[ENTRIES_PLAIN_REVERSE] ||
+                  type == &items_types[HASHED_PLAIN_REVERSE];
+    o->hashed = hashed;
     o->nslots = (uint8_t)nslots;
     o->fin = (uint8_t)fin;
     memset(o->slots, -1, sizeof o->slots);
@@ -1158,6 +1228,9 @@ static void op_new(bool leaf, uint8_t a, uint8_t b, uint8_t c)
     p->index = (uint16_t)index;
     p->nslots = (size_t)nslots;
     p->npairs = (size_t)nslots / 2;
+    p->hashed = hashed;
+    for (i = 0; hashed && i < p->npairs; i++)
+        p->slots[3 * i] = hash_word(index, i);
     M.roots[M.nroots++] = index;
     changed();
 }
@@ -1179,7 +1252,7 @@ static void op_set(uint8_t a, uint8_t s, uint8_t b)
     }
     o->slots[slot] = (int8_t)target;
     changed();
-    sp = &((struct payload *)o->ptr)->slots[slot];
+    sp = &((struct payload *)o->ptr)->slots[slot_word(o->hashed, slot)];
     if (target < 0 && (b & 8))
         rcgc_clear(sp);
     else

@@ -27,6 +27,12 @@ NEW, LEAF, SET, DROP, DUP, WEAK, WEAK_DROP, WEAK_GET, COLLECT, FREEZE, GC, UNSAV
 FIN_NONE, FIN_RECORD, FIN_RESURRECT, FIN_CLEAR0, FIN_SAVE0 = range(5)
 PLAIN = 128              # new's type argument from 128 up: a type without hooks,
 PLAIN_TRAVERSE = 192     # whose fields the heap reads from a table, or with traverse
+# Type arguments of containers whose slots the heap reads as entries of two
+# (rcgc_set_type_entries; an even number of slots): with a destroy, then
+# plain (reversed); and with a hash before each pair: with a destroy, plain,
+# plain and reversed.
+ENTRIES, PLAIN_ENTRIES = 20, 133
+HASHED, PLAIN_HASHED, PLAIN_HASHED_REVERSED = 60, 141, 143
 CB_NONE, CB_RECORD, CB_DROP = range(3)
 UNTRACKED = 128          # new's slots argument with bit 7 set: made untracked
 NULL_TARGET = 7          # set's third argument with value % 8 == 7 stores NULL
@@ -636,6 +642,33 @@ def scenarios():
     g.collect(2)
     g.collect(0)
     s["untracked-containers"] = g
+
+    # Containers of each entries type: a ring through their second slots,
+    # each holding a leaf in its fourth, found garbage once the ring is
+    # dropped; a hashed container that survives holds a pair of them that a
+    # full collection examines first; and one that dies by its count while
+    # it holds a hashed one.
+    g = Graph()
+    kinds = (ENTRIES, PLAIN_ENTRIES, HASHED, PLAIN_HASHED, PLAIN_HASHED_REVERSED)
+    ring = [g.new(4, kind) for kind in kinds]
+    for k, o in enumerate(ring):
+        g.set(o, 1, ring[(k + 1) % len(ring)])
+        leaf = g.leaf(PLAIN if k % 2 else FIN_NONE)
+        g.set(o, 3, leaf)
+        g.drop(leaf)
+    keeper = g.new(2, HASHED)
+    g.set(keeper, 0, ring[2])
+    g.set(keeper, 1, ring[4])
+    g.collect(2)
+    g.set(keeper, 0, None)
+    g.set(keeper, 1, None)
+    g.drop(*ring)
+    g.collect(2)
+    holder = g.new(2, PLAIN_HASHED)
+    g.set(holder, 1, keeper)
+    g.drop(keeper, holder)
+    g.collect(2)
+    s["entries-hashed-and-pairs"] = g
     return s
 
 
