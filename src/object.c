@@ -300,9 +300,11 @@ void rcgc_heap_free(rcgc_heap *h)
    16-byte stores, the smallest sizes tested first. Up to 128 bytes there is
    no loop: two runs of stores that meet or overlap, since a loop of one to
    eight stores ran 0.5 to 1 ns slower or faster depending on where it fell
-   in the code. Above 128 bytes, runs of four stores: memset's own code for
-   272 bytes (a 256-byte payload's block under the old size classes, of 288
-   bytes) made eight 64-byte stores that straddle cache lines. */
+   in the code. Above 128 bytes, runs of 64 bytes up to the last one, which
+   ends with the payload and may overlap the one before it: memset's own
+   code for 272 bytes (a 256-byte payload's block under the old size
+   classes, of 288 bytes) made eight 64-byte stores that straddle cache
+   lines. */
 static inline void clear_small(head_t *x, size_t bytes)
 {
     char *p = obj_of(x);
@@ -319,11 +321,10 @@ static inline void clear_small(head_t *x, size_t bytes)
         memset(p, 0, 64);
         memset(p + bytes - 64, 0, 64);
     } else {
-        size_t at = 0;
-        for (; at + 64 <= bytes; at += 64)
-            memset(p + at, 0, 64);
-        for (; at < bytes; at += 16)
-            memset(p + at, 0, 16);
+        char *last = p + bytes - 64;
+        for (; p < last; p += 64)
+            memset(p, 0, 64);
+        memset(last, 0, 64);
     }
 }
 
