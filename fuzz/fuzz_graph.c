@@ -315,8 +315,7 @@ static const int8_t *slot_targets(const struct object *o, int8_t buf[MAX_SLOTS])
 
     if (o->plain || o->dead || rcgc_refcount(o->ptr) != 0)
         return o->slots;
-    for (s = 0; s < o->nslots; s++)
-    {
+    for (s = 0; s < o->nslots; s++) {
         const void *t = p->slots[slot_word(p->hashed, s)];
         buf[s] = t ? (int8_t)((const struct payload *)t)->index : -1;
     }
@@ -724,6 +723,7 @@ static void node_traverse_hashed(void *obj, rcgc_visit_fn visit, void *arg)
         visit(&p->slots[slot_word(true, (int)i)], arg);
 }
 
+/* The same from the last slot, as RCGC_ITEMS_REVERSE reads entries. */
 static void node_traverse_hashed_reverse(void *obj, rcgc_visit_fn visit, void *arg)
 {
     struct payload *p = obj;
