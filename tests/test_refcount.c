@@ -794,6 +794,15 @@ static void test_immortal(void)
     CHECK_EQ(od, 0);
     CHECK(rcgc_is_immortal(o));
 
+    /* made immortal again: nothing changes */
+    rcgc_make_immortal(o);
+    CHECK(rcgc_is_immortal(o));
+    CHECK_EQ(rcgc_refcount(o), RCGC_IMMORTAL_REFCOUNT);
+    CHECK(!rcgc_is_tracked(o));
+    CHECK_EQ(occurrences(h, -1, o), 0);
+    CHECK(o->a == x);
+    CHECK_EQ(rcgc_refcount(x), 2);
+
     /* stored in and removed from slots: still no-ops */
     void *slot = NULL;
     rcgc_set(&slot, o);
