@@ -643,11 +643,11 @@ def scenarios():
     g.collect(0)
     s["untracked-containers"] = g
 
-    # Containers of each entries type: a ring through their second slots,
-    # each holding a leaf in its fourth, found garbage once the ring is
-    # dropped; a hashed container that survives holds a pair of them that a
-    # full collection examines first; and one that dies by its count while
-    # it holds a hashed one.
+    # Containers of each entries type in a ring through their second slots,
+    # each holding a leaf in its fourth, and a hashed container holding two
+    # of them: a full collection finds them all alive; once that container
+    # lets go and the ring is dropped, a second finds the ring garbage; then
+    # a plain hashed container dies by its count while it holds the other.
     g = Graph()
     kinds = (ENTRIES, PLAIN_ENTRIES, HASHED, PLAIN_HASHED, PLAIN_HASHED_REVERSED)
     ring = [g.new(4, kind) for kind in kinds]
