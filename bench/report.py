@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-items", "rcgc-entries", "rcgc-immutable",
                  "rcgc-untracked", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
@@ -725,6 +726,80 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
         f.write("\n".join(L))
 
 
+README_START = "<!-- make bench: start -->"
+README_END = "<!-- make bench: end -->"
+
+
+def readme_figures(R, T, machine):
+    """The lines of README.md's summary: a few figures of this run beside the
+    peers that the targets name."""
+    def cell(bench, case, metric, variant, unit, note=""):
+        v = R.median(bench, case, metric, variant)
+        return "" if v is None else ("%s %s" % (fmt(v), unit)).rstrip() + note
+
+    def line(label, *cells):
+        return "| " + " | ".join((label,) + cells) + " |"
+
+    def row(label, bench, case, metric, unit, cpython, cpython_note=""):
+        return line(label, cell(bench, case, metric, "rcgc", unit),
+                    cell(bench, case, metric, cpython, unit, cpython_note),
+                    cell(bench, case, metric, "mimalloc", unit) if bench != "cycles" else "",
+                    cell(bench, case, metric, "boehm", unit))
+
+    memory_cpython = ", ".join(x for x in (
+        cell("memory", "two-slot-1e6", "block", "cpython-slots", "", " (`__slots__`)"),
+        cell("memory", "two-slot-1e6", "block", "cpython-tuples", "", " (tuple)")) if x)
+    family = machine.get("cpu family/model/stepping", "").split("/")
+    cpu = machine.get("cpu", "?") + (", family %s model %s" % (family[0], family[1]) if len(family) >= 2 else "")
+    met = sum(1 for t in T if t.status == "met")
+    intro = textwrap.wrap("Measured by `make bench`, all side by side in one run on one machine (%s, %s; "
+                          "medians of %s):" % (cpu, machine.get("date", "?"), machine.get("reps", "?")), 80)
+    return [README_START] + intro + [
+        "",
+        "| | rcgc | CPython 3.11 | C + mimalloc | Boehm GC |",
+        "|---|---|---|---|---|",
+        row("full collection of 10^6 objects in unreachable 2-cycles, per object",
+            "cycles", "unreachable-1e6", "time_per_object", "ns", "cpython"),
+        row("full collection of 10^6 reachable objects, per object",
+            "cycles", "reachable-1e6", "time_per_object", "ns", "cpython"),
+        row("binary-trees, depth 16", "binary-trees", "depth16", "time", "s", "cpython-tuples", " (tuples)"),
+        row("GCBench", "gcbench", "default", "time", "s", "cpython-slots", " (`__slots__`)"),
+        line("longest collection pause while a 10^6-object chain is built",
+             cell("pauses", "chain-1e6", "max", "rcgc", "ms"), cell("pauses", "chain-1e6", "max", "cpython", "ms"),
+             "", ""),
+        line("bytes per object with two references", cell("memory", "two-slot-1e6", "block", "rcgc", ""),
+             memory_cpython, cell("memory", "two-slot-1e6", "block", "mimalloc", ""),
+             cell("memory", "two-slot-1e6", "block", "boehm", "")),
+        "",
+        "Boehm's collector marks what is reachable and takes back the rest by its mark",
+        "bits, so unreachable objects cost it almost nothing and reachable ones cost it",
+        "more; mimalloc's objects carry no count and nothing collects their cycles.",
+        "[docs/benchmarks.md](docs/benchmarks.md) has every table and plot, the project's",
+        "performance targets (%d of %d are met), and for each one missed, by how" % (met, len(T)),
+        "much and what the profiles show.",
+        README_END,
+    ]
+
+
+def update_readme(path, lines):
+    """Puts lines in place of README.md's block between README_START and
+    README_END; a README without the block is left as it is."""
+    try:
+        text = open(path).read()
+    except OSError as e:
+        print("README not updated: %s" % e)
+        return
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        print("README not updated: %s has no block between %s and %s" % (path, README_START, README_END))
+        return
+    new = text[:start] + "\n".join(lines) + text[end + len(README_END):]
+    if new != text:
+        with open(path, "w") as f:
+            f.write(new)
+    print("readme: %s" % path)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -732,6 +807,7 @@ def main():
     ap.add_argument("--plots", required=True)
     ap.add_argument("--root", required=True)
     ap.add_argument("--gnuplot", action="store_true")
+    ap.add_argument("--readme", help="README.md, whose summary of the figures is written again")
     a = ap.parse_args()
 
     R = Results(*load(os.path.join(a.results, "results.csv")))
@@ -755,6 +831,8 @@ def main():
 
     plots = make_plots(R, a.plots, a.gnuplot)
     document(R, T, machine, disasm_lines if disasm else [], plots, a.doc, a.root, a.results)
+    if a.readme:
+        update_readme(a.readme, readme_figures(R, T, machine))
     for p in plots:
         print("plot: %s" % p)
 

@@ -12,7 +12,8 @@
 #
 # Where the results go:
 #   a full run             bench/results/ (raw CSV, machine, disassembly),
-#                          docs/benchmarks.md and docs/bench-*.svg
+#                          docs/benchmarks.md, docs/bench-*.svg and the
+#                          figures of README.md's "Speed and size"
 #   a partial run          BUILD_DIR/bench-report/ (same files), so that a
 #   (BENCH_QUICK, ONLY,    quick look never overwrites the committed figures
 #   DEPTHS, REPS < 5)
@@ -273,6 +274,7 @@ fi
 
 # ---- Where the results go ---------------------------------------------------
 
+README_ARG=()
 if [ -n "${BENCH_OUT:-}" ]; then
     mkdir -p "$BENCH_OUT"
     OUT=$(cd "$BENCH_OUT" && pwd)
@@ -286,6 +288,7 @@ else
     OUT=$ROOT/bench/results
     DOC=$ROOT/docs/benchmarks.md
     PLOTS=$ROOT/docs
+    README_ARG=(--readme "$ROOT/README.md")
 fi
 mkdir -p "$OUT" "$PLOTS"
 CSV=$OUT/results.csv
@@ -296,7 +299,7 @@ if [ "$REPORT_ONLY" = 1 ]; then
     GNUPLOT_ARG=
     [ "$HAVE_GNUPLOT" = 1 ] && GNUPLOT_ARG=--gnuplot
     exec "$REPORT_PY" "$ROOT/bench/report.py" --results "$OUT" --doc "$DOC" --plots "$PLOTS" \
-        --root "$ROOT" $GNUPLOT_ARG
+        --root "$ROOT" $GNUPLOT_ARG "${README_ARG[@]}"
 fi
 
 # ---- The machine ------------------------------------------------------------
@@ -408,7 +411,7 @@ fi
 GNUPLOT_ARG=
 [ "$HAVE_GNUPLOT" = 1 ] && GNUPLOT_ARG=--gnuplot
 "$REPORT_PY" "$ROOT/bench/report.py" --results "$OUT" --doc "$DOC" --plots "$PLOTS" \
-    --root "$ROOT" $GNUPLOT_ARG || exit 1
+    --root "$ROOT" $GNUPLOT_ARG "${README_ARG[@]}" || exit 1
 echo
 echo "raw results: $CSV"
 echo "report: $DOC"
