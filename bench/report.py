@@ -1,5 +1,6 @@
 """Turns the raw results of bench/run.sh into tables, the target check, plots
-and docs/benchmarks.md.
+and docs/benchmarks.md, and with --readme the summary of a few figures in
+README.md's block between README_START and README_END.
 
 Input (the --results directory):
   results.csv          rep,bench,variant,case,metric,value,unit: one line per
@@ -14,6 +15,7 @@ Every figure is summarised by its median over the repetitions, with the
 minimum and maximum; ratios divide medians.
 
 Usage: report.py --results DIR --doc FILE --plots DIR --root REPO [--gnuplot]
+                 [--readme README.md]
 """
 import argparse
 import collections
