@@ -140,16 +140,26 @@ static void tell_items(rcgc_heap *h)
                                    RCGC_ITEMS_INLINE | RCGC_ITEMS_REVERSE), 0);
 }
 
-/* A tuple of n items, each a new reference (or NULL) taken from items. */
-static seq *new_tuple(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name, void *const *items, size_t n)
+/* An object of type t with n entries of entry_bytes each in its payload
+   (items), which the caller fills. */
+static seq *new_inline(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name, size_t n, size_t entry_bytes)
 {
-    seq *s = rcgc_new_sized(h, t, sizeof(seq) + n * sizeof(void *));
+    seq *s = rcgc_new_sized(h, t, sizeof(seq) + n * entry_bytes);
     CHECK(s != NULL);
     if (!s)
         return NULL;
     s->log = log;
     s->name = name;
     s->n = n;
+    return s;
+}
+
+/* A tuple of n items, each a new reference (or NULL) taken from items. */
+static seq *new_tuple(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name, void *const *items, size_t n)
+{
+    seq *s = new_inline(h, t, log, name, n, sizeof(void *));
+    if (!s)
+        return NULL;
     for (size_t i = 0; i < n; i++) {
         s->items[i] = items[i];
         if (items[i])
@@ -169,22 +179,32 @@ static seq *new_seq(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *na
     return s;
 }
 
+/* Makes room in s's array, of entries of entry_bytes each, for one more
+   entry: a full array is moved to one twice its size. false: memory is
+   short. */
+static bool make_room(seq *s, size_t entry_bytes)
+{
+    if (s->n < s->cap)
+        return true;
+    size_t cap = s->cap ? 2 * s->cap : 1;
+    void **a = malloc(cap * entry_bytes);
+    CHECK(a != NULL);
+    if (!a)
+        return false;
+    if (s->n)
+        memcpy(a, s->array, s->n * entry_bytes);
+    free(s->array);
+    s->array = a;
+    s->cap = cap;
+    return true;
+}
+
 /* Appends a new reference to v (or NULL) to a list, growing its array by
    moving it. */
 static void append(seq *s, void *v)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 1;
-        void **a = malloc(cap * sizeof *a);
-        CHECK(a != NULL);
-        if (!a)
-            return;
-        if (s->n)
-            memcpy(a, s->array, s->n * sizeof *a);
-        free(s->array);
-        s->array = a;
-        s->cap = cap;
-    }
+    if (!make_room(s, sizeof(void *)))
+        return;
     if (v)
         rcgc_incref(v);
     s->array[s->n++] = v;
@@ -194,18 +214,8 @@ static void append(seq *s, void *v)
    and value (either may be NULL), growing its array by moving it. */
 static void dict_add(seq *s, size_t hash, void *key, void *value)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 1;
-        void **a = malloc(cap * ENTRY);
-        CHECK(a != NULL);
-        if (!a)
-            return;
-        if (s->n)
-            memcpy(a, s->array, s->n * ENTRY);
-        free(s->array);
-        s->array = a;
-        s->cap = cap;
-    }
+    if (!make_room(s, ENTRY))
+        return;
     void **e = &s->array[3 * s->n];
     e[0] = (void *)(uintptr_t)hash;
     e[1] = key;
@@ -221,13 +231,9 @@ static void dict_add(seq *s, size_t hash, void *key, void *value)
    references (or NULL) taken from refs. */
 static seq *new_table(rcgc_heap *h, const rcgc_type *t, evlog *log, const char *name, void *const *refs, size_t n)
 {
-    seq *s = rcgc_new_sized(h, t, sizeof(seq) + n * ENTRY);
-    CHECK(s != NULL);
+    seq *s = new_inline(h, t, log, name, n, ENTRY);
     if (!s)
         return NULL;
-    s->log = log;
-    s->name = name;
-    s->n = n;
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < 2; j++) {
             s->items[3 * i + j] = refs[2 * i + j];
