@@ -271,14 +271,14 @@ void rcgc__dbg_items(rcgc_heap *h, const head_t *x, size_t n, const char *base)
 {
     const items_layout *l = &h->types[x->info >> TYPE_SHIFT].items;
     const char *tname = type_name_of(x, x->info);
+    const char *what = l->form & ITEMS_ENTRIES ? "entries" : "items";
     if (l->form & RCGC_ITEMS_INLINE) {
         size_t payload = block_payload(x);
         if (l->items_off > payload || n > (payload - l->items_off) / l->entry_size)
             fail("items", x, "'%s' at %p counts %zu %s, which its payload of %zu bytes cannot hold", tname,
-                 obj_of(x), n, l->entry_size == sizeof(void *) ? "items" : "entries", payload);
+                 obj_of(x), n, what, payload);
     } else if (!base) {
-        fail("items", x, "'%s' at %p counts %zu %s and its array is NULL", tname, obj_of(x), n,
-             l->entry_size == sizeof(void *) ? "items" : "entries");
+        fail("items", x, "'%s' at %p counts %zu %s and its array is NULL", tname, obj_of(x), n, what);
     }
 }
 

@@ -174,6 +174,12 @@ enum {
     TB_FINALIZE = 0x08      /* has a finalizer */
 };
 
+/* In items_layout.form beside the RCGC_ITEMS_* flags: entries of more than
+   one word (entry_size > sizeof(void *)). */
+#define ITEMS_ENTRIES 0x80u
+#define ITEMS_MAX_ENTRY UINT16_MAX
+#define ITEMS_MAX_OFFSET UINT32_MAX
+
 /* Where a type's items are (rcgc_set_type_items, rcgc_set_type_entries):
    `count` entries of entry_size bytes, each holding `refs` references from
    refs_off on. Plain items are entries of one reference, entry_size
@@ -181,12 +187,6 @@ enum {
    the walks index the table by the type of every object, and at 56 bytes
    the index took an instruction more (binary-trees, which has no items,
    ran 0.5% more instructions). */
-/* In items_layout.form beside the RCGC_ITEMS_* flags: entries of more than
-   one word (entry_size > sizeof(void *)). */
-#define ITEMS_ENTRIES 0x80u
-#define ITEMS_MAX_ENTRY UINT16_MAX
-#define ITEMS_MAX_OFFSET UINT32_MAX
-
 typedef struct items_layout {
     uint8_t form;           /* RCGC_ITEMS_* flags and ITEMS_ENTRIES, 0 if none */
     uint16_t entry_size;

@@ -673,6 +673,12 @@ static __attribute__((noinline)) void release_items(char *obj, unsigned form, si
     }
 }
 
+/* Reference j of entry i, from the array as it is now. */
+static inline void **entry_ref(char *obj, items_layout l, size_t i, uint32_t j)
+{
+    return (void **)(items_base(obj, l.form, l.items_off) + i * l.entry_size + l.refs_off) + j;
+}
+
 /* release_items for entries of more than one word (rcgc_set_type_entries):
    the references of each entry, in traverse order. An entry taken away while
    its references are being dropped is passed over whole: the release goes on
@@ -692,7 +698,7 @@ static __attribute__((noinline)) void release_entries(char *obj, items_layout l,
             i--;
             for (uint32_t j = l.refs; j > 0;) {
                 j--;
-                release_ref((void **)(items_base(obj, l.form, l.items_off) + i * l.entry_size + l.refs_off) + j, c);
+                release_ref(entry_ref(obj, l, i, j), c);
                 size_t now = items_count(obj, l.count_off);
                 if (i >= now) {
                     i = now;    /* entry i is gone: go on from the last one left */
@@ -705,7 +711,7 @@ static __attribute__((noinline)) void release_entries(char *obj, items_layout l,
             for (uint32_t j = 0; j < l.refs; j++) {
                 if (i >= items_count(obj, l.count_off))
                     return;
-                release_ref((void **)(items_base(obj, l.form, l.items_off) + i * l.entry_size + l.refs_off) + j, c);
+                release_ref(entry_ref(obj, l, i, j), c);
             }
     }
 }
