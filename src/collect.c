@@ -432,9 +432,8 @@ static bool stream_pays(const rcgc_heap *h)
 
 typedef struct reach_ctx {
     char *const *base;  /* the heap's region table (ref_at) */
-    head_t *tail;       /* young's last object: young->prev is only set at the end */
-    uint32_t young_ref;
-    size_t rescued;     /* objects taken back from unreachable */
+    head_t *taken;      /* the last object taken back: the end of unreachable's
+                           taken prefix, or unreachable itself */
 } reach_ctx;
 
 /* What move_unreachable saw among the objects it found unreachable. */
@@ -444,25 +443,34 @@ enum {
                                weak references to it, or a weak reference */
 };
 
-/* x, parked in `unreachable`, was found reachable: it goes back to the tail of
-   `young` to be scanned again, with gc_refs 1 in place of its prev link. The
-   region table and young's tail come from c, not through the heap and
-   young->prev: 44 instructions to 32, and 4% off a collection of a chain
-   built oldest first, where every object is parked and then rescued. Out of
+/* x, parked in `unreachable`, was found reachable: it is taken back, to be
+   walked again after the rest of young, as CPython moves it to young's tail.
+   The objects taken back wait at the front of unreachable instead, in the
+   order they were taken, up to c->taken, and the objects still parked
+   follow. When x is the first of those, as when a chain is taken back in
+   the order it was parked (each object by the one before it), it stays
+   where it is: nothing is relinked. Otherwise it leaves its place for the
+   end of the front. Only a parked object's prev link is read, when it
+   leaves its place, and that one is right: the links of the objects at the
+   front are not kept (visit_reachable sets them to 1), nor the first parked
+   object's (move_unreachable sets it at the end), and x is neither. Out of
    line: inlined into move_unreachable's loop, its list moves took registers
    that the loop then saved and restored around every object's fields (8% of
    a collection of reachable objects). */
 static __attribute__((noinline)) void rescue(reach_ctx *c, head_t *x)
 {
-    uint32_t p = x->prev, n = x->next, xr = ref_of(x);
-    ref_at(c->base, p)->next = n;
-    ref_at(c->base, n)->prev = p;
+    head_t *t = c->taken;
+    uint32_t f = t->next;
     x->info &= ~(uint32_t)F_UNREACHABLE;
-    x->prev = 1;
-    x->next = c->young_ref;
-    c->tail->next = xr;
-    c->tail = x;
-    c->rescued++;
+    c->taken = x;
+    if (ref_at(c->base, f) == x)
+        return;
+    uint32_t p = x->prev, n = x->next;
+    head_t *before = ref_at(c->base, p);
+    t->next = before->next;
+    before->next = n;
+    ref_at(c->base, n)->prev = p;
+    x->next = f;
 }
 
 /* The header of the object in *slot if it is in the examined set, or NULL. */
@@ -477,8 +485,8 @@ static inline head_t *examined_referent(void **slot)
 
 /* As CPython's visit_reachable: an examined object referenced from a
    reachable one is reachable. If it was already parked in `unreachable`, it
-   goes back to the tail of `young` to be scanned again. Otherwise the walk
-   has not reached it yet, and its gc_refs becomes 1 whatever it was:
+   is taken back (rescue). Otherwise the walk has not reached it yet, or it
+   is waiting to be walked again, and its gc_refs becomes 1 whatever it was:
    move_unreachable only asks whether gc_refs is 0, so the store needs no
    test (CPython stores 1 only over 0, with the same result). */
 static inline void visit_reachable(void **slot, void *arg)
@@ -518,6 +526,10 @@ static inline void keep_survivor(head_t *x, uint32_t gen_bits)
    number of objects left in young; *moved is set to the number in
    unreachable, *found to what was found unreachable on the way (FOUND_*;
    objects rescued later included).
+   The walk goes through young from head to tail, then through the objects
+   taken back (rescue), which CPython appends to young's tail and walks
+   there: they wait at the front of unreachable instead, in the same order,
+   and join young's tail when the walk is over.
    Objects found unreachable one after another are parked as a run: each
    gets its prev link for unreachable as the walk passes it, and the run
    leaves young in one splice when the walk reaches the next reachable
@@ -527,16 +539,15 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
                                unsigned *found)
 {
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
-    reach_ctx c = { h->region_base, ref_ptr(h, young->prev), ref_of(young), 0 };
+    reach_ctx c = { h->region_base, unreachable };
     head_t *prev = young;
     uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0, nr;
     head_t *x = ref_ptr(h, r);
-    size_t parked = 0;
+    size_t parked = 0, taken = 0;
     unsigned seen = 0;
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
         if (x->prev) {
-            /* visit_reachable may append to young, changing x->next. */
             each_field_cached(h, x, &fc, visit_reachable, &c);
             x->prev = prev_ref;
             keep_survivor(x, gen_bits);
@@ -563,12 +574,35 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
         } while (r != end && !x->prev);
         splice_run(h, prev, first, last, last_ref, r, unreachable);
     }
+    if (c.taken != unreachable) {
+        /* The objects taken back, walked in the order they were taken; what
+           their fields refer to that is still parked is taken after them. */
+        r = unreachable->next;
+        prev->next = r;
+        x = ref_ptr(h, r);
+        for (;;) {
+            each_field_cached(h, x, &fc, visit_reachable, &c);
+            x->prev = prev_ref;
+            keep_survivor(x, gen_bits);
+            prev_ref = r;
+            taken++;
+            if (x == c.taken)
+                break;
+            nr = x->next;
+            x = walk_next(h, x, r, nr, &stride);
+            r = nr;
+        }
+        uint32_t still = x->next;
+        x->next = end;
+        unreachable->next = still;
+        ref_ptr(h, still)->prev = ref_of(unreachable);
+    }
     young->prev = prev_ref;
-    /* The walk counts the objects it parks, and rescue() those it takes
+    /* The walk counts the objects it parks, and the second part those taken
        back, rather than the objects it keeps: a collection of reachable
        objects only takes the kept path, where the count lived on the stack
        (one instruction of 82.5 per object). */
-    *moved = parked - c.rescued;
+    *moved = parked - taken;
     *found = seen;
     return examined - *moved;
 }
