@@ -3073,8 +3073,277 @@ static void test_full_collection_examined_set(void)
     full_collection_examined_set(20);
 }
 
+/* CPython 3.11's collection on a model of the heap, for
+   test_collection_order_matches_model: the nodes' fields and the test's
+   references, each generation's list in order, and gcmodule.c's steps on
+   arrays (merge, update_refs and subtract_refs, move_unreachable, promotion),
+   written from cpython-gc.md rather than from rcgc's code. */
+#define MODEL_NODES 240
+
+typedef struct order_model {
+    int n;                              /* nodes made */
+    int field[MODEL_NODES][4];          /* the node each field refers to, or -1 */
+    int held[MODEL_NODES];              /* references the test holds */
+    bool alive[MODEL_NODES];
+    int gen[3][MODEL_NODES];            /* each generation's list, in order */
+    int len[3];
+} order_model;
+
+static int model_refcount(const order_model *m, int x)
+{
+    int rc = m->held[x];
+    for (int i = 0; i < m->n; i++)
+        for (int f = 0; f < 4; f++)
+            rc += m->alive[i] && m->field[i][f] == x;
+    return rc;
+}
+
+static void model_unlist(order_model *m, int x)
+{
+    for (int g = 0; g < 3; g++)
+        for (int i = 0; i < m->len[g]; i++)
+            if (m->gen[g][i] == x) {
+                memmove(&m->gen[g][i], &m->gen[g][i + 1], (size_t)(m->len[g] - i - 1) * sizeof(int));
+                m->len[g]--;
+                return;
+            }
+}
+
+/* x's count reached 0: it dies, and so does what only it held. */
+static void model_release(order_model *m, int x)
+{
+    m->alive[x] = false;
+    model_unlist(m, x);
+    for (int f = 0; f < 4; f++) {
+        int y = m->field[x][f];
+        if (y >= 0 && m->alive[y] && model_refcount(m, y) == 0)
+            model_release(m, y);
+    }
+}
+
+/* collect(generation): returns the number of unreachable nodes, which die. */
+static int model_collect(order_model *m, int generation)
+{
+    int young[MODEL_NODES], n = 0;
+    for (int i = 0; i < m->len[generation]; i++)
+        young[n++] = m->gen[generation][i];
+    for (int g = 0; g < generation; g++)
+        for (int i = 0; i < m->len[g]; i++)
+            young[n++] = m->gen[g][i];
+    for (int g = 0; g <= generation; g++)
+        m->len[g] = 0;
+
+    static const int none = -1;
+    bool examined[MODEL_NODES] = { false }, parked[MODEL_NODES] = { false };
+    int gc_refs[MODEL_NODES];
+    for (int i = 0; i < n; i++) {
+        examined[young[i]] = true;
+        gc_refs[young[i]] = model_refcount(m, young[i]);
+    }
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < 4; f++) {
+            int y = m->field[young[i]][f];
+            if (y != none && examined[y])
+                gc_refs[y]--;
+        }
+
+    /* move_unreachable: the walk goes on over what it appends; -1 marks a
+       place left. An object walked as reachable leaves the examined set
+       (CPython clears PREV_MASK_COLLECTING), so that visit_reachable
+       ignores it from then on. */
+    int walk[2 * MODEL_NODES], nwalk = n, unreachable[MODEL_NODES], nun = 0;
+    memcpy(walk, young, (size_t)n * sizeof(int));
+    for (int i = 0; i < nwalk; i++) {
+        int x = walk[i];
+        if (gc_refs[x] == 0) {
+            parked[x] = true;
+            unreachable[nun++] = x;
+            walk[i] = none;
+            continue;
+        }
+        examined[x] = false;
+        for (int f = 0; f < 4; f++) {
+            int y = m->field[x][f];
+            if (y == none || !examined[y])
+                continue;
+            if (parked[y]) {
+                parked[y] = false;
+                for (int k = 0; k < nun; k++)
+                    if (unreachable[k] == y)
+                        unreachable[k] = none;
+                gc_refs[y] = 1;
+                walk[nwalk++] = y;
+            } else if (gc_refs[y] == 0) {
+                gc_refs[y] = 1;
+            }
+        }
+    }
+
+    int to = generation < 2 ? generation + 1 : 2;
+    for (int i = 0; i < nwalk; i++)
+        if (walk[i] != none)
+            m->gen[to][m->len[to]++] = walk[i];
+    int found = 0;
+    for (int k = 0; k < nun; k++)
+        if (unreachable[k] != none) {
+            m->alive[unreachable[k]] = false;
+            found++;
+        }
+    /* What only the garbage held, in older generations, dies with it. */
+    for (int i = 0; i < m->n; i++)
+        if (m->alive[i] && model_refcount(m, i) == 0)
+            model_release(m, i);
+    return found;
+}
+
+/* Compares generation g's list on the heap with the model's. */
+static bool model_same_order(rcgc_heap *h, const order_model *m, int g)
+{
+    order_log o = { { 0 }, 0 };
+    rcgc_get_objects(h, g, order_add, &o);
+    if (o.n != (size_t)m->len[g])
+        return false;
+    for (int i = 0; i < m->len[g]; i++)
+        if (o.idx[i] != (size_t)m->gen[g][i])
+            return false;
+    return true;
+}
+
+/* Prints the first seed at which the heap and the model differ. */
+static void report_model_mismatch(rcgc_heap *h, const order_model *m, uint32_t seed, int g, ptrdiff_t found,
+                                  int expected)
+{
+    fprintf(stderr, "seed %u, collect(%d): found %td, the model %d\n", seed, g, found, expected);
+    for (int gg = 0; gg < 3; gg++) {
+        order_log o = { { 0 }, 0 };
+        rcgc_get_objects(h, gg, order_add, &o);
+        fprintf(stderr, "  generation %d, heap: ", gg);
+        for (size_t i = 0; i < o.n; i++)
+            fprintf(stderr, " %zu", o.idx[i]);
+        fprintf(stderr, "\n  generation %d, model:", gg);
+        for (int i = 0; i < m->len[gg]; i++)
+            fprintf(stderr, " %d", m->gen[gg][i]);
+        fprintf(stderr, "\n");
+    }
+}
+
+/* Collections' results and order against the model: random graphs of plain
+   nodes made in parts, each part followed by a collection of a random
+   generation, so that examined lists mix the orders earlier collections
+   left with allocation order. Each part is either a random graph (fields to
+   any node made so far, some old nodes given new children, some nodes held
+   by the test) or a chain built by prepending (each node refers to the one
+   made before it, the newest held), the shape whose objects are parked and
+   then taken back one after the other. After each collection every
+   generation must hold the model's nodes in the model's order, and the
+   collection must find as many unreachable nodes. */
+static void test_collection_order_matches_model(void)
+{
+    size_t mismatches = 0, found_total = 0, chains = 0;
+    for (uint32_t seed = 1; seed <= scaled(300, 40); seed++) {
+        uint32_t state = seed * 2246822519u + 1;
+        rcgc_heap *h = rcgc_heap_new(NULL);
+        CHECK(h != NULL);
+        if (!h)
+            return;
+        rcgc_disable(h);
+        if (seed % 2)
+            CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
+        order_model m;
+        memset(&m, 0, sizeof m);
+        node *obj[MODEL_NODES] = { NULL };
+        bool same = true;
+        int chain_prev = -1;
+        while (same && m.n < MODEL_NODES - 40) {
+            int first = m.n, k = 1 + (int)(next_random(&state) % 40);
+            bool chain = next_random(&state) % 3 == 0;
+            chains += chain;
+            for (int i = first; i < first + k; i++) {
+                obj[i] = rcgc_new(h, &plain_node_type);
+                CHECK(obj[i] != NULL);
+                if (!obj[i])
+                    return;
+                obj[i]->fin_calls = (size_t)i;
+                m.alive[i] = true;
+                m.held[i] = 1;
+                for (int f = 0; f < 4; f++)
+                    m.field[i][f] = -1;
+                m.gen[0][m.len[0]++] = i;
+                m.n++;
+            }
+            void **fields[MODEL_NODES][4];
+            for (int i = 0; i < m.n; i++) {
+                fields[i][0] = &obj[i]->a;
+                fields[i][1] = &obj[i]->b;
+                fields[i][2] = &obj[i]->c;
+                fields[i][3] = &obj[i]->d;
+            }
+            if (chain) {
+                /* Each node refers to the one made before it; the part's
+                   first refers to the last chain's newest when it lives. */
+                for (int i = first; i < first + k; i++) {
+                    int y = i > first ? i - 1 : chain_prev;
+                    if (y >= 0 && m.alive[y]) {
+                        rcgc_incref(obj[y]);
+                        *fields[i][0] = obj[y];
+                        m.field[i][0] = y;
+                    }
+                }
+                chain_prev = first + k - 1;
+            } else {
+                for (int i = 0; i < m.n; i++) {
+                    if (!m.alive[i] || (i < first && next_random(&state) % 4))
+                        continue;
+                    for (int f = 0; f < 4; f++) {
+                        int y = (int)(next_random(&state) % (uint32_t)m.n);
+                        if (m.field[i][f] >= 0 || !m.alive[y] || next_random(&state) % 2)
+                            continue;
+                        rcgc_incref(obj[y]);
+                        *fields[i][f] = obj[y];
+                        m.field[i][f] = y;
+                    }
+                }
+            }
+            /* The test keeps some of the new nodes (a chain its newest) and
+               lets go of some it kept from earlier parts. */
+            for (int i = 0; i < m.n; i++) {
+                bool keep = chain && i >= first ? i == first + k - 1 : next_random(&state) % 4 == 0;
+                if (!m.alive[i] || !m.held[i] || keep)
+                    continue;
+                if (i < first && next_random(&state) % 3)
+                    continue;
+                m.held[i] = 0;
+                if (model_refcount(&m, i) == 0)
+                    model_release(&m, i);
+                rcgc_decref(obj[i]);
+            }
+            int g = (int)(next_random(&state) % 3);
+            int expected = model_collect(&m, g);
+            ptrdiff_t found = rcgc_collect(h, g);
+            found_total += (size_t)expected;
+            same = found == expected;
+            for (int gg = 0; gg < 3 && same; gg++)
+                same = model_same_order(h, &m, gg);
+            if (!same && !mismatches)
+                report_model_mismatch(h, &m, seed, g, found, expected);
+        }
+        mismatches += !same;
+        for (int i = 0; i < m.n; i++)
+            if (m.alive[i] && m.held[i])
+                rcgc_decref(obj[i]);
+        rcgc_collect(h, 2);
+        CHECK_EQ(live_objects(h), 0);
+        rcgc_heap_free(h);
+    }
+    CHECK_EQ(mismatches, 0);
+    /* Both shapes, and garbage found on the way. */
+    CHECK(chains > 50);
+    CHECK(found_total > 100);
+}
+
 int main(void)
 {
+    TEST(test_collection_order_matches_model);
     TEST(test_full_collection_examined_set);
     TEST(test_collection_inside_large_allocation);
     TEST(test_bulk_delete_random_graphs);
