@@ -2673,6 +2673,21 @@ static void order_add(void *obj, void *arg)
         o->idx[o->n++] = ((node *)obj)->fin_calls;
 }
 
+/* A heap for a test that collects by hand (automatic collection off), which
+   knows the node's field offsets when seed is odd; NULL (and a failed check)
+   when memory is short. */
+static rcgc_heap *seeded_heap(uint32_t seed)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h)
+        return NULL;
+    rcgc_disable(h);
+    if (seed % 2)
+        CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
+    return h;
+}
+
 /* relink_forest against move_unreachable: the same random forests of mutable
    nodes built bottom up (each node takes up to four of the nodes nobody holds
    yet as children, in random fields) on two heaps, and generation 0
@@ -2693,13 +2708,9 @@ static void test_mutable_forest_order(void)
         order_log order[2] = { { { 0 }, 0 }, { { 0 }, 0 } };
         ptrdiff_t found[2];
         for (int k = 0; k < 2; k++) {
-            rcgc_heap *h = rcgc_heap_new(NULL);
-            CHECK(h != NULL);
+            rcgc_heap *h = seeded_heap(seed);
             if (!h)
                 return;
-            rcgc_disable(h);
-            if (seed % 2)
-                CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
             node *older = rcgc_new(h, &plain_node_type), *first = NULL;
             CHECK_EQ(rcgc_collect(h, 0), 0);        /* older goes to generation 1 */
             if (k == 1)
@@ -3242,13 +3253,9 @@ static void test_collection_order_matches_model(void)
     size_t mismatches = 0, found_total = 0, chains = 0;
     for (uint32_t seed = 1; seed <= scaled(300, 40); seed++) {
         uint32_t state = seed * 2246822519u + 1;
-        rcgc_heap *h = rcgc_heap_new(NULL);
-        CHECK(h != NULL);
+        rcgc_heap *h = seeded_heap(seed);
         if (!h)
             return;
-        rcgc_disable(h);
-        if (seed % 2)
-            CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
         order_model m;
         memset(&m, 0, sizeof m);
         node *obj[MODEL_NODES] = { NULL };
