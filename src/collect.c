@@ -581,6 +581,8 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
         prev->next = r;
         x = ref_ptr(h, r);
         for (;;) {
+            /* rescue links an object it takes after the last one taken,
+               which may be x: x->next is read after the visit. */
             each_field_cached(h, x, &fc, visit_reachable, &c);
             x->prev = prev_ref;
             keep_survivor(x, gen_bits);
