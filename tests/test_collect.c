@@ -3278,13 +3278,6 @@ static void test_collection_order_matches_model(void)
                 m.gen[0][m.len[0]++] = i;
                 m.n++;
             }
-            void **fields[MODEL_NODES][4];
-            for (int i = 0; i < m.n; i++) {
-                fields[i][0] = &obj[i]->a;
-                fields[i][1] = &obj[i]->b;
-                fields[i][2] = &obj[i]->c;
-                fields[i][3] = &obj[i]->d;
-            }
             if (chain) {
                 /* Each node refers to the one made before it; the part's
                    first refers to the last chain's newest when it lives. */
@@ -3292,7 +3285,7 @@ static void test_collection_order_matches_model(void)
                     int y = i > first ? i - 1 : chain_prev;
                     if (y >= 0 && m.alive[y]) {
                         rcgc_incref(obj[y]);
-                        *fields[i][0] = obj[y];
+                        obj[i]->a = obj[y];
                         m.field[i][0] = y;
                     }
                 }
@@ -3306,7 +3299,7 @@ static void test_collection_order_matches_model(void)
                         if (m.field[i][f] >= 0 || !m.alive[y] || next_random(&state) % 2)
                             continue;
                         rcgc_incref(obj[y]);
-                        *fields[i][f] = obj[y];
+                        *(void **)((char *)obj[i] + node_fields[f]) = obj[y];
                         m.field[i][f] = y;
                     }
                 }
