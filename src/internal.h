@@ -338,6 +338,9 @@ static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
     return ref_at(h->region_base, ref);
 }
 
+/* How far ahead of a list walk walk_next prefetches, in bytes. */
+#define WALK_AHEAD 2048
+
 /* The object after x (whose reference is r) in a list walk, given x's link nr.
    A collection walks lists that are mostly in allocation order, where each step
    goes the same distance as the last one (*stride, in 16-byte units). Followed
@@ -347,13 +350,30 @@ static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
    the ones after) before the link has been read. Both halves of the check are
    marked likely together, so that a right guess falls through to the next
    turn of the walk (with the first half alone, gcc put the common case out
-   of line, behind two more taken branches per object). */
+   of line, behind two more taken branches per object).
+   A step that does not keep the stride prefetches the two lines WALK_AHEAD
+   bytes past the next object. A list that a collection has taken back from
+   the unreachable list is in the order the objects were taken back: a tree
+   built bottom up (each parent allocated after its children) is then in
+   breadth-first order, level after level, each level going up through the
+   addresses in steps of one line to a few that change from step to step
+   (GCBench's stretch tree: of 372,931 steps, 98% went up by less than 4 KiB,
+   0.1% went down). No hardware prefetcher follows such steps, and a walk of
+   a tree larger than the cache waited for memory at each object; the lines
+   ahead hold the next objects of the level. The prefetches take two
+   instructions and keep no state: with a variable in the heap that said how
+   far ahead the walk had prefetched, to prefetch every line up to WALK_AHEAD,
+   the code of the walks' loops changed around it, and the full collections
+   of bench_pauses and bench_cycles took 4 to 5% longer, prefetching or not. */
 static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint32_t nr, uint32_t *stride)
 {
     if (__builtin_expect(nr - r == *stride && ((nr ^ r) >> REGION_SHIFT) == 0, 1))
         return (head_t *)((char *)x + (ptrdiff_t)(int32_t)*stride * 16);
     *stride = nr - r;
-    return ref_ptr(h, nr);
+    head_t *next = ref_ptr(h, nr);
+    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD));
+    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD + 64));
+    return next;
 }
 
 static inline uint32_t ref_of(const head_t *x)
