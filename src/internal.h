@@ -359,7 +359,7 @@ static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
    addresses in steps of one line to a few that change from step to step
    (GCBench's stretch tree: of 372,931 steps, 98% went up by less than 4 KiB,
    0.1% went down). No hardware prefetcher follows such steps, and a walk of
-   a tree larger than the cache waited for memory at each object; the lines
+   a tree larger than the cache waited for memory at most objects; the lines
    ahead hold the next objects of the level. The prefetches take two
    instructions and keep no state: with a variable in the heap that said how
    far ahead the walk had prefetched, to prefetch every line up to WALK_AHEAD,
