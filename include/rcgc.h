@@ -118,6 +118,12 @@ typedef struct rcgc_config {
        aborts, RCGC_LEAKS_IGNORE says nothing (for a program that frees a heap
        it still uses on purpose, as a way to drop everything at once). */
     int on_leak;
+    /* Nonzero: once the heap holds 8 MiB, the system memory source asks the
+       kernel to back each new 2 MiB chunk with a transparent huge page
+       (madvise MADV_HUGEPAGE), for one page fault and one TLB entry per chunk
+       instead of 512. 0, the default: the kernel's transparent_hugepage
+       setting decides alone. Ignored with a memory source of your own. */
+    int huge_pages;
 } rcgc_config;
 
 #define RCGC_LEAKS_REPORT 0

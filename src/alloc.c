@@ -33,14 +33,19 @@
  * and region one at a time, as the heap runs out of free pages, so a small heap
  * touches one page of its chunk, not 32.
  *
- * Huge pages. The default memory source aligns chunks to their size, and once
- * a heap holds HUGE_PAGES_FROM bytes it asks the kernel to back each new chunk
- * with a transparent huge page (madvise MADV_HUGEPAGE). A chunk then costs one
- * page fault instead of 512 and one TLB entry instead of 512, and giving it back
- * unmaps one page: a program that builds and drops large structures spends a
- * third of its time in the kernel without them. Small heaps stay on 4 KiB
- * pages, so that they do not pay up to 2 MiB of resident memory for a chunk
- * they barely use; a large one pays at most its last, partly used chunk.
+ * Huge pages. The default memory source aligns chunks to their size, so that
+ * the kernel can back each with a transparent huge page when its
+ * transparent_hugepage setting is "always". A heap made with
+ * rcgc_config.huge_pages asks for them (madvise MADV_HUGEPAGE) once it holds
+ * HUGE_PAGES_FROM bytes: a chunk then costs one page fault instead of 512 and
+ * one TLB entry instead of 512, and small heaps stay on 4 KiB pages, so that
+ * they do not pay up to 2 MiB of resident memory for a chunk they barely use.
+ * It is not the default: the kernel clears a huge page in one fault, which
+ * under a hypervisor can wait for the host to back the whole 2 MiB (4 ms per
+ * chunk on the machine of docs/performance-log.md's twenty-fourth round, a
+ * tenth of a long binary-trees run), and a program that drops a structure
+ * and soon builds another reuses the empty chunks the heap keeps (see
+ * empty_push) without faulting them in again.
  *
  * Invariants:
  *   - a free block has info == 0 (type index 0) and its next/prev words hold
@@ -115,7 +120,7 @@ static void system_free(void *ctx, void *p, size_t size)
 static void advise_huge_pages(rcgc_heap *h, char *chunk)
 {
 #if defined(HAVE_MMAP) && defined(MADV_HUGEPAGE)
-    if (h->mem.alloc == system_alloc && h->system_bytes >= HUGE_PAGES_FROM)
+    if (h->huge_pages && h->mem.alloc == system_alloc && h->system_bytes >= HUGE_PAGES_FROM)
         (void)madvise(chunk, CHUNK_SIZE, MADV_HUGEPAGE);
 #else
     (void)h;
@@ -567,6 +572,7 @@ rcgc_heap *rcgc__heap_alloc(const rcgc_config *config)
         return NULL;
     memset(h, 0, sizeof *h);
     h->mem = mem;
+    h->huge_pages = config && config->huge_pages;
     h->system_bytes = HEAP_REGION_SIZE;
     h->page.heap = h;
     h->page.kind = PAGE_HEAP;

@@ -242,6 +242,7 @@ struct rcgc_heap {
     _Alignas(16) head_t seen;
 
     rcgc_memory mem;
+    bool huge_pages;                /* rcgc_config.huge_pages */
     FILE *debug_stream;
 
     /* Region table: base address of each region (see alloc.c). */

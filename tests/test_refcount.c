@@ -4,13 +4,14 @@
  * with one), rcgc_set / rcgc_clear semantics, immortal objects, objects that
  * are never tracked (type without traverse), rcgc_type_of / rcgc_size_of /
  * rcgc_heap_of, zeroed payloads, rcgc_new_sized from 0 bytes to 10 MiB, the
- * empty chunks a heap keeps for reuse (rcgc_trim), heap release and many heaps
- * at once.
+ * empty chunks a heap keeps for reuse (rcgc_trim), huge pages asked for only
+ * with rcgc_config.huge_pages, heap release and many heaps at once.
  *
  * Expected values come from the article (../shared/seed/README.md) and from
  * CPython 3.11's rules (../shared/reference/cpython-gc.md section 1).
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE                 /* MADV_HUGEPAGE */
 #include "rcgc.h"
 #include "common.h"
 
@@ -20,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 /* ------------------------------------------------------------------------- */
 /* Types used by the tests                                                   */
@@ -1357,6 +1362,83 @@ static void test_empty_chunks_kept(void)
     free(objs);
 }
 
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+/* 1 if the mapping that holds addr has the kernel's flag for the advice
+   MADV_HUGEPAGE ("hg" in /proc/self/smaps), 0 if not, -1 if smaps cannot
+   tell. */
+static int advised_huge(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int inside = 0, found = -1;
+    uintptr_t a = (uintptr_t)addr;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            inside = a >= lo && a < hi;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            found = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Whether this kernel shows the advice in smaps at all: a mapping of our own,
+   advised, must show it. */
+static bool advice_visible(void)
+{
+    size_t len = (size_t)4 << 20;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    char *aligned = (char *)(((uintptr_t)p + ((uintptr_t)2 << 20) - 1) & ~(((uintptr_t)2 << 20) - 1));
+    bool visible = madvise(aligned, (size_t)2 << 20, MADV_HUGEPAGE) == 0 && advised_huge(aligned) == 1 &&
+                   advised_huge(p + len - 1) == 0;
+    munmap(p, len);
+    return visible;
+}
+
+/* The default memory source asks for transparent huge pages only for a heap
+   made with rcgc_config.huge_pages, and then only for the chunks it maps once
+   it holds 8 MiB: the first chunk keeps small pages, and the chunk of the last
+   of 12 MiB of leaves is advised. A heap with the default settings advises
+   none. */
+static void test_huge_pages_only_when_asked(void)
+{
+    if (!advice_visible()) {
+        printf("  (skipped: this kernel does not show MADV_HUGEPAGE in /proc/self/smaps)\n");
+        return;
+    }
+    enum { CAP = 4096 };                /* 4000-byte leaves: 16 MB */
+    leaf **objs = malloc(sizeof *objs * CAP);
+    CHECK(objs != NULL);
+    if (!objs) return;
+    for (int asked = 0; asked <= 1; asked++) {
+        rcgc_config c = { 0 };
+        c.huge_pages = asked;
+        rcgc_heap *h = rcgc_heap_new(&c);
+        CHECK(h != NULL);
+        if (!h) break;
+        size_t n = 0;
+        while (n < CAP && system_bytes(h) < ((size_t)12 << 20) &&
+               (objs[n] = rcgc_new_sized(h, &leaf_type, 4000)) != NULL)
+            n++;
+        CHECK(system_bytes(h) >= ((size_t)12 << 20));
+        if (n) {
+            CHECK_EQ(advised_huge(objs[0]), 0);
+            CHECK_EQ(advised_huge(objs[n - 1]), asked);
+        }
+        drop_leaves(objs, n);
+        rcgc_heap_free(h);
+    }
+    free(objs);
+}
+#endif
+
 /* rcgc_heap_free releases every object, running destroy: live objects,
    cycles, chains, leaves, small and large (in regions of their own), and
    gives every region back to the memory source with its size. */
@@ -1494,6 +1576,9 @@ int main(void)
     TEST(test_emptied_page_in_address_order);
     TEST(test_large_objects);
     TEST(test_empty_chunks_kept);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    TEST(test_huge_pages_only_when_asked);
+#endif
     TEST(test_heap_free_releases_everything);
     TEST(test_many_heaps);
     return check_summary();
