@@ -35,9 +35,15 @@
  *                 tracked, as CPython 3.14.1 makes a tuple of untracked
  *                 items; no node is ever tracked, and the collections,
  *                 which still run as often, find nothing to examine
+ *   rcgc-huge-pages
+ *                 pages=huge: the default's program on a heap made with
+ *                 rcgc_config.huge_pages, which asks for transparent huge
+ *                 pages behind its chunks once it holds 8 MiB (the default
+ *                 until docs/performance-log.md's twenty-fourth round)
  *
  * Usage: bench_binary_trees [--tiny] [depth=N] [nodes=immutable|mutable]
  *                           [leaves=own|shared] [track=created|needed]
+ *                           [pages=small|huge]
  */
 #include "bench.h"
 
@@ -227,7 +233,9 @@ int main(int argc, char **argv)
     if (depth < 6)
         depth = 6;      /* max(min_depth + 2, n) */
 #ifdef BENCH_RCGC
-    h = bench_check_alloc(rcgc_heap_new(NULL));
+    rcgc_config config = { 0 };
+    config.huge_pages = strcmp(bench_arg_str(&a, "pages", "small"), "huge") == 0;
+    h = bench_check_alloc(rcgc_heap_new(&config));
     if (rcgc_set_type_fields(h, &slots_type, slots_fields, 2) != 0 ||
         rcgc_set_type_fields(h, &tuple_type, tuple_fields, 2) != 0)
         bench_fail("binary-trees", "rcgc_set_type_fields failed");
@@ -247,6 +255,11 @@ int main(int argc, char **argv)
             bench_fail("binary-trees", "track=needed needs immutable nodes of their own leaves");
         track_needed = 1;
         variant = "rcgc-untracked";
+    }
+    if (config.huge_pages) {
+        if (mutable_nodes || shared_leaf || track_needed)
+            bench_fail("binary-trees", "pages=huge goes with the default's nodes only");
+        variant = "rcgc-huge-pages";
     }
 #else
     peer_init();

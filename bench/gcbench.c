@@ -10,9 +10,13 @@
  * (two reference slots and two ints, traverse visits the slots, the collector
  * enabled at its default thresholds) and the array an untracked rcgc object;
  * otherwise (peer.h) C structs from malloc, mimalloc or Boehm, freed
- * explicitly where the peer frees, as the original's non-GC build does.
+ * explicitly where the peer frees, as the original's non-GC build does. With
+ * pages=huge (variant rcgc-huge-pages) the heap is made with
+ * rcgc_config.huge_pages, which asks for transparent huge pages behind its
+ * chunks once it holds 8 MiB (the default until docs/performance-log.md's
+ * twenty-fourth round).
  *
- * Usage: bench_gcbench [--tiny]
+ * Usage: bench_gcbench [--tiny] [pages=small|huge]
  */
 #include "bench.h"
 
@@ -163,6 +167,7 @@ static long count_nodes(const node *n)
 int main(int argc, char **argv)
 {
     bench_args a = bench_parse(argc, argv);
+    const char *variant = VARIANT;
     node *long_lived;
     double *array;
     uint64_t t0, t1;
@@ -174,7 +179,12 @@ int main(int argc, char **argv)
         array_size = 5000;
     }
 #ifdef BENCH_RCGC
-    heap = bench_check_alloc(rcgc_heap_new(NULL));
+    rcgc_config config = { 0 };
+    if (strcmp(bench_arg_str(&a, "pages", "small"), "huge") == 0) {
+        config.huge_pages = 1;
+        variant = "rcgc-huge-pages";
+    }
+    heap = bench_check_alloc(rcgc_heap_new(&config));
     if (rcgc_set_type_fields(heap, &node_type, node_fields, 2) != 0)
         bench_fail("gcbench", "rcgc_set_type_fields failed");
 #else
@@ -199,7 +209,7 @@ int main(int argc, char **argv)
 
     if (count_nodes(long_lived) != tree_size(long_lived_depth))
         bench_fail("gcbench", "the long-lived tree lost nodes");
-    bench_result("gcbench", VARIANT, "default", "time", (double)(t1 - t0) / 1e9, "s");
+    bench_result("gcbench", variant, "default", "time", (double)(t1 - t0) / 1e9, "s");
 
     drop(long_lived);
 #ifdef BENCH_RCGC
@@ -208,7 +218,7 @@ int main(int argc, char **argv)
         const char *names[3] = { "gen0_collections", "gen1_collections", "gen2_collections" };
         rcgc_get_stats(heap, st);
         for (int g = 0; g < 3; g++)
-            bench_result("gcbench", VARIANT, "default", names[g], (double)st[g].collections, "count");
+            bench_result("gcbench", variant, "default", names[g], (double)st[g].collections, "count");
     }
     drop(array);
     {

@@ -29,13 +29,13 @@ import tempfile
 import textwrap
 
 VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-items", "rcgc-entries", "rcgc-immutable",
-                 "rcgc-untracked", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
+                 "rcgc-untracked", "rcgc-huge-pages", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
                  "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots",
                  "lua", "lua-generational", "php", "php-arrays", "php-objects"]
 VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
     "rcgc-mutable": "rcgc, mutable nodes", "rcgc-shared-leaves": "rcgc, shared leaves",
-    "rcgc-untracked": "rcgc, untracked nodes",
+    "rcgc-untracked": "rcgc, untracked nodes", "rcgc-huge-pages": "rcgc, huge pages",
     "rcgc-fields": "rcgc, field offsets", "rcgc-items": "rcgc, items", "rcgc-entries": "rcgc, entries",
     "rcgc-immutable": "rcgc, immutable type",
     "rcgc-frozen": "rcgc, frozen", "rcgc-destroy": "rcgc, with destroy",
@@ -94,7 +94,11 @@ DESCRIPTIONS = {
         "as CPython's `(None, None)` is one constant. `rcgc, untracked nodes` makes the tuple nodes "
         "with `rcgc_new_untracked` and tracks one only when a child is tracked, as CPython 3.14.1 "
         "makes a tuple of untracked items: no node is ever tracked, and the collections, as many as "
-        "before, find nothing to examine. C peers: "
+        "before, find nothing to examine. `rcgc, huge pages` is the `rcgc` program on a heap made "
+        "with `rcgc_config.huge_pages`, which asks the kernel for transparent huge pages behind its "
+        "chunks once it holds 8 MiB (the default until the twenty-fourth round of the performance "
+        "log): the two rows show what huge pages are worth on the run's machine. "
+        "C peers: "
         "plain structs, freed recursively (malloc, mimalloc) or left to the collector (Boehm). "
         "CPython: the game's tuple program, and a `__slots__` class (bench/binary_trees.c, "
         "bench/binary_trees.py). The collections rows count the collections of each generation: "
@@ -113,7 +117,8 @@ DESCRIPTIONS = {
     "gcbench": (
         "Ellis, Kovac and Boehm's GCBench: stretch tree of depth 18, long-lived tree of depth 16 and "
         "array of 500,000 doubles, then trees of depth 4 to 16 built top-down and bottom-up "
-        "(bench/gcbench.c, bench/gcbench.py). Lua 5.4: a node a table with four fields, in the "
+        "(bench/gcbench.c, bench/gcbench.py). `rcgc, huge pages`: the same on a heap made with "
+        "`rcgc_config.huge_pages` (see binary-trees). Lua 5.4: a node a table with four fields, in the "
         "collector's incremental and generational modes; PHP 8: objects of a class with four declared "
         "properties (bench/gcbench.lua, bench/gcbench.php)."),
     "cycles": (
@@ -482,7 +487,8 @@ def missed_text(T):
 # ---- Plots ---------------------------------------------------------------------------------
 
 PLOT_COLOR = {"rcgc": "#1f5fbf", "rcgc-container": "#7aa6e6", "rcgc-mutable": "#3b7dd8",
-              "rcgc-shared-leaves": "#8fb5ea", "rcgc-untracked": "#c6d8f3", "mimalloc": "#2e9e4f", "malloc": "#8fd19e",
+              "rcgc-shared-leaves": "#8fb5ea", "rcgc-untracked": "#c6d8f3",
+              "rcgc-huge-pages": "#0b2e63", "mimalloc": "#2e9e4f", "malloc": "#8fd19e",
               "boehm": "#7f7f7f", "cpython": "#e07b00", "cpython-tuples": "#e07b00",
               "cpython-slots": "#f5b971", "lua": "#7d3c98", "lua-generational": "#c39bd3",
               "php": "#cd6155", "php-arrays": "#a93226", "php-objects": "#e6b0aa"}

@@ -192,6 +192,7 @@ if want binary-trees; then
         add binary-trees rcgc-mutable "$BIN/bench_binary_trees depth=$d nodes=mutable"
         add binary-trees rcgc-shared-leaves "$BIN/bench_binary_trees depth=$d leaves=shared"
         add binary-trees rcgc-untracked "$BIN/bench_binary_trees depth=$d track=needed"
+        add binary-trees rcgc-huge-pages "$BIN/bench_binary_trees depth=$d pages=huge"
         for p in $(c_peers binary_trees); do
             add binary-trees "$p" "$BIN/bench_binary_trees_$p depth=$d"
         done
@@ -215,6 +216,7 @@ if want binary-trees; then
 fi
 if want gcbench; then
     add gcbench rcgc "$BIN/bench_gcbench"
+    add gcbench rcgc-huge-pages "$BIN/bench_gcbench pages=huge"
     for p in $(c_peers gcbench); do add gcbench "$p" "$BIN/bench_gcbench_$p"; done
     [ -n "$PY" ] && add gcbench cpython-slots "$PY $ROOT/bench/gcbench.py"
     if [ -n "$LUA" ]; then
