@@ -1376,7 +1376,7 @@ static int advised_huge(const void *addr)
     uintptr_t a = (uintptr_t)addr;
     while (fgets(line, sizeof line, f)) {
         unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {     /* a mapping's first line */
             inside = a >= lo && a < hi;
         } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
             found = strstr(line, " hg") != NULL;
