@@ -286,14 +286,14 @@ static int page_ready(rcgc_heap *h, char *base, unsigned i)
    chunk joins it until its first page is taken). */
 #define KEEP_EMPTY_SECONDS 0.1
 
-static void empty_push(rcgc_heap *h, page_t *first)
+static void empty_push(rcgc_heap *h, page_t *first, double now)
 {
     first->empty_prev = NULL;
     first->empty_next = h->empty_chunks;
     if (h->empty_chunks)
         h->empty_chunks->empty_prev = first;
     h->empty_chunks = first;
-    first->emptied_at = rcgc__now();
+    first->emptied_at = now;
 }
 
 static void empty_remove(rcgc_heap *h, page_t *first)
@@ -320,7 +320,7 @@ static int free_page_ready(rcgc_heap *h)
         rcgc__sys_free(h, base, CHUNK_SIZE);
         return -1;
     }
-    empty_push(h, (page_t *)base);
+    empty_push(h, (page_t *)base, 0);     /* no clock: page_new takes a page at once */
     return 0;
 }
 
@@ -371,7 +371,7 @@ static void page_release(rcgc_heap *h, page_t *p)
     page_list_push(&h->free_pages, p);
     page_t *first = chunk_of(p);
     if (--first->chunk_used == 0)
-        empty_push(h, first);
+        empty_push(h, first, rcgc__now());
 }
 
 void rcgc__release_empty_chunks(rcgc_heap *h, bool all)
