@@ -72,6 +72,14 @@ function M.proc_status_bytes(field)
   return kb and tonumber(kb) * 1024 or 0
 end
 
+-- The resident set in bytes, to subtract from a later peak: read twice, as
+-- bench.h's bench_rss_baseline does, so that the code of the first read is
+-- resident before the one that counts.
+function M.rss_baseline_bytes()
+  M.proc_status_bytes("VmRSS")
+  return M.proc_status_bytes("VmRSS")
+end
+
 -- The variant name and the collector's mode: mode=incremental (Lua 5.4's
 -- default) or mode=generational.
 function M.lua_mode(args)

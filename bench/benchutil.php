@@ -75,3 +75,12 @@ function bench_proc_status_bytes(string $field): int
     }
     return (int)$m[1] * 1024;
 }
+
+/* The resident set in bytes, to subtract from a later peak: read twice, as
+   bench.h's bench_rss_baseline does, so that the code of the first read is
+   resident before the one that counts. */
+function bench_rss_baseline_bytes(): int
+{
+    bench_proc_status_bytes('VmRSS');
+    return bench_proc_status_bytes('VmRSS');
+}

@@ -62,6 +62,14 @@ def proc_status_bytes(field):
     return 0
 
 
+def rss_baseline_bytes():
+    """The resident set in bytes, to subtract from a later peak: read twice, as
+    bench.h's bench_rss_baseline does, so that the code of the first read is
+    resident before the one that counts."""
+    proc_status_bytes("VmRSS")
+    return proc_status_bytes("VmRSS")
+
+
 def peak_rss_bytes():
     hwm = proc_status_bytes("VmHWM")
     if hwm == 0:

@@ -9,7 +9,8 @@
  *   overhead  block minus the 16 payload bytes
  *   header    rcgc only: sizeof(rcgc__head), 16 bytes (32 in the debug build)
  *   peak_rss  the process's peak resident set (VmHWM) minus its resident set
- *             before the manager was set up, per object and in total
+ *             before the manager was set up (bench_rss_baseline), per object
+ *             and in total
  *
  * With BENCH_RCGC the objects are rcgc containers (automatic collection on);
  * otherwise C structs from the peer (peer.h).
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
 {
     bench_args a = bench_parse(argc, argv);
     long n = bench_arg_long(&a, "n", a.tiny ? 20000 : 1000000);
-    size_t baseline = bench_rss_bytes(), peak;
+    size_t baseline = bench_rss_baseline(), peak;
     double block;
     node *head = NULL;
     char kase[48], nstr[24];

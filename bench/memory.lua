@@ -15,7 +15,7 @@ local n = bu.arg_int(args, "n", args.tiny and 20000 or 1000000)
 
 collectgarbage("stop")
 collectgarbage("collect")
-local baseline = bu.proc_status_bytes("VmRSS")
+local baseline = bu.rss_baseline_bytes()
 local before = collectgarbage("count")
 local head = false
 for _ = 1, n do

@@ -28,7 +28,7 @@ if ($variant !== 'objects' && $variant !== 'arrays') {
     exit(2);
 }
 
-$baseline = bench_proc_status_bytes('VmRSS');
+$baseline = bench_rss_baseline_bytes();
 $before = memory_get_usage();
 $head = null;
 if ($variant === 'objects') {

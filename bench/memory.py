@@ -26,7 +26,7 @@ def main():
     args = bu.parse_args()
     n = bu.arg_int(args, "n", 20000 if args["tiny"] else 1000000)
     variant = args.get("variant", "slots")
-    baseline = bu.proc_status_bytes("VmRSS")
+    baseline = bu.rss_baseline_bytes()
     head = None
     if variant == "slots":
         for _ in range(n):
