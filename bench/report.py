@@ -145,7 +145,8 @@ DESCRIPTIONS = {
         "the bytes the manager sets aside per object (rcgc: `object_bytes / objects` of "
         "`rcgc_get_memory_stats`; glibc: usable size + size word; mimalloc: `mi_usable_size`; Boehm: "
         "`GC_size`; CPython: `sys.getsizeof` with its GC header, rounded to 16). `peak RSS`: VmHWM "
-        "minus the resident set before the first object (bench/memory.c, bench/memory.py). Lua 5.4: "
+        "minus the resident set before the first object, read twice so that the code reading it is "
+        "resident before the read that counts (bench/memory.c, bench/memory.py). Lua 5.4: "
         "tables `{ next, false }`, `block` from `collectgarbage(\"count\")`; PHP 8: objects of a class "
         "with two declared properties, and arrays `[next, null]`, `block` from `memory_get_usage()` "
         "(bench/memory.lua, bench/memory.php)."),
