@@ -75,9 +75,8 @@ static inline size_t bench_proc_status_bytes(const char *field)
 }
 
 /* The resident set size in bytes, to subtract from a later peak. The first
-   read of /proc/self/status faults in the code that reads it (stdio, the
-   parsing: up to 192 KiB of glibc 2.36, counted only after the
-   read), so the second read is the one returned. */
+   read of /proc/self/status faults in the code that parses it (up to 192 KiB
+   of glibc 2.36) after the read, so the second read is the one returned. */
 static inline size_t bench_rss_baseline(void)
 {
     (void)bench_proc_status_bytes("VmRSS");
