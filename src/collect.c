@@ -541,7 +541,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
     reach_ctx c = { h->region_base, unreachable };
     head_t *prev = young;
-    uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0, nr;
+    uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, stride = 0, stride2 = 0, nr;
     head_t *x = ref_ptr(h, r);
     size_t parked = 0, taken = 0;
     unsigned seen = 0;
@@ -554,7 +554,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             prev = x;
             prev_ref = r;
             nr = x->next;
-            x = walk_next(h, x, r, nr, &stride);
+            x = walk_next2(h, x, r, nr, &stride, &stride2);
             r = nr;
             continue;
         }
@@ -569,7 +569,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             last_ref = r;
             parked++;
             nr = x->next;
-            x = walk_next(h, x, r, nr, &stride);
+            x = walk_next2(h, x, r, nr, &stride, &stride2);
             r = nr;
         } while (r != end && !x->prev);
         splice_run(h, prev, first, last, last_ref, r, unreachable);
@@ -591,7 +591,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             if (x == c.taken)
                 break;
             nr = x->next;
-            x = walk_next(h, x, r, nr, &stride);
+            x = walk_next2(h, x, r, nr, &stride, &stride2);
             r = nr;
         }
         uint32_t still = x->next;
