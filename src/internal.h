@@ -342,6 +342,13 @@ static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
 /* How far ahead of a list walk walk_next prefetches, in bytes. */
 #define WALK_AHEAD 2048
 
+/* The prefetch of a step off the stride (see walk_next). */
+static inline void walk_ahead(const head_t *next)
+{
+    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD));
+    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD + 64));
+}
+
 /* The object after x (whose reference is r) in a list walk, given x's link nr.
    A collection walks lists that are mostly in allocation order, where each step
    goes the same distance as the last one (*stride, in 16-byte units). Followed
@@ -372,8 +379,7 @@ static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint3
         return (head_t *)((char *)x + (ptrdiff_t)(int32_t)*stride * 16);
     *stride = nr - r;
     head_t *next = ref_ptr(h, nr);
-    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD));
-    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD + 64));
+    walk_ahead(next);
     return next;
 }
 
@@ -404,8 +410,7 @@ static inline head_t *walk_next2(const rcgc_heap *h, head_t *x, uint32_t r, uint
         next = (head_t *)((char *)x + (ptrdiff_t)(int32_t)d * 16);
     else
         next = ref_ptr(h, nr);
-    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD));
-    __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD + 64));
+    walk_ahead(next);
     return next;
 }
 
