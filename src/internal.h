@@ -342,6 +342,20 @@ static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
 /* How far ahead of a list walk walk_next prefetches, in bytes. */
 #define WALK_AHEAD 2048
 
+/* Whether a list walk's step from reference r to nr stays in one region,
+   where the difference of the references is the distance of the objects. */
+static inline bool same_region(uint32_t r, uint32_t nr)
+{
+    return ((nr ^ r) >> REGION_SHIFT) == 0;
+}
+
+/* The object stride 16-byte units after x in its region (stride is a
+   difference of references, negative for a step down). */
+static inline head_t *walk_step(head_t *x, uint32_t stride)
+{
+    return (head_t *)((char *)x + (ptrdiff_t)(int32_t)stride * 16);
+}
+
 /* The prefetch of a step off the stride (see walk_next). */
 static inline void walk_ahead(const head_t *next)
 {
@@ -375,8 +389,8 @@ static inline void walk_ahead(const head_t *next)
    of bench_pauses and bench_cycles took 4 to 5% longer, prefetching or not. */
 static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint32_t nr, uint32_t *stride)
 {
-    if (__builtin_expect(nr - r == *stride && ((nr ^ r) >> REGION_SHIFT) == 0, 1))
-        return (head_t *)((char *)x + (ptrdiff_t)(int32_t)*stride * 16);
+    if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1))
+        return walk_step(x, *stride);
     *stride = nr - r;
     head_t *next = ref_ptr(h, nr);
     walk_ahead(next);
@@ -400,14 +414,14 @@ static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint3
 static inline head_t *walk_next2(const rcgc_heap *h, head_t *x, uint32_t r, uint32_t nr, uint32_t *stride,
                                  uint32_t *stride2)
 {
-    if (__builtin_expect(nr - r == *stride && ((nr ^ r) >> REGION_SHIFT) == 0, 1))
-        return (head_t *)((char *)x + (ptrdiff_t)(int32_t)*stride * 16);
+    if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1))
+        return walk_step(x, *stride);
     uint32_t d = nr - r, before = *stride2;
     *stride2 = *stride;
     *stride = d;
     head_t *next;
-    if (d == before && ((nr ^ r) >> REGION_SHIFT) == 0)
-        next = (head_t *)((char *)x + (ptrdiff_t)(int32_t)d * 16);
+    if (d == before && same_region(r, nr))
+        next = walk_step(x, d);
     else
         next = ref_ptr(h, nr);
     walk_ahead(next);
