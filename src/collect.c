@@ -307,7 +307,7 @@ kept:
             begin_examining(h, x, WALKED);
         each_field_cached(h, x, &fc, visit_decref_kept, &c);
         uint32_t nr = x->next;
-        x = walk_next(h, x, r, nr, &stride);
+        x = walk_next_far(h, x, r, nr, &stride);
         r = nr;
     }
     if (!c.parks) {
@@ -319,7 +319,7 @@ kept:
             begin_examining(h, x, 0);
         each_field_cached(h, x, &fc, visit_decref_full, h);
         uint32_t nr = x->next;
-        x = walk_next(h, x, r, nr, &stride);
+        x = walk_next_far(h, x, r, nr, &stride);
         r = nr;
     }
     *shape = SHAPE_ANY;
@@ -353,7 +353,8 @@ static inline void visit_decref_all_kept(void **slot, void *arg)
    addresses of its objects (survivors are appended in the order they were
    found reachable, blocks are reused from free lists), and a walk that
    follows it waits for each object in turn; a walk over the pages is a
-   sequential read that the processor streams. Free blocks and pages without
+   sequential read that the processor streams, with a prefetch STREAM_AHEAD
+   bytes ahead. Free blocks and pages without
    live blocks are skipped; leaves, untracked and frozen objects are read and
    passed over, which is why stream_pays() decides.
    The walk goes up the references (regions in order, blocks in address order
@@ -380,6 +381,7 @@ static size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shap
         if (v.parks) {
             for (; b < end; b += size) {
                 head_t *x = (head_t *)b;
+                __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
                 if (!tool_block_info(x) || !examined_in_full(x))
                     continue;
                 if (!(x->info & F_COLLECTING))
@@ -391,6 +393,7 @@ static size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shap
         }
         for (; b < end; b += size) {
             head_t *x = (head_t *)b;
+            __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
             if (!tool_block_info(x) || !examined_in_full(x))
                 continue;
             if (!(x->info & F_COLLECTING))
@@ -622,7 +625,7 @@ static void keep_all(rcgc_heap *h, head_t *young)
         keep_survivor(x, gen_bits);
         prev_ref = r;
         uint32_t nr = x->next;
-        x = walk_next(h, x, r, nr, &stride);
+        x = walk_next_far(h, x, r, nr, &stride);
         r = nr;
     }
 }
@@ -926,19 +929,19 @@ static inline void visit_release_whole(void **slot, void *arg)
    links c->emptied: a free list holds blocks, which are 16-byte aligned. */
 #define DIES_WHOLE ((uintptr_t)1)
 
-/* Whether page p dies whole in bulk_delete: every one of its live blocks is
-   an object of the set whose turn has not come (F_UNREACHABLE and
-   F_COLLECTING), so that none has been or will be freed on its own, and the
-   page can be emptied at the end. The blocks are read in address order, a
-   read that streams, and the first live block outside the set (or walked
-   already) rules the page out. Such a page is put on c->emptied, through its
-   free word, which nothing reads until then: its blocks are not freed one by
-   one, and nothing is allocated during the walk. A page that the list comes
-   back to is read again, so the blocks read in all are capped in proportion
-   to the set (c->budget): where the list goes back and forth between pages
-   that hold survivors, the walk gives up asking rather than read the same
-   pages again and again. The debug build frees each block, marking it for
-   its misuse checks. */
+/* Whether page p dies whole in bulk_delete: every one of its live blocks is an
+   object of the set whose turn has not come (F_UNREACHABLE and F_COLLECTING),
+   so that none has been or will be freed on its own, and the page can be
+   emptied at the end. The blocks are read in address order, a read that
+   streams (prefetched STREAM_AHEAD bytes ahead), and the first live block
+   outside the set (or walked already) rules the page out. Such a page is put
+   on c->emptied, through its free word, which nothing reads until then: its
+   blocks are not freed one by one, and nothing is allocated during the walk. A
+   page that the list comes back to is read again, so the blocks read in all
+   are capped in proportion to the set (c->budget): where the list goes back
+   and forth between pages that hold survivors, the walk gives up asking rather
+   than read the same pages again and again. The debug build frees each block,
+   marking it for its misuse checks. */
 static inline bool page_dies_whole(bulk_ctx *c, page_t *p)
 {
 #ifdef RCGC_DEBUG
@@ -960,6 +963,7 @@ static inline bool page_dies_whole(bulk_ctx *c, page_t *p)
     const uint32_t both = F_UNREACHABLE | F_COLLECTING;
     uint32_t live = 0;
     for (const char *b = first; b < bump; b += size) {
+        __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD));
         uint32_t info = tool_block_info((const head_t *)b);
         if (!info)
             continue;
@@ -1005,7 +1009,7 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t n)
             c.whole = page;
             do {
                 nr = x->next;
-                next = walk_next(h, x, r, nr, &stride);
+                next = walk_next_far(h, x, r, nr, &stride);
                 each_field_cached(h, x, &fc, visit_release_whole, &c);
                 x = next;
                 r = nr;
@@ -1014,7 +1018,7 @@ static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t n)
         }
         do {
             nr = x->next;
-            next = walk_next(h, x, r, nr, &stride);
+            next = walk_next_far(h, x, r, nr, &stride);
             each_field_cached(h, x, &fc, visit_release_bulk, &c);
             x->info &= ~(uint32_t)F_COLLECTING;
             if (x->refcnt == 0)

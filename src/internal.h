@@ -342,6 +342,20 @@ static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
 /* How far ahead of a list walk walk_next prefetches, in bytes. */
 #define WALK_AHEAD 2048
 
+/* How far ahead a walk of a large set in address order prefetches: the
+   blocks of a page in update_subtract_refs_stream and page_dies_whole, in
+   bytes (STREAM_AHEAD), and the objects of a list that keeps its stride in
+   walk_next_far and walk_next2, in strides (WALK_FAR_STRIDES, 4 KiB at
+   32-byte blocks). Measured on an Intel Xeon (family 6, model 167, in a
+   virtual machine) with the interleaved runs of docs/performance-log.md's
+   twenty-seventh round: a full collection of 10^6 reachable pairs, a walk in
+   address order that the hardware prefetchers are left to, took 6.5 ns per
+   object the first time after they were made and 3.1 the times after;
+   with these prefetches 3.7 and 2.9. 2 KiB ahead gained less, 8 and 16 KiB
+   no more. */
+#define STREAM_AHEAD 4096
+#define WALK_FAR_STRIDES 128
+
 /* Whether a list walk's step from reference r to nr stays in one region,
    where the difference of the references is the distance of the objects. */
 static inline bool same_region(uint32_t r, uint32_t nr)
@@ -361,6 +375,15 @@ static inline void walk_ahead(const head_t *next)
 {
     __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD));
     __builtin_prefetch((const void *)((uintptr_t)next + WALK_AHEAD + 64));
+}
+
+/* The prefetch of a step that keeps the stride, in a walk of a large set
+   (walk_next_far, walk_next2): the object WALK_FAR_STRIDES strides on, down
+   the addresses for a walk that goes down. Computed as an integer, since it
+   may lie past the heap's memory, where a prefetch does nothing. */
+static inline void walk_far(const head_t *x, uint32_t stride)
+{
+    __builtin_prefetch((const void *)((uintptr_t)x + (uintptr_t)((intptr_t)(int32_t)stride * 16 * WALK_FAR_STRIDES)));
 }
 
 /* The object after x (whose reference is r) in a list walk, given x's link nr.
@@ -397,6 +420,26 @@ static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint3
     return next;
 }
 
+/* walk_next for the walks of collections that examine sets larger than the
+   cache, in the order of the list: update_subtract_refs once the shape is
+   not a forest, keep_all and bulk_delete. A step that keeps the stride
+   prefetches the object WALK_FAR_STRIDES strides on (walk_far). The walks of
+   young forests (the check for a forest, relink_forest, untrack_forest,
+   untrack_immutable) keep walk_next: their objects are in the cache, and
+   with the prefetch there the collections of bench_levers' trees of
+   immutable nodes took 1.05 times as long. */
+static inline head_t *walk_next_far(const rcgc_heap *h, head_t *x, uint32_t r, uint32_t nr, uint32_t *stride)
+{
+    if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1)) {
+        walk_far(x, *stride);
+        return walk_step(x, *stride);
+    }
+    *stride = nr - r;
+    head_t *next = ref_ptr(h, nr);
+    walk_ahead(next);
+    return next;
+}
+
 /* walk_next for move_unreachable's walks, with a second guess when the
    last stride misses: the stride before it (*stride2; the two are the last
    two steps, most recent first). A tree built bottom up that a collection
@@ -407,15 +450,19 @@ static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint3
    it every other one. Counted in GCBench: of move_unreachable's 4.2 million
    steps through parked runs, 7% were guessed with the last stride and 49%
    with both; of its 4.2 million steps through the objects taken back, none
-   and 47%. The other walks keep walk_next: they follow allocation order, or
-   the breadth-first order of a young forest that is in the cache, and with
-   the second guess everywhere the cycles and binary-trees benchmarks took
-   up to 1.5% longer (docs/performance-log.md, twenty-sixth round). */
+   and 47%. The other walks keep walk_next or walk_next_far: they follow
+   allocation order, or the breadth-first order of a young forest that is in
+   the cache, and with the second guess everywhere the cycles and
+   binary-trees benchmarks took up to 1.5% longer (docs/performance-log.md,
+   twenty-sixth round). A step that keeps the stride prefetches as
+   walk_next_far's do. */
 static inline head_t *walk_next2(const rcgc_heap *h, head_t *x, uint32_t r, uint32_t nr, uint32_t *stride,
                                  uint32_t *stride2)
 {
-    if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1))
+    if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1)) {
+        walk_far(x, *stride);
         return walk_step(x, *stride);
+    }
     uint32_t d = nr - r, before = *stride2;
     *stride2 = *stride;
     *stride = d;
