@@ -348,24 +348,24 @@ static inline void visit_decref_all_kept(void **slot, void *arg)
 }
 
 /* update_subtract_refs for a full collection, in the order of the blocks in
-   memory instead of the order of the list: gc_refs do not depend on the
-   order of the walk. After a while a list's order has little to do with the
+   memory instead of the order of the list: gc_refs do not depend on the order
+   of the walk. After a while a list's order has little to do with the
    addresses of its objects (survivors are appended in the order they were
    found reachable, blocks are reused from free lists), and a walk that
    follows it waits for each object in turn; a walk over the pages is a
    sequential read that the processor streams, with a prefetch STREAM_AHEAD
-   bytes ahead. Free blocks and pages without
-   live blocks are skipped; leaves, untracked and frozen objects are read and
-   passed over, which is why stream_pays() decides.
+   bytes ahead. Free blocks and pages without live blocks are skipped; leaves,
+   untracked and frozen objects are read and passed over, which is why
+   stream_pays() decides.
    The walk goes up the references (regions in order, blocks in address order
    in each). It follows the list, young, if the links it reads go up but for
    the last, which goes to young's head (whose reference is below every
    block's): the n - 1 links that go up are then n - 1 of the n objects in
    increasing order, none an object's own, which leaves only the order of the
    walk. Then, as in update_subtract_refs, move_unreachable would park no
-   object unless one WALKED reached gc_refs 0, and *shape tells it
-   (SHAPE_KEPT or SHAPE_ANY). The checks stop at the first page that begins
-   after an object may be parked. */
+   object unless one WALKED reached gc_refs 0, and *shape tells it (SHAPE_KEPT
+   or SHAPE_ANY). The checks stop at the first page that begins after an
+   object may be parked. */
 static size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shape)
 {
     size_t n = 0, descents = 0;
