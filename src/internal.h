@@ -386,6 +386,17 @@ static inline void walk_far(const head_t *x, uint32_t stride)
     __builtin_prefetch((const void *)((uintptr_t)x + (uintptr_t)((intptr_t)(int32_t)stride * 16 * WALK_FAR_STRIDES)));
 }
 
+/* A step of a list walk off the stride, from reference r to nr: the link is
+   followed through the region table, the new stride noted, and the lines
+   ahead prefetched (walk_ahead). */
+static inline head_t *walk_off_stride(const rcgc_heap *h, uint32_t r, uint32_t nr, uint32_t *stride)
+{
+    *stride = nr - r;
+    head_t *next = ref_ptr(h, nr);
+    walk_ahead(next);
+    return next;
+}
+
 /* The object after x (whose reference is r) in a list walk, given x's link nr.
    A collection walks lists that are mostly in allocation order, where each step
    goes the same distance as the last one (*stride, in 16-byte units). Followed
@@ -414,10 +425,7 @@ static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint3
 {
     if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1))
         return walk_step(x, *stride);
-    *stride = nr - r;
-    head_t *next = ref_ptr(h, nr);
-    walk_ahead(next);
-    return next;
+    return walk_off_stride(h, r, nr, stride);
 }
 
 /* walk_next for the walks of collections that examine sets larger than the
@@ -434,10 +442,7 @@ static inline head_t *walk_next_far(const rcgc_heap *h, head_t *x, uint32_t r, u
         walk_far(x, *stride);
         return walk_step(x, *stride);
     }
-    *stride = nr - r;
-    head_t *next = ref_ptr(h, nr);
-    walk_ahead(next);
-    return next;
+    return walk_off_stride(h, r, nr, stride);
 }
 
 /* walk_next for move_unreachable's walks, with a second guess when the
