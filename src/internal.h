@@ -428,14 +428,14 @@ static inline head_t *walk_next(const rcgc_heap *h, head_t *x, uint32_t r, uint3
     return walk_off_stride(h, r, nr, stride);
 }
 
-/* walk_next for the walks of collections that examine sets larger than the
-   cache, in the order of the list: update_subtract_refs once the shape is
-   not a forest, keep_all and bulk_delete. A step that keeps the stride
-   prefetches the object WALK_FAR_STRIDES strides on (walk_far). The walks of
-   young forests (the check for a forest, relink_forest, untrack_forest,
-   untrack_immutable) keep walk_next: their objects are in the cache, and
-   with the prefetch there the collections of bench_levers' trees of
-   immutable nodes took 1.05 times as long. */
+/* walk_next for the list walks that may cover sets larger than the cache:
+   update_subtract_refs once the shape is not a forest, keep_all and
+   bulk_delete, in collections of every generation. A step that keeps the
+   stride prefetches the object WALK_FAR_STRIDES strides on (walk_far). The
+   walks of young forests (the check for a forest, relink_forest,
+   untrack_forest, untrack_immutable) keep walk_next: their objects are in
+   the cache, and with the prefetch there the collections of bench_levers'
+   trees of immutable nodes took 1.05 times as long. */
 static inline head_t *walk_next_far(const rcgc_heap *h, head_t *x, uint32_t r, uint32_t nr, uint32_t *stride)
 {
     if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1)) {
