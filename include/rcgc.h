@@ -124,6 +124,17 @@ typedef struct rcgc_config {
        instead of 512. 0, the default: the kernel's transparent_hugepage
        setting decides alone. Ignored with a memory source of your own. */
     int huge_pages;
+    /* Nonzero: a collection never borrows memory. 0, the default: a full
+       collection of a large heap (64K blocks or more) whose generation lists
+       the last one found out of address order, as they get in a heap where
+       objects have been made and released in any order for a while, borrows
+       a table of an eighth of the heap's pages (4 bytes for each 32 bytes)
+       from the memory source for its duration. Through the table it reads
+       ahead in the list's order and fetches the objects before their turn
+       (docs/design.md, "Scattered lists"). The result is the same either
+       way; without the table, or when the memory source refuses it, the
+       collection follows the lists one object at a time. */
+    int no_scratch;
 } rcgc_config;
 
 #define RCGC_LEAKS_REPORT 0

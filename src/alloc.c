@@ -573,6 +573,7 @@ rcgc_heap *rcgc__heap_alloc(const rcgc_config *config)
     memset(h, 0, sizeof *h);
     h->mem = mem;
     h->huge_pages = config && config->huge_pages;
+    h->no_scratch = config && config->no_scratch;
     h->system_bytes = HEAP_REGION_SIZE;
     h->page.heap = h;
     h->page.kind = PAGE_HEAP;

@@ -27,7 +27,10 @@
  *      without parking anything. When it finds that move_unreachable would
  *      park nothing (every object whose gc_refs end at 0 is referred to by
  *      one that the walk, in the list's order, reached before it), keep_all
- *      keeps every object where it is without visiting its fields;
+ *      keeps every object where it is without visiting its fields. A full
+ *      collection of a large heap whose list the last one found out of
+ *      address order reads the list's links from a table it fills in
+ *      address order (borrow_links, move_unreachable_linked);
  *   3. moves the survivors into the next generation (promotion), untracking
  *      those of RCGC_TYPE_IMMUTABLE types that hold nothing tracked; when the
  *      examined set is a forest of such objects built bottom up, which steps
@@ -61,7 +64,8 @@
  * an examined object's generation bits are free: they hold WALKED, or its
  * old generation, until it leaves the set with its new one.
  *
- * No step allocates memory, so a collection always completes.
+ * No step allocates memory but borrow_links, and a collection goes on without
+ * the table when it cannot have it, so a collection always completes.
  */
 #include "internal.h"
 
@@ -365,8 +369,13 @@ static inline void visit_decref_all_kept(void **slot, void *arg)
    walk. Then, as in update_subtract_refs, move_unreachable would park no
    object unless one WALKED reached gc_refs 0, and *shape tells it (SHAPE_KEPT
    or SHAPE_ANY). The checks stop at the first page that begins after an
-   object may be parked. */
-static size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shape)
+   object may be parked.
+   Out of line, and bulk_delete and collect_main inlined into
+   collect_with_callback, as gcc chose before move_unreachable_linked came:
+   with its own choices since, the collections of bench_cycles ran one
+   instruction more per object (callgrind), in this walk or in bulk_delete's
+   loop. */
+static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shape)
 {
     size_t n = 0, descents = 0;
     uint32_t last_next = 0;
@@ -410,15 +419,9 @@ static size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shap
     return n;
 }
 
-/* Whether a full collection pays for update_subtract_refs_stream: when the
-   examined objects are at least an eighth of the blocks it would read. With
-   fewer, reading the others costs more than waiting for the list's objects
-   (measured: a heap of 2-slot containers and leaves of their size, in
-   allocation order, with 30 leaves to a container, took 45 ns per container
-   against 33 for the list walk; with 10, the same). The examined set's size is
-   not known before the walk; the survivors of the last full collection and
-   what has been promoted and allocated since stand for it. */
-static bool stream_pays(const rcgc_heap *h)
+/* The blocks a walk over the pages reads (update_subtract_refs_stream):
+   those below each small page's bump pointer, and the large objects. */
+static size_t heap_blocks(const rcgc_heap *h)
 {
     size_t blocks = 0;
     for (uint32_t r = 1; r < h->region_top; r++) {
@@ -430,6 +433,19 @@ static bool stream_pays(const rcgc_heap *h)
         else if (p->kind == PAGE_SMALL && p->used)
             blocks += (size_t)(p->bump - ((const char *)p + PAGE_HEADER)) / p->block_size;
     }
+    return blocks;
+}
+
+/* Whether a full collection pays for update_subtract_refs_stream: when the
+   examined objects are at least an eighth of the blocks it would read. With
+   fewer, reading the others costs more than waiting for the list's objects
+   (measured: a heap of 2-slot containers and leaves of their size, in
+   allocation order, with 30 leaves to a container, took 45 ns per container
+   against 33 for the list walk; with 10, the same). The examined set's size is
+   not known before the walk; the survivors of the last full collection and
+   what has been promoted and allocated since stand for it. */
+static bool stream_pays(const rcgc_heap *h, size_t blocks)
+{
     return h->long_lived_total + h->long_lived_pending + h->gen[0].count >= blocks / 8;
 }
 
@@ -528,7 +544,8 @@ static inline void keep_survivor(head_t *x, uint32_t gen_bits)
    F_COLLECTING and get the generation they are promoted to. Returns the
    number of objects left in young; *moved is set to the number in
    unreachable, *found to what was found unreachable on the way (FOUND_*;
-   objects rescued later included).
+   objects rescued later included), and *far, unless far is NULL, to the
+   far steps its walks took (walk_next2).
    The walk goes through young from head to tail, then through the objects
    taken back (rescue), which CPython appends to young's tail and walks
    there: they wait at the front of unreachable instead, in the same order,
@@ -538,8 +555,10 @@ static inline void keep_survivor(head_t *x, uint32_t gen_bits)
    leaves young in one splice when the walk reaches the next reachable
    object (before its fields are visited, so a rescue only ever takes an
    object from unreachable) or the end. */
-static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, head_t *unreachable, size_t *moved,
-                               unsigned *found)
+static inline __attribute__((always_inline)) size_t move_unreachable_walks(rcgc_heap *h, head_t *young,
+                                                                          size_t examined, head_t *unreachable,
+                                                                          size_t *moved, unsigned *found,
+                                                                          size_t *far)
 {
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
     reach_ctx c = { h->region_base, unreachable };
@@ -557,7 +576,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             prev = x;
             prev_ref = r;
             nr = x->next;
-            x = walk_next2(h, x, r, nr, &stride, &stride2);
+            x = walk_next2(h, x, r, nr, &stride, &stride2, far);
             r = nr;
             continue;
         }
@@ -572,7 +591,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             last_ref = r;
             parked++;
             nr = x->next;
-            x = walk_next2(h, x, r, nr, &stride, &stride2);
+            x = walk_next2(h, x, r, nr, &stride, &stride2, far);
             r = nr;
         } while (r != end && !x->prev);
         splice_run(h, prev, first, last, last_ref, r, unreachable);
@@ -594,7 +613,7 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
             if (x == c.taken)
                 break;
             nr = x->next;
-            x = walk_next2(h, x, r, nr, &stride, &stride2);
+            x = walk_next2(h, x, r, nr, &stride, &stride2, far);
             r = nr;
         }
         uint32_t still = x->next;
@@ -610,6 +629,22 @@ static size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined, hea
     *moved = parked - taken;
     *found = seen;
     return examined - *moved;
+}
+
+/* move_unreachable_walks without counting the far steps, for the collections
+   of the younger generations and the second analysis, */
+static __attribute__((noinline)) size_t move_unreachable(rcgc_heap *h, head_t *young, size_t examined,
+                                                         head_t *unreachable, size_t *moved, unsigned *found)
+{
+    return move_unreachable_walks(h, young, examined, unreachable, moved, found, NULL);
+}
+
+/* and counting them, for full collections (h->scattered). */
+static __attribute__((noinline)) size_t move_unreachable_full(rcgc_heap *h, head_t *young, size_t examined,
+                                                              head_t *unreachable, size_t *moved, unsigned *found,
+                                                              size_t *far)
+{
+    return move_unreachable_walks(h, young, examined, unreachable, moved, found, far);
 }
 
 /* move_unreachable for a set in which it would park nothing (SHAPE_KEPT):
@@ -628,6 +663,208 @@ static void keep_all(rcgc_heap *h, head_t *young)
         x = walk_next_far(h, x, r, nr, &stride);
         r = nr;
     }
+}
+
+/* ---- Scattered lists ------------------------------------------------------ */
+
+/* After a while of making and releasing objects in any order, a list's order
+   has little to do with the addresses of its objects, and a walk that follows
+   it waits for memory at every object: the step to the next object is known
+   only once its header has come. A full collection whose examined set may
+   be parked (SHAPE_ANY) on a large heap whose list the last full collection
+   found so (h->scattered: most steps of its walks were far, far_step)
+   borrows a table of the examined objects' next links, indexed by reference
+   / 2 (blocks of 32 bytes and more have a slot each): an eighth of the
+   pages, filled by a walk over them in address order, which the processor
+   streams. move_unreachable_linked reads the links from it LINKS_AHEAD steps
+   ahead of its walk, where they cost a read of the cache, and fetches the
+   headers before their turn, so that the misses overlap. Only the memory
+   source is asked; without the table (rcgc_config.no_scratch, a refusal, a
+   heap smaller than LINKS_MIN_BLOCKS blocks) the collection is the same,
+   and move_unreachable does it. */
+#define LINKS_MIN_BLOCKS 65536
+#define LINKS_AHEAD 16
+
+/* Borrows h->links and fills it. Returns false, with h->links NULL, if it
+   cannot. */
+static __attribute__((noinline)) bool borrow_links(rcgc_heap *h)
+{
+    size_t bytes = ((size_t)h->region_top << (REGION_SHIFT - 1)) * sizeof(uint32_t);
+    uint32_t *links = rcgc__sys_alloc(h, bytes, 16);
+    if (!links)
+        return false;
+    for (uint32_t r = 1; r < h->region_top; r++) {
+        char *b;
+        const char *end;
+        size_t size;
+        if (!region_blocks(h, r, &b, &end, &size))
+            continue;
+        /* Blocks of one 16-byte unit (a header without payload) would share
+           their slots. */
+        if (size == 16) {
+            rcgc__sys_free(h, links, bytes);
+            return false;
+        }
+        const char *base = h->region_base[r];
+        uint32_t at_ref = r << REGION_SHIFT;
+        for (; b < end; b += size) {
+            const head_t *x = (const head_t *)b;
+            if (tool_block_info(x) & F_COLLECTING)
+                links[(at_ref + (uint32_t)((b - base) >> 4)) >> 1] = x->next;
+        }
+    }
+    h->links = links;
+    h->links_bytes = bytes;
+    return true;
+}
+
+static void return_links(rcgc_heap *h)
+{
+    rcgc__sys_free(h, h->links, h->links_bytes);
+    h->links = NULL;
+    h->links_bytes = 0;
+}
+
+/* What move_unreachable_linked's visits keep of the objects taken back: the
+   first one's reference and the last one, linked through their next links
+   in the order they were taken. */
+typedef struct linked_ctx {
+    uint32_t first;
+    head_t *last;           /* NULL while none was taken */
+} linked_ctx;
+
+/* x, found unreachable (and still linked in the table's chain of the parked
+   objects, see move_unreachable_linked), is taken back: appended to the
+   objects taken back. Unlike rescue, it reads no neighbour. */
+static __attribute__((noinline)) void take_back(linked_ctx *c, head_t *x)
+{
+    x->info &= ~(uint32_t)F_UNREACHABLE;
+    uint32_t xr = ref_of(x);
+    if (c->last)
+        c->last->next = xr;
+    else
+        c->first = xr;
+    c->last = x;
+}
+
+/* visit_reachable for move_unreachable_linked. */
+static inline void visit_reachable_linked(void **slot, void *arg)
+{
+    head_t *x = examined_referent(slot);
+    if (!x)
+        return;
+    if (__builtin_expect(x->info & F_UNREACHABLE, 0))
+        take_back(arg, x);
+    else
+        x->prev = 1;
+}
+
+/* move_unreachable with the table of links (h->links, see borrow_links):
+   the same result in the same order. The walk through young reads each
+   object's successor from the table LINKS_AHEAD steps ahead and prefetches
+   its header, so that the misses of a list out of address order overlap.
+   An object found unreachable only gets F_UNREACHABLE: its table slot,
+   which the walk has passed, links it to the next one found, and taking it
+   back (take_back) leaves that chain alone, so no neighbour is read. When
+   the walks are over, the chain gives the objects still unreachable, in
+   the order they were found, which is move_unreachable's order, to link
+   into unreachable. */
+static __attribute__((noinline)) size_t move_unreachable_linked(rcgc_heap *h, head_t *young, size_t examined,
+                                                              head_t *unreachable, size_t *moved,
+                                                              unsigned *found, size_t *far)
+{
+    uint32_t *links = h->links;
+    uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
+    linked_ctx c = { 0, NULL };
+    head_t *prev = young, *x;
+    uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, ahead = r, nr;
+    uint32_t first_parked = 0, last_parked = 0;
+    size_t parked = 0, taken = 0, steps = 0;
+    unsigned seen = 0;
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
+    for (int i = 0; i < LINKS_AHEAD && ahead != end; i++)
+        ahead = links[ahead >> 1];
+    while (r != end) {
+        if (ahead != end) {
+            ahead = links[ahead >> 1];
+            __builtin_prefetch(ref_ptr(h, ahead), 1);
+        }
+        x = ref_ptr(h, r);
+        nr = x->next;
+        if (x->prev) {
+            each_field_cached(h, x, &fc, visit_reachable_linked, &c);
+            x->prev = prev_ref;
+            keep_survivor(x, gen_bits);
+            prev->next = r;
+            prev = x;
+            prev_ref = r;
+        } else {
+            x->info |= F_UNREACHABLE;
+            if (x->info & ((uint32_t)TB_HOOKS << TYPE_SHIFT | F_WEAKREFS))
+                seen |= FOUND_HOOKS | (type_bits(h, x) & TB_FINALIZE ? FOUND_FINALIZERS : 0);
+            if (parked++)
+                links[last_parked >> 1] = r;
+            else
+                first_parked = r;
+            last_parked = r;
+        }
+        steps += far_step(r, nr);
+        r = nr;
+    }
+    if (c.last) {
+        /* The objects taken back, walked in the order they were taken; what
+           their fields refer to that is still parked is taken after them.
+           take_back may link an object to x: x->next is read after the
+           visit. */
+        prev->next = r = c.first;
+        x = ref_ptr(h, r);
+        for (;;) {
+            each_field_cached(h, x, &fc, visit_reachable_linked, &c);
+            x->prev = prev_ref;
+            keep_survivor(x, gen_bits);
+            prev_ref = r;
+            taken++;
+            if (x == c.last)
+                break;
+            nr = x->next;
+            steps += far_step(r, nr);
+            r = nr;
+            x = ref_ptr(h, r);
+        }
+        x->next = end;
+    } else {
+        prev->next = end;
+    }
+    young->prev = prev_ref;
+
+    head_t *tail = unreachable;
+    uint32_t tail_ref = ref_of(unreachable);
+    if (parked) {
+        ahead = first_parked;
+        for (int i = 0; i < LINKS_AHEAD && ahead != last_parked; i++)
+            ahead = links[ahead >> 1];
+        for (r = first_parked;; r = links[r >> 1]) {
+            if (ahead != last_parked) {
+                ahead = links[ahead >> 1];
+                __builtin_prefetch(ref_ptr(h, ahead), 1);
+            }
+            x = ref_ptr(h, r);
+            if (x->info & F_UNREACHABLE) {
+                x->prev = tail_ref;
+                tail->next = r;
+                tail = x;
+                tail_ref = r;
+            }
+            if (r == last_parked)
+                break;
+        }
+    }
+    tail->next = ref_of(unreachable);
+    unreachable->prev = tail_ref;
+    *moved = parked - taken;
+    *found = seen;
+    *far = steps;
+    return examined - *moved;
 }
 
 /* Splits young into what is reachable from outside it (stays in young) and
@@ -997,7 +1234,7 @@ static inline bool page_dies_whole(bulk_ctx *c, page_t *p)
    F_COLLECTING, so that references from other pages never free one of them
    on its own. The walk asks page_dies_whole each time the list comes to
    another page. n is the number of objects in the set. */
-static void bulk_delete(rcgc_heap *h, head_t *collectable, size_t n)
+static inline __attribute__((always_inline)) void bulk_delete(rcgc_heap *h, head_t *collectable, size_t n)
 {
     uint32_t end = ref_of(collectable), r = collectable->next, stride = 0, nr;
     head_t *x = ref_ptr(h, r), *next;
@@ -1053,14 +1290,18 @@ static void report_collectable(rcgc_heap *h, head_t *unreachable)
 /* Collects generations 0..generation; returns the number of unreachable
    objects found (n + m in CPython's terms; n, the legacy-finalizer objects, is
    always 0 here). */
-static size_t collect_main(rcgc_heap *h, int generation)
+static inline __attribute__((always_inline)) size_t collect_main(rcgc_heap *h, int generation)
 {
     double t0 = 0;
     if (h->debug & RCGC_DEBUG_STATS) {
         rcgc__debug_start(h, generation);
         t0 = rcgc__now();
     }
-    bool stream = generation == NUM_GENERATIONS - 1 && stream_pays(h);
+    bool full = generation == NUM_GENERATIONS - 1;
+    size_t blocks = full ? heap_blocks(h) : 0;
+    bool stream = full && stream_pays(h, blocks);
+    /* move_unreachable_linked, if the walk finds objects to park */
+    bool linked = stream && h->scattered && blocks >= LINKS_MIN_BLOCKS && !h->no_scratch;
     if (generation + 1 < NUM_GENERATIONS)
         h->gen[generation + 1].count++;
     for (int i = 0; i <= generation; i++)
@@ -1077,6 +1318,7 @@ static size_t collect_main(rcgc_heap *h, int generation)
     h->outside_refs = false;
     int shape = SHAPE_ANY;
     size_t examined = stream ? update_subtract_refs_stream(h, young, &shape) : update_subtract_refs(h, young, &shape);
+    size_t far = 0;     /* far steps (far_step) of move_unreachable's walks */
     if (shape == SHAPE_IMMUTABLE_FOREST) {
         untrack_forest(h, young);
         survivors = count = 0;
@@ -1089,11 +1331,21 @@ static size_t collect_main(rcgc_heap *h, int generation)
             relink_forest(h, young);
         else if (shape == SHAPE_KEPT)
             keep_all(h, young);
-        else
+        else if (linked && borrow_links(h)) {
+            survivors = move_unreachable_linked(h, young, examined, unreachable, &count, &found, &far);
+            return_links(h);
+        } else if (full) {
+            survivors = move_unreachable_full(h, young, examined, unreachable, &count, &found, &far);
+        } else {
             survivors = move_unreachable(h, young, examined, unreachable, &count, &found);
+        }
         if (h->immutable_types)
             survivors -= untrack_immutable(h, young);
     }
+    /* Most steps of move_unreachable's walks were far: the list is out of
+       address order. The other shapes of the set follow the addresses. */
+    if (full)
+        h->scattered = far > examined / 4;
 
     if (young != old) {
         if (generation == 1)

@@ -243,6 +243,7 @@ struct rcgc_heap {
 
     rcgc_memory mem;
     bool huge_pages;                /* rcgc_config.huge_pages */
+    bool no_scratch;                /* rcgc_config.no_scratch */
     FILE *debug_stream;
 
     /* Region table: base address of each region (see alloc.c). */
@@ -291,6 +292,12 @@ struct rcgc_heap {
     int enabled;
     int collecting;
     bool outside_refs;              /* see collect.c, note_outside_ref */
+    bool scattered;                 /* the last full collection found its list
+                                       out of address order (collect.c, follows_links) */
+    uint32_t *links;                /* during a full collection that borrowed it:
+                                       each examined object's list link, at
+                                       its reference / 2 (collect.c) */
+    size_t links_bytes;
     uint8_t collect_gen;            /* the collection running examines generations 0..collect_gen */
     unsigned debug;
     size_t long_lived_total;
@@ -363,6 +370,19 @@ static inline head_t *ref_ptr(const rcgc_heap *h, uint32_t ref)
 static inline bool same_region(uint32_t r, uint32_t nr)
 {
     return ((nr ^ r) >> REGION_SHIFT) == 0;
+}
+
+/* How far a list walk's step may go, either way, in 16-byte units, and
+   still count as near: 4 KiB, the distance that the walks' prefetches
+   cover (WALK_AHEAD, walk_far at 32-byte blocks). */
+#define SCATTER_NEAR 256
+
+/* Whether a list walk's step from reference r to nr is far: more than
+   SCATTER_NEAR units either way, or to another region. A collection counts
+   the far steps of its list walks (collect.c, follows_links). */
+static inline bool far_step(uint32_t r, uint32_t nr)
+{
+    return nr - r + SCATTER_NEAR > 2 * SCATTER_NEAR;
 }
 
 /* The object stride 16-byte units after x in its region (stride is a
@@ -462,15 +482,18 @@ static inline head_t *walk_next_far(const rcgc_heap *h, head_t *x, uint32_t r, u
    the cache, and with the second guess everywhere the cycles and
    binary-trees benchmarks took up to 1.5% longer (docs/performance-log.md,
    twenty-sixth round). A step that keeps the stride prefetches as
-   walk_next_far's do. */
+   walk_next_far's do. A step off the last stride that is far (far_step) is
+   counted in *far, unless far is NULL. */
 static inline head_t *walk_next2(const rcgc_heap *h, head_t *x, uint32_t r, uint32_t nr, uint32_t *stride,
-                                 uint32_t *stride2)
+                                 uint32_t *stride2, size_t *far)
 {
     if (__builtin_expect(nr - r == *stride && same_region(r, nr), 1)) {
         walk_far(x, *stride);
         return walk_step(x, *stride);
     }
     uint32_t d = nr - r, before = *stride2;
+    if (far)
+        *far += far_step(r, nr);
     *stride2 = *stride;
     *stride = d;
     head_t *next;
