@@ -37,6 +37,16 @@
  *           `rcgc-prepended`, built from the tail (each new object refers to
  *           the previous head), so that move_unreachable parks every object
  *           and takes it back
+ *   scattered
+ *           one full collection of N reachable pairs whose list is out of
+ *           address order, ns per object: N objects made, then 2N times a
+ *           random one released and a new one made (in the block it left, or
+ *           another of its page's free list), then paired (a.first = b,
+ *           b.first = a, each pair held through a from a C array); one full
+ *           collection untimed (it finds the list scattered), then the timed
+ *           one: `rcgc`, which borrows the table of links for it (docs/
+ *           design.md, "Scattered lists"), and `rcgc-no-scratch`, a heap made
+ *           with rcgc_config.no_scratch; bench/levers.py is CPython's peer
  *
  * Usage: bench_levers [--tiny] [case=NAME variant=NAME] [n=N]
  * Without case=, every case runs with every variant in turn.
@@ -405,6 +415,52 @@ static void case_order(const char *variant, long n)
     result(variant, kase, "time_per_object", ns, "ns");
 }
 
+/* xorshift64: the slots case_scattered replaces, the same in every run. */
+static long next_slot(uint64_t *state, long n)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (long)(*state % (uint64_t)n);
+}
+
+static void case_scattered(const char *variant, long n)
+{
+    char kase[48], nstr[24];
+    rcgc_config cfg = { 0 };
+    cfg.no_scratch = strcmp(variant, "rcgc-no-scratch") == 0;
+    rcgc_heap *h = bench_check_alloc(rcgc_heap_new(&cfg));
+    if (rcgc_set_type_fields(h, &pair_type, pair_fields, 2) != 0)
+        bench_fail("levers", "rcgc_set_type_fields failed");
+    rcgc_disable(h);
+    pair **objs = bench_check_alloc(malloc(sizeof *objs * (size_t)n));
+    for (long i = 0; i < n; i++)
+        objs[i] = bench_check_alloc(rcgc_new(h, &pair_type));
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    for (long k = 0; k < 2 * n; k++) {
+        long j = next_slot(&state, n);
+        rcgc_decref(objs[j]);
+        objs[j] = bench_check_alloc(rcgc_new(h, &pair_type));
+    }
+    for (long i = 0; i < n; i += 2) {
+        rcgc_set(&objs[i]->first, objs[i + 1]);
+        rcgc_set(&objs[i + 1]->first, objs[i]);
+        rcgc_decref(objs[i + 1]);
+    }
+    check_collect(h, 0, "scattered: a reachable pair was collected");
+    uint64_t t0 = bench_now_ns();
+    check_collect(h, 0, "scattered: a reachable pair was collected");
+    double ns = (double)(bench_now_ns() - t0) / (double)n;
+    for (long i = 0; i < n; i += 2)
+        rcgc_decref(objs[i]);
+    check_collect(h, n, "scattered: the dropped pairs were not all collected");
+    free(objs);
+    rcgc_heap_free(h);
+    bench_count_str(n, nstr, sizeof nstr);
+    snprintf(kase, sizeof kase, "scattered-%s", nstr);
+    result(variant, kase, "time_per_object", ns, "ns");
+}
+
 static void run(const char *kase, const char *variant, long n)
 {
     if (strcmp(kase, "fields") == 0)
@@ -421,6 +477,8 @@ static void run(const char *kase, const char *variant, long n)
         case_hooks(variant, n);
     else if (strcmp(kase, "order") == 0)
         case_order(variant, n);
+    else if (strcmp(kase, "scattered") == 0)
+        case_scattered(variant, n);
     else
         bench_fail("levers", "unknown case");
 }
@@ -437,6 +495,7 @@ int main(int argc, char **argv)
         { "freeze", { "rcgc", "rcgc-frozen" } },
         { "hooks", { "rcgc", "rcgc-destroy", "rcgc-finalizer" } },
         { "order", { "rcgc", "rcgc-prepended" } },
+        { "scattered", { "rcgc", "rcgc-no-scratch" } },
     };
     bench_args a = bench_parse(argc, argv);
     const char *kase = bench_arg_str(&a, "case", NULL), *variant = bench_arg_str(&a, "variant", "rcgc");

@@ -30,7 +30,7 @@ import textwrap
 
 VARIANT_ORDER = ["rcgc", "rcgc-mutable", "rcgc-shared-leaves", "rcgc-fields", "rcgc-items", "rcgc-entries", "rcgc-immutable",
                  "rcgc-untracked", "rcgc-huge-pages", "rcgc-frozen", "rcgc-destroy", "rcgc-finalizer", "rcgc-prepended",
-                 "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots",
+                 "rcgc-no-scratch", "rcgc-container", "mimalloc", "malloc", "boehm", "cpython", "cpython-tuples", "cpython-slots",
                  "lua", "lua-generational", "php", "php-arrays", "php-objects"]
 VARIANT_LABEL = {
     "rcgc": "rcgc", "rcgc-container": "rcgc (tracked container)",
@@ -40,6 +40,7 @@ VARIANT_LABEL = {
     "rcgc-immutable": "rcgc, immutable type",
     "rcgc-frozen": "rcgc, frozen", "rcgc-destroy": "rcgc, with destroy",
     "rcgc-finalizer": "rcgc, with finalizer", "rcgc-prepended": "rcgc, built by prepending",
+    "rcgc-no-scratch": "rcgc, no_scratch",
     "mimalloc": "C + mimalloc", "malloc": "C + malloc", "boehm": "C + Boehm GC",
     "cpython": "CPython 3.11", "cpython-tuples": "CPython 3.11 tuples",
     "cpython-slots": "CPython 3.11 __slots__",
@@ -175,7 +176,13 @@ DESCRIPTIONS = {
         "analysis. `order`: one full collection of a chain of N objects held by its first, built "
         "from the head (each object made before the one it refers to, as a list appended to) and "
         "built by prepending (each new object refers to the one before), which `move_unreachable` "
-        "parks and takes back one by one. Automatic collection is off except in `trees`."),
+        "parks and takes back one by one. `scattered`: N objects made, then 2N times a random one "
+        "released and a new one made, then paired and held as in `fields`, so that the list is out of "
+        "address order, as it gets where objects are made and released in any order; one full "
+        "collection untimed (it finds the list so), then the timed one, which borrows a table of the "
+        "list's links (docs/design.md, \"Scattered lists\"), and the same on a heap made with "
+        "`rcgc_config.no_scratch`, which follows the list object by object; CPython's peer does the "
+        "same with a `__slots__` class (bench/levers.py). Automatic collection is off except in `trees`."),
 }
 
 

@@ -268,6 +268,8 @@ if want levers; then
     for v in rcgc rcgc-frozen; do add levers "$v" "$BIN/bench_levers case=freeze variant=$v"; done
     for v in rcgc rcgc-destroy rcgc-finalizer; do add levers "$v" "$BIN/bench_levers case=hooks variant=$v"; done
     for v in rcgc rcgc-prepended; do add levers "$v" "$BIN/bench_levers case=order variant=$v"; done
+    for v in rcgc rcgc-no-scratch; do add levers "$v" "$BIN/bench_levers case=scattered variant=$v"; done
+    [ -n "$PY" ] && add levers cpython "$PY $ROOT/bench/levers.py case=scattered"
 fi
 if [ ${#RUNS[@]} -eq 0 ]; then
     echo "nothing to run (BENCH_ONLY=$ONLY?)" >&2
