@@ -128,12 +128,13 @@ typedef struct rcgc_config {
        collection of a large heap (64K blocks or more) whose generation lists
        the last one found out of address order, as they get in a heap where
        objects have been made and released in any order for a while, borrows
-       a table of an eighth of the heap's pages (4 bytes for each 32 bytes)
-       from the memory source for its duration. Through the table it reads
-       ahead in the list's order and fetches the objects before their turn
-       (docs/design.md, "Scattered lists"). The result is the same either
-       way; without the table, or when the memory source refuses it, the
-       collection follows the lists one object at a time. */
+       a table of an eighth of the heap's pages (4 bytes for each 32 bytes),
+       and a byte for each object it examines, from the memory source for its
+       duration. Through the table it reads ahead in the list's order and
+       fetches the objects before their turn (docs/design.md, "Scattered
+       lists"). The result is the same either way; without the table, or
+       when the memory source refuses it, the collection follows the lists
+       one object at a time. */
     int no_scratch;
 } rcgc_config;
 

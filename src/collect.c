@@ -678,18 +678,21 @@ static void keep_all(rcgc_heap *h, head_t *young)
    pages, filled by a walk over them in address order, which the processor
    streams. move_unreachable_linked reads the links from it LINKS_AHEAD steps
    ahead of its walk, where they cost a read of the cache, and fetches the
-   headers before their turn, so that the misses overlap. Only the memory
-   source is asked; without the table (rcgc_config.no_scratch, a refusal, a
-   heap smaller than LINKS_MIN_BLOCKS blocks) the collection is the same,
-   and move_unreachable does it. */
+   headers before their turn, so that the misses overlap; the objects taken
+   back are fetched the same way from a queue of their references after the
+   table. Only the memory source is asked; without the table
+   (rcgc_config.no_scratch, a refusal, a heap smaller than LINKS_MIN_BLOCKS
+   blocks) the collection is the same, and move_unreachable does it. */
 #define LINKS_MIN_BLOCKS 65536
 #define LINKS_AHEAD 16
 
-/* Borrows h->links and fills it. Returns false, with h->links NULL, if it
-   cannot. */
-static __attribute__((noinline)) bool borrow_links(rcgc_heap *h)
+/* Borrows h->links and fills it, with room after the table for the
+   references of up to examined / 4 objects taken back (links_queue).
+   Returns false, with h->links NULL, if it cannot. */
+static __attribute__((noinline)) bool borrow_links(rcgc_heap *h, size_t examined)
 {
-    size_t bytes = ((size_t)h->region_top << (REGION_SHIFT - 1)) * sizeof(uint32_t);
+    size_t slots = (size_t)h->region_top << (REGION_SHIFT - 1), queue = examined / 4 + LINKS_AHEAD;
+    size_t bytes = (slots + queue) * sizeof(uint32_t);
     uint32_t *links = rcgc__sys_alloc(h, bytes, 16);
     if (!links)
         return false;
@@ -715,22 +718,27 @@ static __attribute__((noinline)) bool borrow_links(rcgc_heap *h)
     }
     h->links = links;
     h->links_bytes = bytes;
+    h->links_queue = links + slots;
+    h->links_queue_cap = queue;
     return true;
 }
 
 static void return_links(rcgc_heap *h)
 {
     rcgc__sys_free(h, h->links, h->links_bytes);
-    h->links = NULL;
-    h->links_bytes = 0;
+    h->links = h->links_queue = NULL;
+    h->links_bytes = h->links_queue_cap = 0;
 }
 
 /* What move_unreachable_linked's visits keep of the objects taken back: the
    first one's reference and the last one, linked through their next links
-   in the order they were taken. */
+   in the order they were taken, and the references of the first ones in
+   that order, for the walk of those objects to prefetch. */
 typedef struct linked_ctx {
     uint32_t first;
     head_t *last;           /* NULL while none was taken */
+    uint32_t *queue;        /* h->links_queue */
+    size_t queued, cap;
 } linked_ctx;
 
 /* x, found unreachable (and still linked in the table's chain of the parked
@@ -745,6 +753,8 @@ static __attribute__((noinline)) void take_back(linked_ctx *c, head_t *x)
     else
         c->first = xr;
     c->last = x;
+    if (c->queued < c->cap)
+        c->queue[c->queued++] = xr;
 }
 
 /* visit_reachable for move_unreachable_linked. */
@@ -775,7 +785,7 @@ static __attribute__((noinline)) size_t move_unreachable_linked(rcgc_heap *h, he
 {
     uint32_t *links = h->links;
     uint32_t gen_bits = (uint32_t)promote_gen(h) << GEN_SHIFT;
-    linked_ctx c = { 0, NULL };
+    linked_ctx c = { 0, NULL, h->links_queue, 0, h->links_queue_cap };
     head_t *prev = young, *x;
     uint32_t prev_ref = ref_of(young), end = prev_ref, r = young->next, ahead = r, nr;
     uint32_t first_parked = 0, last_parked = 0;
@@ -819,6 +829,8 @@ static __attribute__((noinline)) size_t move_unreachable_linked(rcgc_heap *h, he
         prev->next = r = c.first;
         x = ref_ptr(h, r);
         for (;;) {
+            if (taken + LINKS_AHEAD < c.queued)
+                __builtin_prefetch(ref_ptr(h, c.queue[taken + LINKS_AHEAD]), 1);
             each_field_cached(h, x, &fc, visit_reachable_linked, &c);
             x->prev = prev_ref;
             keep_survivor(x, gen_bits);
@@ -1331,7 +1343,7 @@ static inline __attribute__((always_inline)) size_t collect_main(rcgc_heap *h, i
             relink_forest(h, young);
         else if (shape == SHAPE_KEPT)
             keep_all(h, young);
-        else if (linked && borrow_links(h)) {
+        else if (linked && borrow_links(h, examined)) {
             survivors = move_unreachable_linked(h, young, examined, unreachable, &count, &found, &far);
             return_links(h);
         } else if (full) {

@@ -296,8 +296,11 @@ struct rcgc_heap {
                                        out of address order (collect.c, follows_links) */
     uint32_t *links;                /* during a full collection that borrowed it:
                                        each examined object's list link, at
-                                       its reference / 2 (collect.c) */
+                                       its reference / 2 (collect.c), */
     size_t links_bytes;
+    uint32_t *links_queue;          /* and after it, room for the references
+                                       of the objects taken back */
+    size_t links_queue_cap;
     uint8_t collect_gen;            /* the collection running examines generations 0..collect_gen */
     unsigned debug;
     size_t long_lived_total;
