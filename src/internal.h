@@ -293,7 +293,8 @@ struct rcgc_heap {
     int collecting;
     bool outside_refs;              /* see collect.c, note_outside_ref */
     bool scattered;                 /* the last full collection found its list
-                                       out of address order (collect.c, follows_links) */
+                                       out of address order (collect.c,
+                                       "Scattered lists") */
     uint32_t *links;                /* during a full collection that borrowed it:
                                        each examined object's list link, at
                                        its reference / 2 (collect.c), */
@@ -380,9 +381,11 @@ static inline bool same_region(uint32_t r, uint32_t nr)
    cover (WALK_AHEAD, walk_far at 32-byte blocks). */
 #define SCATTER_NEAR 256
 
-/* Whether a list walk's step from reference r to nr is far: more than
-   SCATTER_NEAR units either way, or to another region. A collection counts
-   the far steps of its list walks (collect.c, follows_links). */
+/* Whether a list walk's step from reference r to nr is far: the references
+   differ by more than SCATTER_NEAR either way (in one region, the distance
+   of the objects; a step to another region is mostly far too). A full
+   collection counts the far steps of its list walks (collect.c, "Scattered
+   lists"). */
 static inline bool far_step(uint32_t r, uint32_t nr)
 {
     return nr - r + SCATTER_NEAR > 2 * SCATTER_NEAR;
