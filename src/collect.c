@@ -1245,7 +1245,8 @@ static inline bool page_dies_whole(bulk_ctx *c, page_t *p)
    (rcgc__page_emptied), after the last read of its blocks. They keep
    F_COLLECTING, so that references from other pages never free one of them
    on its own. The walk asks page_dies_whole each time the list comes to
-   another page. n is the number of objects in the set. */
+   another page. n is the number of objects in the set. Inlined: see
+   update_subtract_refs_stream. */
 static inline __attribute__((always_inline)) void bulk_delete(rcgc_heap *h, head_t *collectable, size_t n)
 {
     uint32_t end = ref_of(collectable), r = collectable->next, stride = 0, nr;
@@ -1301,7 +1302,8 @@ static void report_collectable(rcgc_heap *h, head_t *unreachable)
 
 /* Collects generations 0..generation; returns the number of unreachable
    objects found (n + m in CPython's terms; n, the legacy-finalizer objects, is
-   always 0 here). */
+   always 0 here). Inlined into collect_with_callback: see
+   update_subtract_refs_stream. */
 static inline __attribute__((always_inline)) size_t collect_main(rcgc_heap *h, int generation)
 {
     double t0 = 0;
