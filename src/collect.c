@@ -504,19 +504,27 @@ static inline head_t *examined_referent(void **slot)
 
 /* As CPython's visit_reachable: an examined object referenced from a
    reachable one is reachable. If it was already parked in `unreachable`, it
-   is taken back (rescue). Otherwise the walk has not reached it yet, or it
-   is waiting to be walked again, and its gc_refs becomes 1 whatever it was:
-   move_unreachable only asks whether gc_refs is 0, so the store needs no
-   test (CPython stores 1 only over 0, with the same result). */
-static inline void visit_reachable(void **slot, void *arg)
+   is taken back (rescue): reached returns it. Otherwise the walk has not
+   reached it yet, or it is waiting to be walked again, and its gc_refs
+   becomes 1 whatever it was: move_unreachable only asks whether gc_refs is
+   0, so the store needs no test (CPython stores 1 only over 0, with the same
+   result). */
+static inline head_t *reached(void **slot)
 {
     head_t *x = examined_referent(slot);
     if (!x)
-        return;
+        return NULL;
     if (__builtin_expect(x->info & F_UNREACHABLE, 0))
+        return x;
+    x->prev = 1;
+    return NULL;
+}
+
+static inline void visit_reachable(void **slot, void *arg)
+{
+    head_t *x = reached(slot);
+    if (__builtin_expect(x != NULL, 0))
         rescue(arg, x);
-    else
-        x->prev = 1;
 }
 
 /* Moves the run of parked objects first..last, still linked in young after
@@ -686,6 +694,24 @@ static void keep_all(rcgc_heap *h, head_t *young)
 #define LINKS_MIN_BLOCKS 65536
 #define LINKS_AHEAD 16
 
+/* For borrow_links: an examined block's next link into its slot. Blocks of
+   one 16-byte unit (a header without payload) would share their slots: the
+   walk notes them, and the table is not used. */
+typedef struct link_fill {
+    uint32_t *links;
+    bool shared;
+} link_fill;
+
+static void fill_link(rcgc_heap *h, head_t *x, void *arg)
+{
+    (void)h;
+    link_fill *c = arg;
+    if (x->info & F_COLLECTING) {
+        c->links[ref_of(x) >> 1] = x->next;
+        c->shared |= page_of(x)->block_size == 16;
+    }
+}
+
 /* Borrows h->links and fills it, with room after the table for the
    references of up to examined / 4 objects taken back (links_queue).
    Returns false, with h->links NULL, if it cannot. */
@@ -693,32 +719,17 @@ static __attribute__((noinline)) bool borrow_links(rcgc_heap *h, size_t examined
 {
     size_t slots = (size_t)h->region_top << (REGION_SHIFT - 1), queue = examined / 4 + LINKS_AHEAD;
     size_t bytes = (slots + queue) * sizeof(uint32_t);
-    uint32_t *links = rcgc__sys_alloc(h, bytes, 16);
-    if (!links)
+    link_fill c = { rcgc__sys_alloc(h, bytes, 16), false };
+    if (!c.links)
         return false;
-    for (uint32_t r = 1; r < h->region_top; r++) {
-        char *b;
-        const char *end;
-        size_t size;
-        if (!region_blocks(h, r, &b, &end, &size))
-            continue;
-        /* Blocks of one 16-byte unit (a header without payload) would share
-           their slots. */
-        if (size == 16) {
-            rcgc__sys_free(h, links, bytes);
-            return false;
-        }
-        const char *base = h->region_base[r];
-        uint32_t at_ref = r << REGION_SHIFT;
-        for (; b < end; b += size) {
-            const head_t *x = (const head_t *)b;
-            if (tool_block_info(x) & F_COLLECTING)
-                links[(at_ref + (uint32_t)((b - base) >> 4)) >> 1] = x->next;
-        }
+    each_live_block(h, fill_link, &c);
+    if (c.shared) {
+        rcgc__sys_free(h, c.links, bytes);
+        return false;
     }
-    h->links = links;
+    h->links = c.links;
     h->links_bytes = bytes;
-    h->links_queue = links + slots;
+    h->links_queue = c.links + slots;
     h->links_queue_cap = queue;
     return true;
 }
@@ -760,13 +771,9 @@ static __attribute__((noinline)) void take_back(linked_ctx *c, head_t *x)
 /* visit_reachable for move_unreachable_linked. */
 static inline void visit_reachable_linked(void **slot, void *arg)
 {
-    head_t *x = examined_referent(slot);
-    if (!x)
-        return;
-    if (__builtin_expect(x->info & F_UNREACHABLE, 0))
+    head_t *x = reached(slot);
+    if (__builtin_expect(x != NULL, 0))
         take_back(arg, x);
-    else
-        x->prev = 1;
 }
 
 /* move_unreachable with the table of links (h->links, see borrow_links):
