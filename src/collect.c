@@ -462,6 +462,14 @@ enum {
                                weak references to it, or a weak reference */
 };
 
+/* What parking x tells of the objects found unreachable (FOUND_*). */
+static inline unsigned found_in(const rcgc_heap *h, const head_t *x)
+{
+    if (!(x->info & ((uint32_t)TB_HOOKS << TYPE_SHIFT | F_WEAKREFS)))
+        return 0;
+    return FOUND_HOOKS | (type_bits(h, x) & TB_FINALIZE ? FOUND_FINALIZERS : 0);
+}
+
 /* x, parked in `unreachable`, was found reachable: it is taken back, to be
    walked again after the rest of young, as CPython moves it to young's tail.
    The objects taken back wait at the front of unreachable instead, in the
@@ -593,8 +601,7 @@ static inline __attribute__((always_inline)) size_t move_unreachable_walks(rcgc_
         do {
             x->prev = last_ref;
             x->info |= F_UNREACHABLE;
-            if (x->info & ((uint32_t)TB_HOOKS << TYPE_SHIFT | F_WEAKREFS))
-                seen |= FOUND_HOOKS | (type_bits(h, x) & TB_FINALIZE ? FOUND_FINALIZERS : 0);
+            seen |= found_in(h, x);
             last = x;
             last_ref = r;
             parked++;
@@ -817,8 +824,7 @@ static __attribute__((noinline)) size_t move_unreachable_linked(rcgc_heap *h, he
             prev_ref = r;
         } else {
             x->info |= F_UNREACHABLE;
-            if (x->info & ((uint32_t)TB_HOOKS << TYPE_SHIFT | F_WEAKREFS))
-                seen |= FOUND_HOOKS | (type_bits(h, x) & TB_FINALIZE ? FOUND_FINALIZERS : 0);
+            seen |= found_in(h, x);
             if (parked++)
                 links[last_parked >> 1] = r;
             else
