@@ -42,7 +42,9 @@
  *      resurrected, which survives;
  *   5. clears the references held by the rest, in list order, so that the
  *      cycles fall apart by reference counting (delete_garbage); when nothing
- *      can watch that happen, it frees the set in bulk (bulk_delete).
+ *      can watch that happen, it frees the set in bulk (bulk_delete), in the
+ *      order of the pages when the set is most of the heap
+ *      (bulk_delete_pages).
  * gc_refs lives in `prev` while an object is being examined; F_COLLECTING marks
  * the examined set and F_UNREACHABLE the tentatively unreachable objects.
  * F_UNREACHABLE means something only inside move_unreachable: the objects found
@@ -1191,6 +1193,14 @@ static inline void visit_release_whole(void **slot, void *arg)
    links c->emptied: a free list holds blocks, which are 16-byte aligned. */
 #define DIES_WHOLE ((uintptr_t)1)
 
+/* Pages die whole in bulk_delete, but not in the debug build, which frees
+   each block, marking it for its misuse checks. */
+#ifdef RCGC_DEBUG
+#define PAGES_DIE_WHOLE false
+#else
+#define PAGES_DIE_WHOLE true
+#endif
+
 /* Whether page p dies whole in bulk_delete: every one of its live blocks is an
    object of the set whose turn has not come (F_UNREACHABLE and F_COLLECTING),
    so that none has been or will be freed on its own, and the page can be
@@ -1202,16 +1212,10 @@ static inline void visit_release_whole(void **slot, void *arg)
    page that the list comes back to is read again, so the blocks read in all
    are capped in proportion to the set (c->budget): where the list goes back
    and forth between pages that hold survivors, the walk gives up asking rather
-   than read the same pages again and again. The debug build frees each block,
-   marking it for its misuse checks. */
+   than read the same pages again and again. */
 static inline bool page_dies_whole(bulk_ctx *c, page_t *p)
 {
-#ifdef RCGC_DEBUG
-    (void)c;
-    (void)p;
-    return false;
-#else
-    if (p->kind != PAGE_SMALL)
+    if (!PAGES_DIE_WHOLE || p->kind != PAGE_SMALL)
         return false;
     if ((uintptr_t)p->free & DIES_WHOLE)
         return true;
@@ -1238,7 +1242,6 @@ static inline bool page_dies_whole(bulk_ctx *c, page_t *p)
     p->free = (char *)((uintptr_t)c->emptied | DIES_WHOLE);
     c->emptied = p;
     return true;
-#endif
 }
 
 /* delete_garbage for a set whose release nobody can watch: no object in it
@@ -1299,6 +1302,95 @@ static inline __attribute__((always_inline)) void bulk_delete(rcgc_heap *h, head
     /* Freeing a container takes one off generation 0's count, never going
        below 0 (uncount_container). The collection set that count to 0 and no
        user code has run since, so it stays 0. */
+}
+
+/* The visitor of bulk_delete_pages' second walk of a page that does not die
+   whole: the references to the page's own blocks, which the first one left. */
+static inline void visit_release_on_page(void **slot, void *arg)
+{
+    const bulk_ctx *c = arg;
+    void *v = *slot;
+    if (v && page_of(v) == c->whole)
+        visit_release_bulk(slot, arg);
+}
+
+/* bulk_delete in the order of the blocks in memory, for a set of at least
+   half the blocks of the heap (the order of a release nobody can watch is
+   free): the set's objects are the blocks with F_UNREACHABLE and
+   F_COLLECTING, so the list is not read. Each page is walked as if it died
+   whole (page_dies_whole's census, which comes for free here): the walk
+   releases what the page's objects refer to off the page. If they are all of
+   its live blocks, the page is emptied at the end with the others. At the
+   first live block outside the set, the page is walked again from its
+   first block, in the cache, as bulk_delete walks: the objects walked already
+   release their references to the page, the others all of theirs, and each
+   gets its turn. A large object is the only block of its page. Frees during
+   the walk (an object whose turn has passed, a leaf outside the set) never
+   free a block the walk has still to read as live: the set's objects ahead
+   keep F_COLLECTING, and a freed block reads 0. */
+static inline __attribute__((always_inline)) void bulk_delete_pages(rcgc_heap *h)
+{
+    bulk_ctx c = { h, { NULL, NULL, 0 }, NULL, NULL, 0 };
+    field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
+    const uint32_t both = F_UNREACHABLE | F_COLLECTING;
+    for (uint32_t r = 1; r < h->region_top; r++) {
+        char *b;
+        const char *end;
+        size_t size;
+        if (!region_blocks(h, r, &b, &end, &size))
+            continue;
+        page_t *p = page_of(b);
+        char *first = b;
+        uint32_t set = 0;
+        c.whole = p;
+        for (; b < end; b += size) {
+            head_t *x = (head_t *)b;
+            __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
+            uint32_t info = tool_block_info(x);
+            if (!info)
+                continue;
+            if ((info & both) != both)
+                break;
+            each_field_cached(h, x, &fc, visit_release_whole, &c);
+            set++;
+        }
+        /* p->used counts the page's live blocks: none of them can be in the
+           free run yet, since the set's objects here keep F_COLLECTING. */
+        char *walked = b;
+        if (walked == end) {
+            if (!set)
+                continue;
+            if (p->kind == PAGE_SMALL && set == p->used && PAGES_DIE_WHOLE) {
+                p->free = (char *)((uintptr_t)c.emptied | DIES_WHOLE);
+                c.emptied = p;
+                continue;
+            }
+        }
+        for (b = first; b < walked; b += size) {
+            head_t *x = (head_t *)b;
+            if ((tool_block_info(x) & both) != both)
+                continue;
+            each_field_cached(h, x, &fc, visit_release_on_page, &c);
+            x->info &= ~(uint32_t)F_COLLECTING;
+            if (x->refcnt == 0)
+                free_run_add(h, &c.run, x);
+        }
+        for (; b < end; b += size) {
+            head_t *x = (head_t *)b;
+            __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
+            if ((tool_block_info(x) & both) != both)
+                continue;
+            each_field_cached(h, x, &fc, visit_release_bulk, &c);
+            x->info &= ~(uint32_t)F_COLLECTING;
+            if (x->refcnt == 0)
+                free_run_add(h, &c.run, x);
+        }
+    }
+    free_run_flush(&c.run);
+    for (page_t *p = c.emptied, *after; p; p = after) {
+        after = (page_t *)((uintptr_t)p->free & ~DIES_WHOLE);
+        rcgc__page_emptied(h, p);
+    }
 }
 
 static void report_collectable(rcgc_heap *h, head_t *unreachable)
@@ -1402,10 +1494,17 @@ static inline __attribute__((always_inline)) size_t collect_main(rcgc_heap *h, i
         final = &h->still_unreachable;
     }
     m += count;
-    if (!user_code && !(found & FOUND_HOOKS) && !h->outside_refs && !(h->debug & RCGC_DEBUG_SAVEALL))
-        bulk_delete(h, final, count);
-    else
+    if (user_code || (found & FOUND_HOOKS) || h->outside_refs || (h->debug & RCGC_DEBUG_SAVEALL)) {
         delete_garbage(h, final, old);
+    } else if (stream && count >= blocks / 2) {
+        /* A set of at least half of the blocks a walk over the pages reads:
+           that walk costs less than the list's (performance-log.md,
+           thirtieth round). */
+        bulk_delete_pages(h);
+        list_init(final);
+    } else {
+        bulk_delete(h, final, count);
+    }
 
     if (h->empty_chunks)
         rcgc__release_empty_chunks(h, false);

@@ -2427,8 +2427,11 @@ static void test_bulk_delete_page_walked_in_two_runs(void)
 /* An automatic collection runs inside the allocation that pushes the count
    past threshold 0, after the new block is taken and before its header is
    written. Here every other live block of that block's page is garbage: the
-   page must not be emptied, and the new object keeps its block. */
-static void test_bulk_delete_page_of_the_allocation(void)
+   page must not be emptied, and the new object keeps its block. The
+   collection is one of generation 0, or a full one (generation 2's count
+   over its threshold 0), which frees a set of most of the heap's blocks in
+   the order of the pages (collect.c, bulk_delete_pages). */
+static void check_bulk_delete_page_of_the_allocation(int generation)
 {
     enum { GARBAGE = 600, MORE = 1500 };
     rcgc_heap *h = fresh_heap();
@@ -2436,7 +2439,9 @@ static void test_bulk_delete_page_of_the_allocation(void)
     CHECK(h && more);
     if (!h || !more) { rcgc_heap_free(h); free(more); return; }
     CHECK_EQ(rcgc_set_type_fields(h, &duo_type, duo_fields, 2), 0);
-    rcgc_set_threshold(h, GARBAGE, 100, 100);
+    rcgc_set_threshold(h, GARBAGE, 100, generation == 2 ? 0 : 100);
+    if (generation == 2)
+        CHECK_EQ(rcgc_collect(h, 1), 0);    /* generation 2's count: 1 */
     rcgc_enable(h);
     for (int i = 0; i < GARBAGE / 2; i++) {
         duo *x = rcgc_new(h, &duo_type), *y = rcgc_new(h, &duo_type);
@@ -2448,13 +2453,14 @@ static void test_bulk_delete_page_of_the_allocation(void)
     }
     rcgc_gen_stats st[3];
     rcgc_get_stats(h, st);
-    CHECK_EQ(st[0].collections, 0);
+    CHECK_EQ(st[generation].collections, 0);
     duo *kept = rcgc_new(h, &duo_type);     /* the collection runs in here */
     CHECK(kept != NULL);
     if (!kept) { rcgc_heap_free(h); free(more); return; }
     rcgc_get_stats(h, st);
-    CHECK_EQ(st[0].collections, 1);
-    CHECK_EQ(st[0].collected, GARBAGE);
+    CHECK_EQ(st[0].collections, generation == 0);
+    CHECK_EQ(st[generation].collections, 1);
+    CHECK_EQ(st[generation].collected, GARBAGE);
     kept->tag = 42;
     rcgc_disable(h);
     for (int i = 0; i < MORE; i++) {
@@ -2471,6 +2477,12 @@ static void test_bulk_delete_page_of_the_allocation(void)
     CHECK_EQ(live_objects(h), 0);
     free(more);
     rcgc_heap_free(h);
+}
+
+static void test_bulk_delete_page_of_the_allocation(void)
+{
+    check_bulk_delete_page_of_the_allocation(0);
+    check_bulk_delete_page_of_the_allocation(2);
 }
 
 /* Random graphs of containers and leaves without hooks, so that full
