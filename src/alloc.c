@@ -5,7 +5,7 @@
  * Memory comes from the heap's memory source (rcgc_memory) in three shapes,
  * each made of "regions" (64 KiB) with an index in the region table:
  *   - chunks of 2 MiB, split into 32 pages of 64 KiB; a page serves one size
- *     class (64 classes, blocks of 16 to 8192 bytes including the header);
+ *     class (63 classes, blocks of 32 to 8192 bytes including the header);
  *   - one region per large object (block over 8192 bytes), rounded to 64 KiB
  *     (pages never touched cost address space, not memory);
  *   - the heap structure itself (region 0), so list heads have references.
@@ -163,29 +163,37 @@ int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem
 
 /* ---- Size classes --------------------------------------------------------- */
 
-/* Classes 0-31: 16..512 bytes in steps of 16, so that a block of a small
+/* Classes 0-30: 32..512 bytes in steps of 16, so that a block of a small
    object wastes less than 16 bytes (the header's size: a payload of 256 bytes
    takes 272, not 288); then eight classes per power of two up to 8192 (576,
    640, ..., 1024, 1152, ...), so that a block wastes at most an eighth of
-   itself. */
+   itself. No block is a header alone (MIN_BLOCK). */
 static const uint16_t class_size[NUM_CLASSES] = {
-    16, 32, 48, 64, 80, 96, 112, 128,
-    144, 160, 176, 192, 208, 224, 240, 256,
-    272, 288, 304, 320, 336, 352, 368, 384,
-    400, 416, 432, 448, 464, 480, 496, 512,
-    576, 640, 704, 768, 832, 896, 960, 1024,
-    1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
-    2304, 2560, 2816, 3072, 3328, 3584, 3840, 4096,
-    4608, 5120, 5632, 6144, 6656, 7168, 7680, 8192,
+    32, 48, 64, 80, 96, 112, 128, 144,
+    160, 176, 192, 208, 224, 240, 256, 272,
+    288, 304, 320, 336, 352, 368, 384, 400,
+    416, 432, 448, 464, 480, 496, 512, 576,
+    640, 704, 768, 832, 896, 960, 1024, 1152,
+    1280, 1408, 1536, 1664, 1792, 1920, 2048, 2304,
+    2560, 2816, 3072, 3328, 3584, 3840, 4096, 4608,
+    5120, 5632, 6144, 6656, 7168, 7680, 8192,
 };
 
+/* An object's pointer is its payload's start, right after its header, and
+   page_of() of it must find the object's page: so a block holds at least 16
+   bytes of payload, and an object made with none takes a block of the header
+   and 16 bytes. (A header alone in the last block of a page would have its
+   pointer at the start of the next region.) */
+#define MIN_BLOCK (sizeof(head_t) + 16)
+
+/* The class of a block of `size` bytes, MIN_BLOCK to SMALL_MAX. */
 static inline unsigned size_class(size_t size)
 {
     if (size <= 512)
-        return (unsigned)((size + 15) >> 4) - 1;
+        return (unsigned)((size + 15) >> 4) - 2;
     unsigned p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
     unsigned k = (unsigned)((size - ((size_t)1 << p) + ((size_t)1 << (p - 3)) - 1) >> (p - 3));
-    return 32 + (p - 9) * 8 + k - 1;
+    return 31 + (p - 9) * 8 + k - 1;
 }
 
 /* ---- Regions --------------------------------------------------------------- */
@@ -447,13 +455,13 @@ uint32_t rcgc__class_size(unsigned sc)
 
 unsigned rcgc__size_class(size_t bytes)
 {
-    return bytes <= SMALL_MAX ? size_class(bytes < 16 ? 16 : bytes) : SCLASS_LARGE;
+    return bytes <= SMALL_MAX ? size_class(bytes < MIN_BLOCK ? MIN_BLOCK : bytes) : SCLASS_LARGE;
 }
 
 head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
 {
     if (bytes <= SMALL_MAX)
-        return block_alloc_class(h, size_class(bytes < 16 ? 16 : bytes));
+        return block_alloc_class(h, size_class(bytes < MIN_BLOCK ? MIN_BLOCK : bytes));
     head_t *x = large_alloc(h, bytes);
     if (!x)
         return NULL;

@@ -703,22 +703,14 @@ static void keep_all(rcgc_heap *h, head_t *young)
 #define LINKS_MIN_BLOCKS 65536
 #define LINKS_AHEAD 16
 
-/* For borrow_links: an examined block's next link into its slot. Blocks of
-   one 16-byte unit (a header without payload) would share their slots: the
-   walk notes them, and the table is not used. */
-typedef struct link_fill {
-    uint32_t *links;
-    bool shared;
-} link_fill;
-
+/* For borrow_links: an examined block's next link into its slot, one per
+   32 bytes (no block is smaller: MIN_BLOCK in alloc.c). */
 static void fill_link(rcgc_heap *h, head_t *x, void *arg)
 {
     (void)h;
-    link_fill *c = arg;
-    if (x->info & F_COLLECTING) {
-        c->links[ref_of(x) >> 1] = x->next;
-        c->shared |= page_of(x)->block_size == 16;
-    }
+    uint32_t *links = arg;
+    if (x->info & F_COLLECTING)
+        links[ref_of(x) >> 1] = x->next;
 }
 
 /* Borrows h->links and fills it, with room after the table for the
@@ -728,17 +720,13 @@ static __attribute__((noinline)) bool borrow_links(rcgc_heap *h, size_t examined
 {
     size_t slots = (size_t)h->region_top << (REGION_SHIFT - 1), queue = examined / 4 + LINKS_AHEAD;
     size_t bytes = (slots + queue) * sizeof(uint32_t);
-    link_fill c = { rcgc__sys_alloc(h, bytes, 16), false };
-    if (!c.links)
+    uint32_t *links = rcgc__sys_alloc(h, bytes, 16);
+    if (!links)
         return false;
-    each_live_block(h, fill_link, &c);
-    if (c.shared) {
-        rcgc__sys_free(h, c.links, bytes);
-        return false;
-    }
-    h->links = c.links;
+    each_live_block(h, fill_link, links);
+    h->links = links;
     h->links_bytes = bytes;
-    h->links_queue = c.links + slots;
+    h->links_queue = links + slots;
     h->links_queue_cap = queue;
     return true;
 }

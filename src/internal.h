@@ -111,7 +111,7 @@ enum {
 #define REGION_SHIFT 12                                 /* granules per region: 64 KiB / 16 */
 #define MAX_REGIONS (1u << 20)
 #define SMALL_MAX 8192                                  /* largest small block (with header) */
-#define NUM_CLASSES 64
+#define NUM_CLASSES 63
 
 enum page_kind { PAGE_FREE, PAGE_SMALL, PAGE_LARGE, PAGE_HEAP };
 

@@ -1139,9 +1139,10 @@ static void test_sizes_and_zeroed_payload(void)
 
 /* The rounding rcgc_size_of documents, for every payload size of a small
    block: a block (payload and header: 16 bytes, 32 in the debug build) is a
-   multiple of 16 bytes; up to 512 bytes it is the next multiple of 16, above
-   it wastes less than an eighth of itself; a larger payload never gets less
-   room; a block over 8192 bytes is a large object. */
+   multiple of 16 bytes; up to 512 bytes it is the next multiple of 16, with
+   16 bytes of payload at least, above it wastes less than an eighth of
+   itself; a larger payload never gets less room; a block over 8192 bytes is
+   a large object. */
 static void test_size_class_rounding(void)
 {
     rcgc_heap *h = rcgc_heap_new(NULL);
@@ -1160,7 +1161,7 @@ static void test_size_class_rounding(void)
         if (n + header <= 8192) {
             ok = ok && block % 16 == 0 && ms.large_objects == 0;
             if (n + header <= 512)
-                ok = ok && usable - n < 16;
+                ok = ok && (n ? usable - n < 16 : usable == 16);
             else
                 ok = ok && (block - (n + header)) * 8 < block;
         } else {
@@ -1172,6 +1173,37 @@ static void test_size_class_rounding(void)
         rcgc_decref(b);
     }
     CHECK_EQ(bad, 0);
+    rcgc_heap_free(h);
+}
+
+/* Objects made without payload, over several pages: each one's pointer (its
+   payload's start) lies in its own block, so rcgc_heap_of finds its heap
+   even for the last block of a page, and each has 16 bytes to use. */
+static void test_payload_zero(void)
+{
+    enum { N = 20000 };
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    void **objs = calloc(N, sizeof *objs);
+    CHECK(h != NULL && objs != NULL);
+    if (!h || !objs) { rcgc_heap_free(h); free(objs); return; }
+    size_t wrong_heap = 0, wrong_size = 0;
+    for (int i = 0; i < N; i++) {
+        objs[i] = rcgc_new(h, &blob_type);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) break;
+        wrong_heap += rcgc_heap_of(objs[i]) != h;
+        wrong_size += rcgc_size_of(objs[i]) != 16;
+    }
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    CHECK(ms.pages > 1);
+    CHECK_EQ(wrong_heap, 0);
+    CHECK_EQ(wrong_size, 0);
+    for (int i = 0; i < N; i++)
+        if (objs[i])
+            rcgc_decref(objs[i]);
+    CHECK_EQ(live_objects(h), 0);
+    free(objs);
     rcgc_heap_free(h);
 }
 
@@ -1584,6 +1616,7 @@ int main(void)
     TEST(test_type_size_heap_of);
     TEST(test_sizes_and_zeroed_payload);
     TEST(test_size_class_rounding);
+    TEST(test_payload_zero);
     TEST(test_emptied_page_in_address_order);
     TEST(test_large_objects);
     TEST(test_empty_chunks_kept);

@@ -6,12 +6,14 @@
  * The program makes 100,000 objects and then replaces random ones for a
  * while, each new object referring to up to two random live ones, and one
  * in three referred to by a random live one; one in eight heads a ring of 2
- * to 7 objects. The generation lists lose their address order, and cycles
- * of every age form and die. Some
- * objects have a finalizer, which now and then resurrects its object, and a
- * destroy; weak references with callbacks watch some others. Automatic
- * collection stays on, and every 20,000 replacements the program runs a
- * full collection and lists generation 2. Each heap's events go into a hash:
+ * to 7 objects. One in four new items gets a dot, an object made without
+ * payload that only the item holds, so that collections park dots and many
+ * die in the cycles' garbage. The generation lists lose their address
+ * order, and cycles of every age form and die. Some objects have a
+ * finalizer, which now and then resurrects its object, and a destroy; weak
+ * references with callbacks watch some others. Automatic collection stays
+ * on, and every 20,000 replacements the program runs a full collection and
+ * lists generation 2. Each heap's events go into a hash:
  * finalizer, destroy and callback calls with the object's number, the
  * results of rcgc_collect, and the numbers of generation 2's objects in
  * list order.
@@ -21,14 +23,6 @@
  *   no_scratch  rcgc_config.no_scratch: they asked for none
  *   refused     a memory source that refuses every request made during a
  *               collection: the collections go on without the table
- *
- * Two more heaps run the program with dots mixed in: containers of no
- * payload, whose blocks are a header alone (16 bytes), each held by a random
- * item only, so that collections park them and many die in cycles' garbage.
- * With such blocks among the examined objects the table cannot be used (two
- * blocks would share a slot, and the chain of parked objects through it),
- * so the collections that ask for it give it back and go on without it, and
- * must see what a no_scratch heap sees.
  *
  * Size: 100,000 objects and 300,000 replacements, the replacements scaled
  * by RCGC_TEST_SCALE (common.h, at least 60,000).
@@ -60,7 +54,6 @@ struct world {
     size_t asked_in_gc;         /* memory requests made while collecting */
     size_t refused;             /* of those, refused (the refused heap) */
     bool refuse_in_gc;
-    bool dots;                  /* the program makes dots */
 };
 
 static void note(world *w, uint64_t what, uint64_t value)
@@ -118,7 +111,7 @@ static void dot_traverse(void *obj, rcgc_visit_fn visit, void *arg)
     (void)arg;
 }
 
-/* A container whose block is its header alone. */
+/* A container without payload. */
 static const rcgc_type dot_type = { "dot", 0, dot_traverse, NULL, NULL };
 
 static void on_callback(void *weakref, void *data)
@@ -181,10 +174,10 @@ static item *make_item(world *w, item **live, uint32_t id)
     return n;
 }
 
-/* Gives a dot to n, if w makes them: n holds the only reference to it. */
+/* Gives a dot to n: n holds the only reference to it. */
 static void give_dot(world *w, item *n)
 {
-    if (!w->dots || !n)
+    if (!n)
         return;
     void *d = rcgc_new(w->h, &dot_type);
     CHECK(d != NULL);
@@ -194,8 +187,7 @@ static void give_dot(world *w, item *n)
     rcgc_decref(d);
 }
 
-/* Runs the program on a heap made with cfg, with dots if w->dots is set;
-   w->hash and w->events sum it up. */
+/* Runs the program on a heap made with cfg; w->hash and w->events sum it up. */
 static void run(world *w, const rcgc_config *cfg, long replacements)
 {
     w->hash = 0xcbf29ce484222325ull;
@@ -303,30 +295,8 @@ static void test_same_events(void)
     CHECK(def.hash == refused.hash);
 }
 
-static void test_header_only_blocks(void)
-{
-    long replacements = (long)scaled(300000, 3 * ROUND);
-    static world dotted, lean;
-    rcgc_config cfg = { 0 };
-    cfg.memory = (rcgc_memory){ counting_alloc, counting_free, &dotted };
-    dotted.dots = true;
-    run(&dotted, &cfg, replacements);
-    cfg.memory.ctx = &lean;
-    cfg.no_scratch = 1;
-    lean.dots = true;
-    run(&lean, &cfg, replacements);
-
-    printf("events %llu; memory asked during collections: %zu (default), %zu (no_scratch)\n",
-           (unsigned long long)dotted.events, dotted.asked_in_gc, lean.asked_in_gc);
-    CHECK(dotted.asked_in_gc > 0);
-    CHECK_EQ(lean.asked_in_gc, 0);
-    CHECK_EQ(dotted.events, lean.events);
-    CHECK(dotted.hash == lean.hash);
-}
-
 int main(void)
 {
     TEST(test_same_events);
-    TEST(test_header_only_blocks);
     return check_summary();
 }
