@@ -691,8 +691,8 @@ static void keep_all(rcgc_heap *h, head_t *young)
    be parked (SHAPE_ANY) on a large heap whose list the last full collection
    found so (h->scattered: most steps of its walks were far, far_step)
    borrows a table of the examined objects' next links, indexed by reference
-   / 2 (blocks of 32 bytes and more have a slot each): an eighth of the
-   pages, filled by a walk over them in address order, which the processor
+   / 2 (every block, 32 bytes at least, has a slot of its own): an eighth of
+   the pages, filled by a walk over them in address order, which the processor
    streams. move_unreachable_linked reads the links from it LINKS_AHEAD steps
    ahead of its walk, where they cost a read of the cache, and fetches the
    headers before their turn, so that the misses overlap; the objects taken
