@@ -8,8 +8,9 @@
  * while they are alive, and of a 10,000,000-node ring as garbage (the
  * collector's first clear starts a 10,000,000-deep release cascade), work on
  * the same stack. A comb of plain containers (no destroy), released without
- * rcgc__dealloc's checks, is dropped the same way. Memory statistics return
- * to zero objects.
+ * rcgc__dealloc's checks, is dropped the same way, and again with its fields
+ * at known offsets, whose release keeps its nesting in frames of its own
+ * instead of calls. Memory statistics return to zero objects.
  * RCGC_TEST_SCALE (common.h) shrinks the 10,000,000 for slow tools.
  *
  * CPython's counterpart is the trashcan (cpython-gc.md 3.3, test_trashcan).
@@ -175,6 +176,19 @@ static void *build_plain_comb(rcgc_heap *h, deep_job *j)
     return build_comb_of(h, j, &plain_type, 1);
 }
 
+/* The plain comb with its two fields at known offsets (rcgc_set_type_fields),
+   which the release reads itself: each spine node's release goes on with
+   the next spine node, its first field, and keeps the leaf for later in a
+   frame of the release's own stack, as deep as the nesting limit allows. */
+static const size_t tnode_fields[2] = { offsetof(tnode, left), offsetof(tnode, right) };
+
+static void *build_plain_comb_fields(rcgc_heap *h, deep_job *j)
+{
+    if (rcgc_set_type_fields(h, &plain_type, tnode_fields, 2) != 0)
+        return NULL;
+    return build_comb_of(h, j, &plain_type, 1);
+}
+
 /* The thread of a job: on a heap with automatic collection off, builds the
    structure, collects it while alive (j->collect), drops the root (closing
    the ring first with j->ring), collects again (j->collect), and takes the
@@ -284,6 +298,14 @@ static void test_plain_comb_drop(void)
     printf("%s: %zu nodes, %.2f s\n", j.what, j.made, j.seconds);
 }
 
+static void test_plain_comb_fields_drop(void)
+{
+    deep_job j = { .what = "comb of plain containers with known fields, root dropped",
+                   .build = build_plain_comb_fields };
+    run_deep_job(&j);
+    printf("%s: %zu nodes, %.2f s\n", j.what, j.made, j.seconds);
+}
+
 /* The chain closed into a ring and dropped: the collector's first clear
    starts a deep_n-deep release cascade. */
 static void test_ring_collected(void)
@@ -299,6 +321,7 @@ int main(void)
     TEST(test_tree_drop);
     TEST(test_comb_drop);
     TEST(test_plain_comb_drop);
+    TEST(test_plain_comb_fields_drop);
     TEST(test_ring_collected);
     return check_summary();
 }
