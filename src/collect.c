@@ -171,6 +171,10 @@ typedef struct forest_ctx {
                                tracked, so far (untrack_forest) */
     uint32_t parks;         /* nonzero once an object may be parked (SHAPE_KEPT);
                                not kept while the walk checks for a forest */
+    uint32_t immutable_index;   /* the last type the walk found immutable, whose
+                                   objects skip the type table's bits; 0 (the
+                                   free blocks' type, which no examined object
+                                   has) at first */
 } forest_ctx;
 
 /* The shapes of the examined set that update_subtract_refs tells collect_main. */
@@ -289,13 +293,19 @@ static size_t update_subtract_refs(rcgc_heap *h, head_t *young, int *shape)
     size_t n = 0;
     uint32_t end = ref_of(young), r = young->next, stride = 0;
     head_t *x = ref_ptr(h, r);
-    forest_ctx c = { h, NULL, true, h->immutable_types != 0, 0 };
+    forest_ctx c = { h, NULL, true, h->immutable_types != 0, 0, 0 };
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     while (r != end) {
         if (!(x->info & F_COLLECTING))
             begin_examining(h, x, WALKED);
         c.x = x;
-        c.immutable = c.immutable && (type_bits(h, x) & TB_IMMUTABLE);
+        uint32_t index = x->info >> TYPE_SHIFT;
+        if (c.immutable && index != c.immutable_index) {
+            if (h->types[index].bits & TB_IMMUTABLE)
+                c.immutable_index = index;
+            else
+                c.immutable = false;
+        }
         each_field_cached(h, x, &fc, visit_decref_forest, &c);
         uint32_t nr = x->next;
         x = walk_next(h, x, r, nr, &stride);
