@@ -25,7 +25,7 @@
  * rather than by a nested call (release_plain), which frees a container of one
  * or two fields at known offsets before releasing any of them and goes down
  * its first field's plain container in the same loop, with a frame of its own
- * stack for the rest instead of a call: 50 levels of nesting, 50 frames.
+ * stack for the rest instead of a call, up to 8 levels down.
  *
  * Invariants:
  *   - F_PENDING: the count is 0 and the object waits in the trash list or is
@@ -794,6 +794,9 @@ static inline __attribute__((always_inline)) bool read_few_fields(rcgc_heap *h, 
 }
 #endif
 
+/* The frames of release_plain's own stack (see release_plain_body). */
+#define RELEASE_FRAMES 8
+
 /* Releases x, a dead plain container (no finalizer, destroy or weak
    references): its fields, then its memory. The release of its last field's
    object, when that is a plain container too, is not a nested call but the
@@ -815,14 +818,17 @@ static inline __attribute__((always_inline)) bool read_few_fields(rcgc_heap *h, 
    with it, and keeps what is left of x (its last field, and the turns of
    x's chain) in a frame of its own stack, which it takes back when that
    object's chain ends. The objects are released in the order nested calls
-   would release them, with the same nesting count at each step. Each frame
-   holds a level of nesting, and drop_ref returns a container to release
-   only below TRASH_LIMIT levels, so the stack never holds more than
-   TRASH_LIMIT frames. Without `frames` (inlined into dealloc_plain, where
-   every plain container's release starts: with frames there, a container
-   released through its traverse ran 5 more instructions), that release is
-   a call of release_plain, which has them: a tree's release makes one
-   call. The debug build has neither. */
+   would release them, with the same nesting count at each step. The stack
+   holds RELEASE_FRAMES frames; a release that goes deeper makes a call
+   again, whose loop has frames of its own: a tree's release makes one call
+   for every RELEASE_FRAMES levels it goes down its first fields. Frames
+   for all the 50 levels the nesting allows would take 800 bytes of C stack
+   in every release_plain, also in the nested calls that the releases of
+   containers read through their traverse make at every level. Without
+   `frames` (inlined into dealloc_plain, where every plain container's
+   release starts: with frames there, a container released through its
+   traverse ran 5 more instructions), that release is a call of
+   release_plain, which has them. The debug build has neither. */
 static inline __attribute__((always_inline)) void release_plain_body(rcgc_heap *h, head_t *x, bool frames)
 {
 #ifdef RCGC_DEBUG
@@ -834,7 +840,7 @@ static inline __attribute__((always_inline)) void release_plain_body(rcgc_heap *
     struct {
         void *last;
         unsigned turns;
-    } stack[TRASH_LIMIT];
+    } stack[RELEASE_FRAMES];
     unsigned depth = 0, turns = 0;
     for (;;) {
         uint32_t index = x->info >> TYPE_SHIFT;
@@ -844,7 +850,7 @@ static inline __attribute__((always_inline)) void release_plain_body(rcgc_heap *
             block_free(h, x);
             if (first) {
                 head_t *y = drop_ref(h, first);
-                if (y && frames) {
+                if (y && frames && depth < RELEASE_FRAMES) {
                     stack[depth].last = last;
                     stack[depth].turns = turns;
                     depth++;
