@@ -9,8 +9,8 @@
  * collector's first clear starts a 10,000,000-deep release cascade), work on
  * the same stack. A comb of plain containers (no destroy), released without
  * rcgc__dealloc's checks, is dropped the same way, and again with its fields
- * at known offsets, whose release keeps its nesting in frames of its own
- * instead of calls. Memory statistics return to zero objects.
+ * at known offsets, whose release keeps most of its nesting in frames of its
+ * own instead of calls. Memory statistics return to zero objects.
  * RCGC_TEST_SCALE (common.h) shrinks the 10,000,000 for slow tools.
  *
  * CPython's counterpart is the trashcan (cpython-gc.md 3.3, test_trashcan).
@@ -179,7 +179,8 @@ static void *build_plain_comb(rcgc_heap *h, deep_job *j)
 /* The plain comb with its two fields at known offsets (rcgc_set_type_fields),
    which the release reads itself: each spine node's release goes on with
    the next spine node, its first field, and keeps the leaf for later in a
-   frame of the release's own stack, as deep as the nesting limit allows. */
+   frame of the release's own stack, 8 levels at a time and a call between
+   them, down to the nesting limit. */
 static const size_t tnode_fields[2] = { offsetof(tnode, left), offsetof(tnode, right) };
 
 static void *build_plain_comb_fields(rcgc_heap *h, deep_job *j)
