@@ -186,9 +186,12 @@ static const uint16_t class_size[NUM_CLASSES] = {
    pointer at the start of the next region.) */
 #define MIN_BLOCK (sizeof(head_t) + 16)
 
-/* The class of a block of `size` bytes, MIN_BLOCK to SMALL_MAX. */
+/* The class of a block of `size` bytes, at most SMALL_MAX: a block of fewer
+   than MIN_BLOCK bytes takes MIN_BLOCK's class. */
 static inline unsigned size_class(size_t size)
 {
+    if (size < MIN_BLOCK)
+        size = MIN_BLOCK;
     if (size <= 512)
         return (unsigned)((size + 15) >> 4) - 2;
     unsigned p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
@@ -455,13 +458,13 @@ uint32_t rcgc__class_size(unsigned sc)
 
 unsigned rcgc__size_class(size_t bytes)
 {
-    return bytes <= SMALL_MAX ? size_class(bytes < MIN_BLOCK ? MIN_BLOCK : bytes) : SCLASS_LARGE;
+    return bytes <= SMALL_MAX ? size_class(bytes) : SCLASS_LARGE;
 }
 
 head_t *rcgc__block_alloc(rcgc_heap *h, size_t bytes)
 {
     if (bytes <= SMALL_MAX)
-        return block_alloc_class(h, size_class(bytes < MIN_BLOCK ? MIN_BLOCK : bytes));
+        return block_alloc_class(h, size_class(bytes));
     head_t *x = large_alloc(h, bytes);
     if (!x)
         return NULL;
