@@ -7,6 +7,11 @@
  *   window  a sliding window of 10,000 live objects: release the oldest,
  *           allocate a new one in its place
  *
+ * and one more case, `mixed-1-256`: the sliding window with payloads of 1 to
+ * 256 bytes, each size drawn at random (the same sequence for every
+ * variant), as the strings and arrays of a language come: rcgc_new_sized of
+ * one type against the peers' zeroed allocation of the same sizes.
+ *
  * With BENCH_RCGC two variants run: `rcgc`, a leaf type (traverse NULL, so
  * never tracked by the collector) made by rcgc_new and released by
  * rcgc_decref; and `rcgc-container`, a type with a traverse function, so every
@@ -26,16 +31,20 @@
 #define NSIZES 4
 #define BATCH 1000
 #define WINDOW 10000
+#define MIXED_MAX 256
+#define MIXED_SIZES 4096      /* the sequence of sizes, used over and over */
 
 static const size_t sizes[NSIZES] = { 16, 32, 64, 256 };
 
 #ifdef BENCH_RCGC
 
-/* The variant: the heap and the types (leaf or container) of the four sizes. */
+/* The variant: the heap, the types (leaf or container) of the four sizes, and
+   the type of the mixed case. */
 typedef struct variant {
     const char *name;
     rcgc_heap *heap;
     const rcgc_type *types;
+    const rcgc_type *mixed;
 } variant;
 
 static void one_slot_traverse(void *obj, rcgc_visit_fn visit, void *arg)
@@ -57,7 +66,13 @@ static const rcgc_type container_types[NSIZES] = {
     { "container256", 256, one_slot_traverse, NULL, NULL },
 };
 
+/* The mixed case's types: no payload of their own, a size at each call. A
+   container's traverse reads its first word, so its sizes start at 8. */
+static const rcgc_type mixed_leaf_type = { "bytes", 0, NULL, NULL, NULL };
+static const rcgc_type mixed_container_type = { "array", sizeof(void *), one_slot_traverse, NULL, NULL };
+
 #define ALLOC(v, k) rcgc_new((v)->heap, &(v)->types[k])
+#define ALLOC_SIZED(v, n) rcgc_new_sized((v)->heap, (v)->mixed, n)
 #define RELEASE(p) rcgc_decref(p)
 
 #else
@@ -67,6 +82,7 @@ typedef struct variant {
 } variant;
 
 #define ALLOC(v, k) ((void)(v), peer_zalloc(sizes[k]))
+#define ALLOC_SIZED(v, n) ((void)(v), peer_zalloc(n))
 #define RELEASE(p) peer_free(p)
 
 #endif
@@ -117,7 +133,28 @@ static double run_window(const variant *v, int k, long ops, void **objs)
     return ns;
 }
 
-static void run_all(const variant *v, long ops, void **objs)
+/* The window of run_window with objects of the sizes in mixed[], in turn. */
+static double run_mixed(const variant *v, long ops, void **objs, const uint16_t *mixed)
+{
+    uint64_t t0;
+    double ns;
+    for (int i = 0; i < WINDOW; i++)
+        objs[i] = bench_check_alloc(ALLOC_SIZED(v, mixed[i % MIXED_SIZES]));
+    t0 = bench_now_ns();
+    for (long i = 0, j = 0; i < ops; i++) {
+        RELEASE(objs[j]);
+        objs[j] = bench_check_alloc(ALLOC_SIZED(v, mixed[i % MIXED_SIZES]));
+        bench_escape(objs[j]);
+        if (++j == WINDOW)
+            j = 0;
+    }
+    ns = (double)(bench_now_ns() - t0) / (double)ops;
+    for (int i = 0; i < WINDOW; i++)
+        RELEASE(objs[i]);
+    return ns;
+}
+
+static void run_all(const variant *v, long ops, void **objs, const uint16_t *mixed)
 {
     char kase[32];
     for (int k = 0; k < NSIZES; k++) {
@@ -128,6 +165,8 @@ static void run_all(const variant *v, long ops, void **objs)
         snprintf(kase, sizeof kase, "window-%zu", sizes[k]);
         bench_result("alloc", v->name, kase, "time_per_op", run_window(v, k, ops, objs), "ns");
     }
+    snprintf(kase, sizeof kase, "mixed-1-%d", MIXED_MAX);
+    bench_result("alloc", v->name, kase, "time_per_op", run_mixed(v, ops, objs, mixed), "ns");
 }
 
 int main(int argc, char **argv)
@@ -135,14 +174,22 @@ int main(int argc, char **argv)
     bench_args a = bench_parse(argc, argv);
     long ops = bench_arg_long(&a, "ops", a.tiny ? 20000 : a.quick ? 1000000 : 5000000);
     void **objs = bench_check_alloc(malloc(sizeof(void *) * WINDOW));
+    uint16_t *mixed = bench_check_alloc(malloc(sizeof(uint16_t) * MIXED_SIZES));
+    uint32_t state = 2463534242u;
+    for (int i = 0; i < MIXED_SIZES; i++) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        mixed[i] = (uint16_t)(1 + state % MIXED_MAX);
+    }
 
 #ifdef BENCH_RCGC
     rcgc_heap *h = bench_check_alloc(rcgc_heap_new(NULL));
-    variant leaf = { "rcgc", h, leaf_types };
-    variant container = { "rcgc-container", h, container_types };
+    variant leaf = { "rcgc", h, leaf_types, &mixed_leaf_type };
+    variant container = { "rcgc-container", h, container_types, &mixed_container_type };
     rcgc_memory_stats ms;
-    run_all(&leaf, ops, objs);
-    run_all(&container, ops, objs);
+    run_all(&leaf, ops, objs, mixed);
+    run_all(&container, ops, objs, mixed);
     rcgc_get_memory_stats(h, &ms);
     if (ms.objects != 0)
         bench_fail("alloc", "objects left alive");
@@ -150,8 +197,9 @@ int main(int argc, char **argv)
 #else
     variant peer = { PEER_NAME };
     peer_init();
-    run_all(&peer, ops, objs);
+    run_all(&peer, ops, objs, mixed);
 #endif
+    free(mixed);
     free(objs);
     return 0;
 }

@@ -78,7 +78,9 @@ DESCRIPTIONS = {
     "alloc": (
         "Allocation + release of objects with 16, 32, 64 and 256 payload bytes: `single` (allocate, "
         "release at once), `batch` (1000 allocations, then 1000 releases), `window` (10,000 live "
-        "objects, the oldest replaced). rcgc: a leaf type (no traverse, never tracked), `rcgc_new` + "
+        "objects, the oldest replaced); and `mixed-1-256`, the window with payloads of 1 to 256 bytes "
+        "drawn at random, as a language's strings and arrays come (`rcgc_new_sized` of one type). rcgc: "
+        "a leaf type (no traverse, never tracked), `rcgc_new` + "
         "`rcgc_decref`; `rcgc (tracked container)`: a type with a traverse function, so the collector "
         "runs at its default thresholds. The C peers allocate zeroed memory (`calloc`, `mi_zalloc`), "
         "as `rcgc_new` does (bench/alloc.c)."),

@@ -163,11 +163,12 @@ int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem
 
 /* ---- Size classes --------------------------------------------------------- */
 
-/* Classes 0-30: 32..512 bytes in steps of 16, so that a block of a small
-   object wastes less than 16 bytes (the header's size: a payload of 256 bytes
-   takes 272, not 288); then eight classes per power of two up to 8192 (576,
-   640, ..., 1024, 1152, ...), so that a block wastes at most an eighth of
-   itself. No block is a header alone (MIN_BLOCK). */
+/* Classes 0-30: 32..512 bytes (FINE_MAX) in steps of 16 (fine_class), so
+   that a block of a small object wastes less than 16 bytes (the header's
+   size: a payload of 256 bytes takes 272, not 288); then eight classes per
+   power of two up to 8192 (576, 640, ..., 1024, 1152, ...), so that a block
+   wastes at most an eighth of itself. No block is a header alone
+   (MIN_BLOCK). */
 static const uint16_t class_size[NUM_CLASSES] = {
     32, 48, 64, 80, 96, 112, 128, 144,
     160, 176, 192, 208, 224, 240, 256, 272,
@@ -179,21 +180,11 @@ static const uint16_t class_size[NUM_CLASSES] = {
     5120, 5632, 6144, 6656, 7168, 7680, 8192,
 };
 
-/* An object's pointer is its payload's start, right after its header, and
-   page_of() of it must find the object's page: so a block holds at least 16
-   bytes of payload, and an object made with none takes a block of the header
-   and 16 bytes. (A header alone in the last block of a page would have its
-   pointer at the start of the next region.) */
-#define MIN_BLOCK (sizeof(head_t) + 16)
-
-/* The class of a block of `size` bytes, at most SMALL_MAX: a block of fewer
-   than MIN_BLOCK bytes takes MIN_BLOCK's class. */
+/* The class of a block of `size` bytes, at most SMALL_MAX. */
 static inline unsigned size_class(size_t size)
 {
-    if (size < MIN_BLOCK)
-        size = MIN_BLOCK;
-    if (size <= 512)
-        return (unsigned)((size + 15) >> 4) - 2;
+    if (size <= FINE_MAX)
+        return fine_class(size);
     unsigned p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
     unsigned k = (unsigned)((size - ((size_t)1 << p) + ((size_t)1 << (p - 3)) - 1) >> (p - 3));
     return 31 + (p - 9) * 8 + k - 1;

@@ -714,7 +714,7 @@ static void keep_all(rcgc_heap *h, head_t *young)
 #define LINKS_AHEAD 16
 
 /* For borrow_links: an examined block's next link into its slot, one per
-   32 bytes (no block is smaller: MIN_BLOCK in alloc.c). */
+   32 bytes (no block is smaller: MIN_BLOCK in internal.h). */
 static void fill_link(rcgc_heap *h, head_t *x, void *arg)
 {
     (void)h;

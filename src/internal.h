@@ -112,6 +112,7 @@ enum {
 #define MAX_REGIONS (1u << 20)
 #define SMALL_MAX 8192                                  /* largest small block (with header) */
 #define NUM_CLASSES 63
+#define FINE_MAX 512                                    /* largest block of the classes in steps of 16 */
 
 enum page_kind { PAGE_FREE, PAGE_SMALL, PAGE_LARGE, PAGE_HEAP };
 
@@ -670,6 +671,22 @@ RCGC_INTERNAL void rcgc__page_emptied(rcgc_heap *h, page_t *p);
 RCGC_INTERNAL void rcgc__dbg_block_alloc(rcgc_heap *h, head_t *x);
 RCGC_INTERNAL void rcgc__dbg_block_free(head_t *x, size_t block_bytes);
 #endif
+
+/* An object's pointer is its payload's start, right after its header, and
+   page_of() of it must find the object's page: so a block holds at least 16
+   bytes of payload, and an object made with none takes a block of the header
+   and 16 bytes. (A header alone in the last block of a page would have its
+   pointer at the start of the next region.) */
+#define MIN_BLOCK (sizeof(head_t) + 16)
+
+/* The class of a block of `size` bytes, at most FINE_MAX: the classes in
+   steps of 16 bytes (alloc.c's class_size), where a block of fewer than
+   MIN_BLOCK bytes takes MIN_BLOCK's class. */
+static inline unsigned fine_class(size_t size)
+{
+    size_t s = size < MIN_BLOCK ? MIN_BLOCK : size;
+    return (unsigned)((s + 15) >> 4) - 2;
+}
 
 /* A block of size class sc: a pop from the free list of the page the class
    allocates from, or rcgc__small_alloc when it has none. NULL: memory

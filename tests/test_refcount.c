@@ -1176,6 +1176,110 @@ static void test_size_class_rounding(void)
     rcgc_heap_free(h);
 }
 
+/* rcgc_new_sized and rcgc_new_sized_untracked against rcgc_new and
+   rcgc_new_untracked: two heaps run the same random steps, one making its
+   containers with the first two at random payload sizes (at least the
+   type's), the other with the last two; between them, leaves of random sizes
+   change the type allocated last. The collections must come at the same
+   steps and find the same garbage (generation counts and statistics after
+   every step), every payload must be zeroed to its last usable byte
+   (rcgc_size_of, which rounds as documented) though blocks are reused
+   dirty, and a payload smaller than the size of a type with fields is
+   refused without counting, also when that type was allocated last. */
+static void test_sized_like_new(void)
+{
+    enum { STEPS = 40000, SLOTS = 64 };
+    rcgc_heap *h[2] = { rcgc_heap_new(NULL), rcgc_heap_new(NULL) };
+    CHECK(h[0] != NULL && h[1] != NULL);
+    if (!h[0] || !h[1]) { rcgc_heap_free(h[0]); rcgc_heap_free(h[1]); return; }
+    void *held[2][SLOTS] = { { NULL } };
+    const size_t fine = 512 - sizeof(rcgc__head);  /* the largest payload of a class in steps of 16 */
+    uint32_t state = 88172645u;
+    size_t not_zero = 0, wrong_size = 0, differ = 0, tried = 0, refused = 0;
+    for (int k = 0; k < 2; k++) {
+        rcgc_set_threshold(h[k], 23, 4, 3);
+        CHECK_EQ(rcgc_set_type_fields(h[k], &plain_node_type, node_fields, 4), 0);
+    }
+    for (int step = 0; step < STEPS; step++) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        uint32_t r = state, slot = r % SLOTS, other = (r >> 6) % SLOTS, op = (r >> 12) % 8;
+        size_t bytes = sizeof(node) + (r >> 15) % (fine + 40 - sizeof(node));
+        for (int k = 0; k < 2; k++) {
+            void **mine = held[k];
+            if (op < 4) {
+                bool untracked = op == 3;
+                void *o = k == 0 ? (untracked ? rcgc_new_sized_untracked(h[k], &plain_node_type, bytes)
+                                              : rcgc_new_sized(h[k], &plain_node_type, bytes))
+                                 : (untracked ? rcgc_new_untracked(h[k], &plain_node_type)
+                                              : rcgc_new(h[k], &plain_node_type));
+                CHECK(o != NULL);
+                if (!o) continue;
+                size_t want = k == 0 ? bytes : sizeof(node);
+                size_t usable = rcgc_size_of(o);
+                wrong_size += usable < want || (want <= fine && usable - want >= 16);
+                not_zero += !all_zero(o, usable);
+                memset((char *)o + sizeof(node), 0xA5, usable - sizeof(node));
+                if (mine[slot] && (r >> 24) % 4 != 0)
+                    ((node *)o)->a = mine[slot];    /* the reference moves into the new object */
+                else if (mine[slot])
+                    rcgc_decref(mine[slot]);
+                mine[slot] = o;
+                if (k == 0 && step % 7 == 0) {
+                    /* plain_node_type is the type allocated last */
+                    size_t small = (r >> 20) % sizeof(node);
+                    size_t before[3], after[3];
+                    rcgc_get_count(h[k], before);
+                    tried++;
+                    refused += rcgc_new_sized(h[k], &plain_node_type, small) == NULL;
+                    rcgc_get_count(h[k], after);
+                    CHECK(memcmp(before, after, sizeof before) == 0);
+                }
+            } else if (op == 4) {
+                size_t n = (r >> 15) % (fine + 40);
+                void *blob = rcgc_new_sized(h[k], &blob_type, n);
+                CHECK(blob != NULL);
+                if (!blob) continue;
+                size_t usable = rcgc_size_of(blob);
+                wrong_size += usable < n || (n <= fine && usable - n >= 16 && n);
+                not_zero += !all_zero(blob, usable);
+                memset(blob, 0xA5, usable);
+                rcgc_decref(blob);
+            } else if (op == 5 && mine[slot] && mine[other]) {
+                node *n = mine[slot];
+                void **field = (&n->a) + ((r >> 20) & 3);
+                rcgc_set(field, (r >> 22) % 4 == 0 ? mine[slot] : mine[other]);
+            } else if (op == 6 && mine[slot]) {
+                rcgc_decref(mine[slot]);
+                mine[slot] = NULL;
+            } else if (op == 7 && step % 64 == 7) {
+                rcgc_collect(h[k], (int)((r >> 20) % 3));
+            }
+        }
+        size_t c0[3], c1[3];
+        rcgc_gen_stats s0[3], s1[3];
+        rcgc_get_count(h[0], c0);
+        rcgc_get_count(h[1], c1);
+        rcgc_get_stats(h[0], s0);
+        rcgc_get_stats(h[1], s1);
+        if ((memcmp(c0, c1, sizeof c0) != 0 || memcmp(s0, s1, sizeof s0) != 0) && differ++ < 3)
+            fprintf(stderr, "step %d: counts %zu %zu %zu / %zu %zu %zu, collections of generation 0 %zu / %zu\n", step,
+                    c0[0], c0[1], c0[2], c1[0], c1[1], c1[2], s0[0].collections, s1[0].collections);
+    }
+    rcgc_gen_stats s[3];
+    rcgc_get_stats(h[0], s);
+    CHECK(s[0].collections > 100 && s[1].collections > 10 && s[2].collections > 3);
+    CHECK(s[0].collected + s[1].collected + s[2].collected > 100);
+    CHECK_EQ(differ, 0);
+    CHECK_EQ(not_zero, 0);
+    CHECK_EQ(wrong_size, 0);
+    CHECK(tried > 1000);
+    CHECK_EQ(refused, tried);
+    for (int k = 0; k < 2; k++)
+        rcgc_heap_free(h[k]);
+}
+
 /* Objects made without payload, over several pages: each one's pointer (its
    payload's start) lies in its own block, so rcgc_heap_of finds its heap
    even for the last block of a page, and each has 16 bytes to use. */
@@ -1616,6 +1720,7 @@ int main(void)
     TEST(test_type_size_heap_of);
     TEST(test_sizes_and_zeroed_payload);
     TEST(test_size_class_rounding);
+    TEST(test_sized_like_new);
     TEST(test_payload_zero);
     TEST(test_emptied_page_in_address_order);
     TEST(test_large_objects);
