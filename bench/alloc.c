@@ -7,10 +7,15 @@
  *   window  a sliding window of 10,000 live objects: release the oldest,
  *           allocate a new one in its place
  *
- * and one more case, `mixed-1-256`: the sliding window with payloads of 1 to
- * 256 bytes, each size drawn at random (the same sequence for every
- * variant), as the strings and arrays of a language come: rcgc_new_sized of
- * one type against the peers' zeroed allocation of the same sizes.
+ * and two more cases of the sliding window, as a language's objects come:
+ *
+ *   turns-16-256  the four sizes in turn, so that each allocation is of
+ *                 another type than the last one (four types)
+ *   mixed-1-256   payloads of 1 to 256 bytes, each size drawn at random (the
+ *                 same sequence for every variant), as strings and arrays
+ *                 come: rcgc_new_sized of one type
+ *
+ * against the peers' zeroed allocation of the same sizes.
  *
  * With BENCH_RCGC two variants run: `rcgc`, a leaf type (traverse NULL, so
  * never tracked by the collector) made by rcgc_new and released by
@@ -133,6 +138,27 @@ static double run_window(const variant *v, int k, long ops, void **objs)
     return ns;
 }
 
+/* The window of run_window with objects of the four sizes in turn. */
+static double run_turns(const variant *v, long ops, void **objs)
+{
+    uint64_t t0;
+    double ns;
+    for (int i = 0; i < WINDOW; i++)
+        objs[i] = bench_check_alloc(ALLOC(v, i % NSIZES));
+    t0 = bench_now_ns();
+    for (long i = 0, j = 0; i < ops; i++) {
+        RELEASE(objs[j]);
+        objs[j] = bench_check_alloc(ALLOC(v, (int)(i % NSIZES)));
+        bench_escape(objs[j]);
+        if (++j == WINDOW)
+            j = 0;
+    }
+    ns = (double)(bench_now_ns() - t0) / (double)ops;
+    for (int i = 0; i < WINDOW; i++)
+        RELEASE(objs[i]);
+    return ns;
+}
+
 /* The window of run_window with objects of the sizes in mixed[], in turn. */
 static double run_mixed(const variant *v, long ops, void **objs, const uint16_t *mixed)
 {
@@ -165,6 +191,7 @@ static void run_all(const variant *v, long ops, void **objs, const uint16_t *mix
         snprintf(kase, sizeof kase, "window-%zu", sizes[k]);
         bench_result("alloc", v->name, kase, "time_per_op", run_window(v, k, ops, objs), "ns");
     }
+    bench_result("alloc", v->name, "turns-16-256", "time_per_op", run_turns(v, ops, objs), "ns");
     snprintf(kase, sizeof kase, "mixed-1-%d", MIXED_MAX);
     bench_result("alloc", v->name, kase, "time_per_op", run_mixed(v, ops, objs, mixed), "ns");
 }

@@ -210,9 +210,15 @@ typedef struct type_slot {
 
 #define SCLASS_LARGE 0xFF
 
+/* An entry of the hash that finds a type's index, with what rcgc_new's
+   one-entry cache (last_type and the four after it) takes from it when the
+   program allocates another type than the last one. */
 typedef struct type_entry {
     const rcgc_type *type;
+    bin_t *bin;             /* the class's bin for the fast path, else no_bin */
     uint32_t index;
+    uint32_t bytes;         /* the payload of the class's blocks, 0 if large */
+    uint8_t sclass;         /* the size class, SCLASS_LARGE if none */
 } type_entry;
 
 typedef struct weakref weakref;

@@ -1280,6 +1280,74 @@ static void test_sized_like_new(void)
         rcgc_heap_free(h[k]);
 }
 
+/* Types allocated in turn and at random, each allocation of another type
+   than the last one (rcgc_new's and rcgc_new_sized's way through
+   type_switch), while new types are registered and the type hash grows: each
+   object has its type, at least its size, a zeroed payload though blocks are
+   reused dirty, and a container is tracked and counted in generation 0. */
+static void test_types_in_turn(void)
+{
+    enum { NTYPES = 24, WINDOW = 500, STEPS = 60000 };
+    static const size_t sizes[] = { 0, 8, 16, 24, 40, 100, 200, 496, 500, 600, 5000, 20000 };
+    rcgc_type types[NTYPES];
+    char names[NTYPES][8];
+    for (int i = 0; i < NTYPES; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        types[i] = (rcgc_type){ names[i], sizes[i % 12], i % 3 == 0 ? dirty_traverse : NULL, NULL, NULL };
+        if (i % 3 == 0 && types[i].size < sizeof(dirty))
+            types[i].size = sizeof(dirty);
+    }
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    rcgc_disable(h);
+    void *objs[WINDOW] = { NULL };
+    size_t wrong_type = 0, wrong_size = 0, not_zero = 0, wrong_tracking = 0, containers = 0;
+    uint32_t state = 2654435761u;
+    for (int step = 0; step < STEPS; step++) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        /* first the types in turn, more of them as the run goes on; then at random */
+        int used = 2 + step * (NTYPES - 2) / (STEPS / 2);
+        int t = step < STEPS / 2 ? step % (used < NTYPES ? used : NTYPES) : (int)(state % NTYPES);
+        const rcgc_type *type = &types[t];
+        bool sized = (state >> 8) % 4 == 0;
+        size_t want = type->size + (sized ? (state >> 12) % 64 : 0);
+        void *o = sized ? rcgc_new_sized(h, type, want) : rcgc_new(h, type);
+        CHECK(o != NULL);
+        if (!o) break;
+        int k = step % WINDOW;
+        if (objs[k]) {
+            containers -= rcgc_type_of(objs[k])->traverse != NULL;
+            rcgc_decref(objs[k]);
+        }
+        objs[k] = o;
+        containers += type->traverse != NULL;
+        size_t usable = rcgc_size_of(o);
+        wrong_type += rcgc_type_of(o) != type;
+        wrong_size += usable < want;
+        not_zero += !all_zero(o, usable);
+        wrong_tracking += rcgc_is_tracked(o) != (type->traverse != NULL);
+        if (type->traverse)
+            memset(((dirty *)o)->bytes, 0xA5, usable - offsetof(dirty, bytes));
+        else
+            memset(o, 0xA5, usable);
+        size_t count[3];
+        rcgc_get_count(h, count);
+        wrong_tracking += count[0] != containers;
+    }
+    CHECK_EQ(wrong_type, 0);
+    CHECK_EQ(wrong_size, 0);
+    CHECK_EQ(not_zero, 0);
+    CHECK_EQ(wrong_tracking, 0);
+    CHECK_EQ(live_objects(h), WINDOW);
+    for (int k = 0; k < WINDOW; k++)
+        rcgc_decref(objs[k]);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* Objects made without payload, over several pages: each one's pointer (its
    payload's start) lies in its own block, so rcgc_heap_of finds its heap
    even for the last block of a page, and each has 16 bytes to use. */
@@ -1721,6 +1789,7 @@ int main(void)
     TEST(test_sizes_and_zeroed_payload);
     TEST(test_size_class_rounding);
     TEST(test_sized_like_new);
+    TEST(test_types_in_turn);
     TEST(test_payload_zero);
     TEST(test_emptied_page_in_address_order);
     TEST(test_large_objects);
