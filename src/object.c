@@ -48,10 +48,14 @@ int rcgc_version(void)
 
 /* ---- The type table -------------------------------------------------------- */
 
+/* A type's first slot in the hash: the high half of the pointer times the
+   golden ratio, scaled to the table, so that its top bits choose the slot.
+   Its lowest bits, taken with a mask, put three static types 40 bytes apart
+   in slots whose look-ups took two probes each on average. */
 static uint32_t type_hash_slot(const rcgc_type *t, uint32_t cap)
 {
     uint64_t k = (uint64_t)(uintptr_t)t * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(k >> 32) & (cap - 1);
+    return (uint32_t)(((k >> 32) * cap) >> 32);
 }
 
 static void type_hash_insert(type_entry *tab, uint32_t cap, const type_entry *e)
