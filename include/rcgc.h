@@ -516,7 +516,8 @@ typedef struct rcgc_memory_stats {
                                the next rcgc_collect(h, 2) */
     size_t large_objects;   /* objects allocated on their own */
     size_t system_bytes;    /* memory held from the system (rcgc_memory.alloc),
-                               empty chunks kept for reuse included (rcgc_trim) */
+                               empty chunks and large objects' regions kept for
+                               reuse included (rcgc_trim) */
 } rcgc_memory_stats;
 
 /* Fills *out. Allocation and release count objects in their pages only, so
@@ -526,15 +527,18 @@ RCGC_API void rcgc_get_memory_stats(const rcgc_heap *h, rcgc_memory_stats *out);
 
 /* Gives back to the memory source, now, all the memory the heap holds without
    objects in it: the empty page each size class keeps for its next
-   allocations, and the empty chunks. Otherwise a chunk (2 MiB of small-object
-   pages) whose last object was freed stays with the heap, for its next
-   allocations of any size, for 100 ms at least, and goes back at the end of
-   the first collection after that: a program that drops a structure and
-   builds the next one reuses the memory instead of unmapping and faulting it
-   in again, and a collection does not unmap the chunks it empties in its own
-   pause. A heap that stops collecting keeps its empty chunks until it
-   allocates from them, rcgc_trim or rcgc_heap_free. Objects are not touched;
-   it may be called at any time. */
+   allocations, the empty chunks, and the regions of freed large objects.
+   Otherwise a chunk (2 MiB of small-object pages) whose last object was freed
+   stays with the heap, for its next allocations of any size, for 100 ms at
+   least, and goes back at the end of the first collection after that: a
+   program that drops a structure and builds the next one reuses the memory
+   instead of unmapping and faulting it in again, and a collection does not
+   unmap the chunks it empties in its own pause. So does the region of a
+   large object (a block over 8192 bytes), for the next large object of its
+   size or up to a fifth smaller, as long as the regions kept hold 32 MiB at
+   most together. A heap that stops collecting keeps them until it allocates
+   from them, rcgc_trim or rcgc_heap_free. Objects are not touched; it may be
+   called at any time. */
 RCGC_API void rcgc_trim(rcgc_heap *h);
 
 /* ------------------------------------------------------------------------- */

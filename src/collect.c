@@ -1504,8 +1504,8 @@ static inline __attribute__((always_inline)) size_t collect_main(rcgc_heap *h, i
         bulk_delete(h, final, count);
     }
 
-    if (h->empty_chunks)
-        rcgc__release_empty_chunks(h, false);
+    if (h->empty_chunks || h->empty_large)
+        rcgc__release_empty(h, false);
     if (h->debug & RCGC_DEBUG_STATS)
         rcgc__debug_done(h, m, 0, rcgc__now() - t0);
     h->stats[generation].collections++;

@@ -127,13 +127,14 @@ struct page {
             char *bump;         /* first block never handed out */
             char *end;          /* end of the block area */
         };
-        struct {                /* the first page of a chunk with no page in use */
-            page_t *empty_next, *empty_prev;    /* the heap's empty chunks */
+        struct {                /* the first page of a chunk with no page in use, or
+                                   the region of a freed large object kept */
+            page_t *empty_next, *empty_prev;    /* the heap's empty chunks or regions */
             double emptied_at;  /* rcgc__now() when it was put there */
         };
     };
     uint32_t ref_base;      /* compressed reference of the page's first byte */
-    uint32_t used;          /* live blocks */
+    uint32_t used;          /* live blocks; a kept large region: its size in pages */
     uint16_t block_size;    /* small page: its size class's block size */
     uint8_t kind;           /* enum page_kind */
     uint8_t sclass;         /* size class of a small page */
@@ -263,6 +264,8 @@ struct rcgc_heap {
     page_t *free_pages;             /* unused pages of every chunk */
     page_t *fresh_chunk;            /* first page of the chunk with untouched pages, or NULL */
     page_t *empty_chunks;           /* chunks with no page in use, kept a while (alloc.c) */
+    page_t *empty_large;            /* regions of freed large objects, kept a while (alloc.c) */
+    size_t empty_large_bytes;       /* their sizes together */
     page_t *large;                  /* large-object pages */
 
     /* Type table: index -> type, and a pointer-keyed hash to find the index. */
@@ -1087,9 +1090,9 @@ RCGC_INTERNAL rcgc_heap *rcgc__heap_alloc(const rcgc_config *config);
 RCGC_INTERNAL void rcgc__heap_release_memory(rcgc_heap *h);
 /* Releases the empty pages that size classes keep to allocate from. */
 RCGC_INTERNAL void rcgc__trim(rcgc_heap *h);
-/* Gives the empty chunks back to the memory source: all of them, or those
-   kept for KEEP_EMPTY_SECONDS already. */
-RCGC_INTERNAL void rcgc__release_empty_chunks(rcgc_heap *h, bool all);
+/* Gives the empty chunks and the regions of freed large objects back to the
+   memory source: all of them, or those kept for KEEP_EMPTY_SECONDS already. */
+RCGC_INTERNAL void rcgc__release_empty(rcgc_heap *h, bool all);
 /* The blocks a walk over the heap reads in region r: from *first up to
    *end in steps of *size, free blocks included (their info reads 0, as
    tool_block_info tells), or false if the region has none to read (not in

@@ -1577,6 +1577,91 @@ static void test_empty_chunks_kept(void)
     free(objs);
 }
 
+/* The region of a freed large object stays with the heap for the next large
+   object that fits it (its size, or up to a fifth less), which takes the
+   same address with its payload zeroed though the last one was written to
+   its end; a much smaller object takes a region of its own. The regions kept
+   hold 32 MiB at most; they go back at the end of the first collection
+   100 ms or more after they were kept, or at once with rcgc_trim, and with
+   the heap. */
+static void test_large_regions_kept(void)
+{
+    enum { MANY = 40 };
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    size_t empty = system_bytes(h);
+
+    unsigned char *a = rcgc_new_sized(h, &blob_type, 100000);
+    CHECK(a != NULL);
+    if (!a) { rcgc_heap_free(h); return; }
+    size_t one = system_bytes(h);
+    CHECK(one >= empty + 100000);
+    memset(a, 0xA5, rcgc_size_of(a));
+    void *where = a;
+    rcgc_decref(a);
+    CHECK_EQ(system_bytes(h), one);            /* kept: no collection ran */
+    unsigned char *b = rcgc_new_sized(h, &blob_type, 90000);
+    CHECK(b == where);
+    CHECK(b != NULL && rcgc_size_of(b) >= 90000 && all_zero(b, rcgc_size_of(b)));
+    CHECK_EQ(system_bytes(h), one);
+    if (b) {
+        memset(b, 0x5A, rcgc_size_of(b));
+        rcgc_decref(b);
+    }
+    void *c = rcgc_new_sized(h, &blob_type, 20000);     /* half the region: not that one */
+    CHECK(c != NULL && c != where);
+    CHECK(system_bytes(h) > one);
+    rcgc_decref(c);
+
+    /* 40 regions of a little over 1 MiB; 32 MiB of them are kept */
+    void *objs[MANY];
+    size_t before = system_bytes(h);
+    for (int i = 0; i < MANY; i++) {
+        objs[i] = rcgc_new_sized(h, &blob_type, (size_t)1 << 20);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { rcgc_heap_free(h); return; }
+    }
+    size_t peak = system_bytes(h);
+    size_t region = (peak - before) / MANY;
+    CHECK(region > (size_t)1 << 20 && region < (size_t)5 << 18);
+    for (int i = 0; i < MANY; i++)
+        rcgc_decref(objs[i]);
+    size_t kept = ((size_t)32 << 20) / region;
+    /* the two small regions kept before come first */
+    size_t dropped = system_bytes(h);
+    CHECK(dropped <= peak - (MANY - kept) * region);
+    CHECK(dropped >= peak - (MANY - kept + 2) * region);
+    for (int i = 0; i < MANY; i++) {
+        objs[i] = rcgc_new_sized(h, &blob_type, (size_t)1 << 20);
+        CHECK(objs[i] != NULL);
+        if (!objs[i]) { rcgc_heap_free(h); return; }
+    }
+    CHECK_EQ(system_bytes(h), peak);           /* the kept regions, and new ones for the rest */
+    for (int i = 0; i < MANY; i++)
+        rcgc_decref(objs[i]);
+
+    double freed = seconds_now();
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    if (seconds_now() - freed < 0.1)           /* (a slow tool may take longer) */
+        CHECK(system_bytes(h) > empty + ((size_t)30 << 20));
+    struct timespec wait = { 0, 150 * 1000 * 1000 };
+    nanosleep(&wait, NULL);
+    CHECK_EQ(rcgc_collect(h, 0), 0);
+    size_t after = system_bytes(h);
+    CHECK(after < empty + ((size_t)64 << 10));   /* all gone back; the tables grew */
+
+    void *d = rcgc_new_sized(h, &blob_type, 100000);
+    CHECK(d != NULL);
+    rcgc_decref(d);
+    CHECK(system_bytes(h) >= after + 100000);
+    rcgc_trim(h);
+    CHECK_EQ(system_bytes(h), after);
+    d = rcgc_new_sized(h, &blob_type, 100000);
+    rcgc_decref(d);                             /* kept, and released with the heap */
+    rcgc_heap_free(h);
+}
+
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
 /* 1 if the mapping that holds addr has the kernel's flag for the advice
    MADV_HUGEPAGE ("hg" in /proc/self/smaps), 0 if not, -1 if smaps cannot
@@ -1794,6 +1879,7 @@ int main(void)
     TEST(test_emptied_page_in_address_order);
     TEST(test_large_objects);
     TEST(test_empty_chunks_kept);
+    TEST(test_large_regions_kept);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     TEST(test_huge_pages_only_when_asked);
 #endif
