@@ -14,6 +14,9 @@
  *   mixed-1-256   payloads of 1 to 256 bytes, each size drawn at random (the
  *                 same sequence for every variant), as strings and arrays
  *                 come: rcgc_new_sized of one type
+ *   large-8k-64k  a window of 100 objects only, with payloads of 8 to 64 KiB
+ *                 drawn at random: large objects, each on a region of its own
+ *                 (one op in 100 of the others' count)
  *
  * against the peers' zeroed allocation of the same sizes.
  *
@@ -36,8 +39,8 @@
 #define NSIZES 4
 #define BATCH 1000
 #define WINDOW 10000
-#define MIXED_MAX 256
-#define MIXED_SIZES 4096      /* the sequence of sizes, used over and over */
+#define MIXED_SIZES 4096      /* a sequence of sizes, used over and over */
+#define LARGE_WINDOW 100
 
 static const size_t sizes[NSIZES] = { 16, 32, 64, 256 };
 
@@ -159,28 +162,43 @@ static double run_turns(const variant *v, long ops, void **objs)
     return ns;
 }
 
-/* The window of run_window with objects of the sizes in mixed[], in turn. */
-static double run_mixed(const variant *v, long ops, void **objs, const uint16_t *mixed)
+/* MIXED_SIZES sizes drawn at random from lo to hi: the same for every
+   variant. */
+static uint32_t *size_sequence(uint32_t lo, uint32_t hi, uint32_t state)
+{
+    uint32_t *seq = bench_check_alloc(malloc(sizeof(uint32_t) * MIXED_SIZES));
+    for (int i = 0; i < MIXED_SIZES; i++) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        seq[i] = lo + state % (hi - lo + 1);
+    }
+    return seq;
+}
+
+/* A window of `window` objects like run_window's, of the sizes of seq in
+   turn. */
+static double run_mixed(const variant *v, long ops, void **objs, int window, const uint32_t *seq)
 {
     uint64_t t0;
     double ns;
-    for (int i = 0; i < WINDOW; i++)
-        objs[i] = bench_check_alloc(ALLOC_SIZED(v, mixed[i % MIXED_SIZES]));
+    for (int i = 0; i < window; i++)
+        objs[i] = bench_check_alloc(ALLOC_SIZED(v, seq[i % MIXED_SIZES]));
     t0 = bench_now_ns();
     for (long i = 0, j = 0; i < ops; i++) {
         RELEASE(objs[j]);
-        objs[j] = bench_check_alloc(ALLOC_SIZED(v, mixed[i % MIXED_SIZES]));
+        objs[j] = bench_check_alloc(ALLOC_SIZED(v, seq[i % MIXED_SIZES]));
         bench_escape(objs[j]);
-        if (++j == WINDOW)
+        if (++j == window)
             j = 0;
     }
     ns = (double)(bench_now_ns() - t0) / (double)ops;
-    for (int i = 0; i < WINDOW; i++)
+    for (int i = 0; i < window; i++)
         RELEASE(objs[i]);
     return ns;
 }
 
-static void run_all(const variant *v, long ops, void **objs, const uint16_t *mixed)
+static void run_all(const variant *v, long ops, void **objs, const uint32_t *mixed, const uint32_t *large)
 {
     char kase[32];
     for (int k = 0; k < NSIZES; k++) {
@@ -192,8 +210,9 @@ static void run_all(const variant *v, long ops, void **objs, const uint16_t *mix
         bench_result("alloc", v->name, kase, "time_per_op", run_window(v, k, ops, objs), "ns");
     }
     bench_result("alloc", v->name, "turns-16-256", "time_per_op", run_turns(v, ops, objs), "ns");
-    snprintf(kase, sizeof kase, "mixed-1-%d", MIXED_MAX);
-    bench_result("alloc", v->name, kase, "time_per_op", run_mixed(v, ops, objs, mixed), "ns");
+    bench_result("alloc", v->name, "mixed-1-256", "time_per_op", run_mixed(v, ops, objs, WINDOW, mixed), "ns");
+    bench_result("alloc", v->name, "large-8k-64k", "time_per_op",
+                 run_mixed(v, ops / 100 > 0 ? ops / 100 : 1, objs, LARGE_WINDOW, large), "ns");
 }
 
 int main(int argc, char **argv)
@@ -201,22 +220,16 @@ int main(int argc, char **argv)
     bench_args a = bench_parse(argc, argv);
     long ops = bench_arg_long(&a, "ops", a.tiny ? 20000 : a.quick ? 1000000 : 5000000);
     void **objs = bench_check_alloc(malloc(sizeof(void *) * WINDOW));
-    uint16_t *mixed = bench_check_alloc(malloc(sizeof(uint16_t) * MIXED_SIZES));
-    uint32_t state = 2463534242u;
-    for (int i = 0; i < MIXED_SIZES; i++) {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        mixed[i] = (uint16_t)(1 + state % MIXED_MAX);
-    }
+    uint32_t *mixed = size_sequence(1, 256, 2463534242u);
+    uint32_t *large = size_sequence(8192, 65536, 88172645u);
 
 #ifdef BENCH_RCGC
     rcgc_heap *h = bench_check_alloc(rcgc_heap_new(NULL));
     variant leaf = { "rcgc", h, leaf_types, &mixed_leaf_type };
     variant container = { "rcgc-container", h, container_types, &mixed_container_type };
     rcgc_memory_stats ms;
-    run_all(&leaf, ops, objs, mixed);
-    run_all(&container, ops, objs, mixed);
+    run_all(&leaf, ops, objs, mixed, large);
+    run_all(&container, ops, objs, mixed, large);
     rcgc_get_memory_stats(h, &ms);
     if (ms.objects != 0)
         bench_fail("alloc", "objects left alive");
@@ -224,8 +237,9 @@ int main(int argc, char **argv)
 #else
     variant peer = { PEER_NAME };
     peer_init();
-    run_all(&peer, ops, objs, mixed);
+    run_all(&peer, ops, objs, mixed, large);
 #endif
+    free(large);
     free(mixed);
     free(objs);
     return 0;
