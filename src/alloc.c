@@ -169,9 +169,9 @@ int rcgc__grow(rcgc_heap *h, void **array, size_t *cap, size_t need, size_t elem
 /* Classes 0-30: 32..512 bytes (FINE_MAX) in steps of 16 (fine_class), so
    that a block of a small object wastes less than 16 bytes (the header's
    size: a payload of 256 bytes takes 272, not 288); then eight classes per
-   power of two up to 8192 (576, 640, ..., 1024, 1152, ...), so that a block
-   wastes at most an eighth of itself. No block is a header alone
-   (MIN_BLOCK). */
+   power of two up to 8192 (576, 640, ..., 1024, 1152, ...: coarse_class),
+   so that a block wastes at most an eighth of itself. No block is a header
+   alone (MIN_BLOCK). size_class (internal.h) is both. */
 static const uint16_t class_size[NUM_CLASSES] = {
     32, 48, 64, 80, 96, 112, 128, 144,
     160, 176, 192, 208, 224, 240, 256, 272,
@@ -182,16 +182,6 @@ static const uint16_t class_size[NUM_CLASSES] = {
     2560, 2816, 3072, 3328, 3584, 3840, 4096, 4608,
     5120, 5632, 6144, 6656, 7168, 7680, 8192,
 };
-
-/* The class of a block of `size` bytes, at most SMALL_MAX. */
-static inline unsigned size_class(size_t size)
-{
-    if (size <= FINE_MAX)
-        return fine_class(size);
-    unsigned p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
-    unsigned k = (unsigned)((size - ((size_t)1 << p) + ((size_t)1 << (p - 3)) - 1) >> (p - 3));
-    return 31 + (p - 9) * 8 + k - 1;
-}
 
 /* ---- Regions --------------------------------------------------------------- */
 

@@ -697,6 +697,21 @@ static inline unsigned fine_class(size_t size)
     return (unsigned)((s + 15) >> 4) - 2;
 }
 
+/* The class of a block of `size` bytes, over FINE_MAX and at most SMALL_MAX:
+   eight classes per power of two (alloc.c's class_size). */
+static inline unsigned coarse_class(size_t size)
+{
+    unsigned p = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
+    unsigned k = (unsigned)((size - ((size_t)1 << p) + ((size_t)1 << (p - 3)) - 1) >> (p - 3));
+    return 31 + (p - 9) * 8 + k - 1;
+}
+
+/* The class of a block of `size` bytes, at most SMALL_MAX. */
+static inline unsigned size_class(size_t size)
+{
+    return size <= FINE_MAX ? fine_class(size) : coarse_class(size);
+}
+
 /* A block of size class sc: a pop from the free list of the page the class
    allocates from, or rcgc__small_alloc when it has none. NULL: memory
    is short. The block is not initialised. */

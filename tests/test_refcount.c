@@ -1205,7 +1205,7 @@ static void test_sized_like_new(void)
         state ^= state >> 17;
         state ^= state << 5;
         uint32_t r = state, slot = r % SLOTS, other = (r >> 6) % SLOTS, op = (r >> 12) % 8;
-        size_t bytes = sizeof(node) + (r >> 15) % (fine + 40 - sizeof(node));
+        size_t bytes = sizeof(node) + (r >> 15) % (r & 1 ? 3000 : fine + 40 - sizeof(node));
         for (int k = 0; k < 2; k++) {
             void **mine = held[k];
             if (op < 4) {
