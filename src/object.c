@@ -464,9 +464,10 @@ static __attribute__((noinline)) void *new_general(rcgc_heap *h, const rcgc_type
 
 /* The fast path of rcgc_new and rcgc_new_sized: an object of the type
    allocated last, from the first page of `bin` when that has a free block or
-   an untouched one, whose allocation cannot start a collection and whose
-   payload of `bytes` (the class's, at most CLEAR_INLINE_MAX) is cleared
-   without a call. It calls nothing, so it saves no registers (13 of the 93
+   an untouched one, whose allocation cannot start a collection, and whose
+   payload of `bytes` (the class's) is cleared: for rcgc_new, at most
+   CLEAR_INLINE_MAX bytes, without a call. It calls nothing else, so it
+   saves no registers (13 of the 93
    instructions of a container's allocation in binary-trees were the saving
    and restoring that the call of a collection needed). fast_page returns the
    page when the path holds, else NULL; new_in_page then makes the object of
@@ -475,8 +476,8 @@ static __attribute__((noinline)) void *new_general(rcgc_heap *h, const rcgc_type
    The rest goes to new_slow or new_sized_slow: for another type than the
    last one, they make it the last one (type_switch) and take the fast path
    again; otherwise new_general or new_sized does what init_object does. The
-   debug build always goes there. Inlined into the four entry points, with
-   `track` a constant. */
+   debug build always goes there. Inlined into the four entry points and into
+   new_slow and new_sized_slow, with `track` a constant. */
 static inline __attribute__((always_inline)) page_t *fast_page(rcgc_heap *h, const bin_t *bin, uint32_t index)
 {
     page_t *p = bin->pages;
