@@ -7,7 +7,7 @@
  *   window  a sliding window of 10,000 live objects: release the oldest,
  *           allocate a new one in its place
  *
- * and two more cases of the sliding window, as a language's objects come:
+ * and three more cases of the sliding window, as a language's objects come:
  *
  *   turns-16-256  the four sizes in turn, so that each allocation is of
  *                 another type than the last one (four types)
@@ -74,8 +74,10 @@ static const rcgc_type container_types[NSIZES] = {
     { "container256", 256, one_slot_traverse, NULL, NULL },
 };
 
-/* The mixed case's types: no payload of their own, a size at each call. A
-   container's traverse reads its first word, so its sizes start at 8. */
+/* The mixed and large cases' types, a size at each call. The container's
+   traverse reads its first word, which its size declares; a payload of 1 to
+   7 bytes, smaller than that, is allowed (the type has no fields at known
+   offsets) and gets 16 bytes, but takes rcgc_new_sized's general path. */
 static const rcgc_type mixed_leaf_type = { "bytes", 0, NULL, NULL, NULL };
 static const rcgc_type mixed_container_type = { "array", sizeof(void *), one_slot_traverse, NULL, NULL };
 
