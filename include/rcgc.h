@@ -309,7 +309,10 @@ RCGC_API void rcgc_get_threshold(const rcgc_heap *h, size_t out[3]);
 
 /* gc.get_count(): out[0] is container allocations minus deallocations since the
    last collection (never below 0); out[1] and out[2] count collections of the
-   next younger generation since the last collection of that generation. */
+   next younger generation since the last collection of that generation. A
+   container's deallocation counts once the release of its references is over
+   (as CPython's PyObject_GC_Del), so a finalizer that runs while containers
+   above its object are being released still finds them counted. */
 RCGC_API void rcgc_get_count(const rcgc_heap *h, size_t out[3]);
 
 /* Tracking: whether the collector examines an object. Containers are tracked

@@ -875,6 +875,13 @@ static inline void uncount_container(rcgc_heap *h)
         h->gen[0].count--;
 }
 
+/* n containers are freed, one after another with nothing between them: n
+   times uncount_container. */
+static inline void uncount_containers(rcgc_heap *h, size_t n)
+{
+    h->gen[0].count = h->gen[0].count > n ? h->gen[0].count - n : 0;
+}
+
 /* Whether an object whose header holds info is a container without
    finalizer, destroy or weak references: nobody can watch it die. The type
    index's low bits (type_kind) tell the first two. */

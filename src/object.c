@@ -938,10 +938,13 @@ static inline __attribute__((always_inline)) bool read_few_fields(rcgc_heap *h, 
    0.403, side by side; 2.5% fewer instructions). Nothing refers to x any
    more, so the early free shows only in what a walk of every block
    (rcgc_dump_dot, the memory statistics) would see from a finalizer run in
-   the meantime, where an allocation may also take x's block; generation 0's
-   count goes down between the first field and the last as before; the
-   nesting count goes up at each turn as it would with the calls, so the
-   trash list takes the same objects as before.
+   the meantime, where an allocation may also take x's block. The nesting
+   count goes up at each turn as it would with the calls, so the trash list
+   takes the same objects as before; and generation 0's count goes down for
+   the objects of a chain when the chain ends, where the calls would return
+   one after the other, so that a finalizer run down the chain sees the
+   count CPython's would (each container still counted until its last
+   field's release is over, as in PyObject_GC_Del after the items).
    With `frames`, the release of such a container's first field's object,
    when that is a plain container too, is no call either: the loop goes on
    with it, and keeps what is left of x (its last field, and the turns of
@@ -989,23 +992,22 @@ static inline __attribute__((always_inline)) void release_plain_body(rcgc_heap *
                 }
                 release_nested(h, y);
             }
-            uncount_container(h);
             next = last ? drop_ref(h, last) : NULL;
         } else {
             next = release_fields_but_last(h, x, &h->types[index]);
-            uncount_container(h);
             block_free(h, x);
         }
         while (!next && depth) {
-            /* The chain of the first field's object has ended: its turns
-               and its own level end with it (release_nested's
-               leave_release, which cannot reach 0 here), and the release
-               of the container that held it goes on with its last field. */
+            /* The chain of the first field's object has ended: its
+               objects' releases are over (uncounted), its turns and its
+               own level end with it (release_nested's leave_release, which
+               cannot reach 0 here), and the release of the container that
+               held it goes on with its last field. */
+            uncount_containers(h, turns + 1);
             h->trash_nesting -= turns + 1;
             depth--;
             turns = stack[depth].turns;
             last = stack[depth].last;
-            uncount_container(h);
             next = last ? drop_ref(h, last) : NULL;
         }
         if (!next)
@@ -1013,6 +1015,7 @@ static inline __attribute__((always_inline)) void release_plain_body(rcgc_heap *
         x = next;
         turns++;
     }
+    uncount_containers(h, turns + 1);   /* x's chain, the first x with it */
     /* Never reaches 0: the caller's own level is still counted. */
     h->trash_nesting -= turns;
 #endif

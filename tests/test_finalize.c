@@ -6,7 +6,8 @@
  * re-entrant rcgc_collect (S56), a finalizer that allocates, drops objects and
  * collects, finalizers under automatic collection with threshold 1
  * (test_del), trash finalized or revived on the refcount path during a
- * collection, and where resurrected objects go.
+ * collection, and where resurrected objects go; the plain release keeps the
+ * finalizers' order and generation 0's count as a finalizer sees it.
  *
  * Expected values come from CPython 3.11's rules and results in
  * ../shared/reference/cpython-gc.md (sections 1.4-1.13 and 3.2), never from
@@ -889,9 +890,166 @@ static void test_plain_release_keeps_finalizer_order(void)
     }
 }
 
+/* Generation 0's count as a finalizer sees it while plain containers above
+   its object are being released. CPython frees a container (PyObject_GC_Del,
+   which lowers the count) only once the release of its last item is over,
+   so every container still being released is counted (a chain of __slots__
+   objects down to one with __del__, dropped from its head: what
+   gc.get_count()[0] gives in __del__ does not depend on the chain's
+   length). The plain release
+   runs the same whether the fields are read by traverse or registered, one
+   or two of them (its own stack of frames) or more. */
+static size_t counts_seen[2048];
+static size_t ncounts_seen;
+
+/* The finalizer nodes' names: the number of each in the order they were
+   made, so that the same tree made twice names its nodes alike. */
+static char count_names[2048][6];
+static size_t count_named;
+
+/* Records the count, and which finalizer node saw it. */
+static void hook_log_count(node *self)
+{
+    size_t c[3];
+    rcgc_get_count(rcgc_heap_of(self), c);
+    size_t index = (size_t)(self->name - count_names[0]) / sizeof count_names[0];
+    if (ncounts_seen < sizeof counts_seen / sizeof counts_seen[0])
+        counts_seen[ncounts_seen++] = c[0] << 16 | index;
+}
+
+/* A node whose references are in a and d (the fields of ad_fields). */
+static void ad_traverse(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->a, arg);
+    visit(&n->d, arg);
+}
+static const rcgc_type ad_type = { "plain a, d", sizeof(node), ad_traverse, NULL, NULL };
+static const size_t ad_fields[] = { offsetof(node, a), offsetof(node, d) };
+
+/* The four ways an inner node is released: with a destroy (rcgc__dealloc's
+   release, the reference), plain through traverse, plain with two fields
+   registered, plain with four. */
+enum { INNER_DESTROY, INNER_TRAVERSE, INNER_TWO_FIELDS, INNER_FOUR_FIELDS, INNER_KINDS };
+
+static rcgc_heap *inner_heap(int kind, const rcgc_type **inner)
+{
+    rcgc_heap *h = fresh_heap();
+    *inner = kind == INNER_DESTROY ? &node_type : kind == INNER_TWO_FIELDS ? &ad_type : &plain_node_type;
+    if (kind == INNER_TWO_FIELDS)
+        CHECK_EQ(rcgc_set_type_fields(h, &ad_type, ad_fields, 2), 0);
+    if (kind == INNER_FOUR_FIELDS)
+        CHECK_EQ(rcgc_set_type_fields(h, &plain_node_type, node_fields, 4), 0);
+    return h;
+}
+
+static evlog count_log;
+
+static node *count_fin(rcgc_heap *h)
+{
+    size_t i = count_named++ % (sizeof count_names / sizeof count_names[0]);
+    snprintf(count_names[i], sizeof count_names[i], "%zu", i);
+    node *f = new_named(h, &fin_type, &count_log, count_names[i]);
+    f->hook = hook_log_count;
+    return f;
+}
+
+/* A random tree of inner nodes (references in a and d) and finalizer nodes,
+   which may hold a subtree in a. A bushy tree has both children at most
+   levels; a deep one goes down one of them, with now and then a small bushy
+   tree in the other. */
+static node *count_tree(rcgc_heap *h, const rcgc_type *inner, int depth, bool bushy, uint32_t *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    uint32_t r = *state >> 8;
+    if (depth == 0 || r % (bushy ? 7 : 23) == 0) {
+        node *f = count_fin(h);
+        if (depth > 0 && r % 2 == 0)
+            f->a = count_tree(h, inner, depth - 1, bushy, state);
+        return f;
+    }
+    node *n = rcgc_new(h, inner);
+    CHECK(n != NULL);
+    bool down_a = bushy ? r % 11 != 0 : r % 2 == 0;
+    bool down_d = bushy ? r % 13 != 0 : !down_a;
+    if (down_a)
+        n->a = count_tree(h, inner, depth - 1, bushy, state);
+    else if (!bushy && r % 8 == 1)
+        n->a = count_tree(h, inner, 3, true, state);
+    if (down_d)
+        n->d = count_tree(h, inner, depth - 1, bushy, state);
+    else if (!bushy && r % 8 == 3)
+        n->d = count_tree(h, inner, 3, true, state);
+    return n;
+}
+
+static void test_plain_release_keeps_generation_count(void)
+{
+    /* Chains down the first and down the last field to one finalizer node,
+       shorter than the trashcan's 50 levels: the count seen is the count
+       before the drop. */
+    for (int kind = 0; kind < INNER_KINDS; kind++) {
+        for (int first = 0; first < 2; first++) {
+            for (int len = 1; len < 48; len += 5) {
+                const rcgc_type *inner;
+                rcgc_heap *h = inner_heap(kind, &inner);
+                node *top = count_fin(h);
+                for (int i = 0; i < len; i++) {
+                    node *n = rcgc_new(h, inner);
+                    CHECK(n != NULL);
+                    if (first)
+                        n->a = top;
+                    else
+                        n->d = top;
+                    top = n;
+                }
+                size_t before[3];
+                rcgc_get_count(h, before);
+                ncounts_seen = 0;
+                rcgc_decref(top);
+                CHECK_EQ(ncounts_seen, 1);
+                CHECK_EQ(counts_seen[0] >> 16, before[0]);
+                size_t after[3];
+                rcgc_get_count(h, after);
+                CHECK_EQ(after[0], before[0] - (size_t)len - 1);
+                CHECK_EQ(live_objects(h), 0);
+                rcgc_heap_free(h);
+            }
+        }
+    }
+    /* Random trees, some deeper than the trashcan's limit and than the
+       plain release's frames: the same counts in the same order as with
+       inner nodes released by rcgc__dealloc. */
+    static size_t reference[sizeof counts_seen / sizeof counts_seen[0]];
+    for (uint32_t seed = 1; seed <= 60; seed++) {
+        size_t nreference = 0;
+        for (int kind = 0; kind < INNER_KINDS; kind++) {
+            const rcgc_type *inner;
+            rcgc_heap *h = inner_heap(kind, &inner);
+            uint32_t state = seed;
+            count_named = 0;
+            bool deep = seed % 3 == 0;
+            node *root = count_tree(h, inner, deep ? 120 : 9, !deep, &state);
+            ncounts_seen = 0;
+            rcgc_decref(root);
+            CHECK(ncounts_seen > 0);
+            CHECK_EQ(live_objects(h), 0);
+            rcgc_heap_free(h);
+            if (kind == INNER_DESTROY) {
+                memcpy(reference, counts_seen, ncounts_seen * sizeof counts_seen[0]);
+                nreference = ncounts_seen;
+                continue;
+            }
+            CHECK_EQ(ncounts_seen, nreference);
+            CHECK(memcmp(counts_seen, reference, nreference * sizeof counts_seen[0]) == 0);
+        }
+    }
+}
+
 int main(void)
 {
     TEST(test_plain_release_keeps_finalizer_order);
+    TEST(test_plain_release_keeps_generation_count);
     TEST(test_refcount_finalizer_runs_first_and_once);
     TEST(test_refcount_resurrection);
     TEST(test_s51_gc_then_refcount);
