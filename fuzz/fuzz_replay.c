@@ -13,8 +13,10 @@
  * LeakSanitizer checks the failure paths too. The echo option is on for one
  * input in three, so that it is exercised as well, and the second run uses
  * the plain option (objects without a finalizer have no destroy hook, so the
- * collector frees their cycles in bulk) for one input in two: without a
- * failure, its output must still be the first run's.
+ * collector frees their cycles in bulk) for one input in two, and the fields
+ * option (each object's slots registered as its type's fields, read without
+ * traverse) for one in two: without a failure, its output must still be the
+ * first run's.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz.h"
@@ -33,11 +35,11 @@ struct run {
 };
 
 static void run_trace(const uint8_t *data, size_t size, const rcgc_config *config, bool echo, bool plain,
-                      struct run *r)
+                      bool fields, struct run *r)
 {
     /* A private copy, so that AddressSanitizer sees any read past the end. */
     char *copy = malloc(size + 1);
-    struct replay_options options;
+    struct replay_options options = { 0 };
     FILE *in, *out, *err;
 
     if (copy == NULL)
@@ -52,6 +54,7 @@ static void run_trace(const uint8_t *data, size_t size, const rcgc_config *confi
         fuzz_fail("cannot open the in-memory streams");
     options.echo = echo;
     options.plain = plain;
+    options.fields = fields;
     options.heap_config = config;
     r->status = replay_run(in, out, err, &options);
     fclose(in);
@@ -108,13 +111,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rcgc_config config;
     bool echo = size % 3 == 0;
     bool plain = size / 3 % 2 == 0;
+    bool fields = size / 6 % 2 == 0;
     size_t fail_at = 1 + (size > 0 ? data[0] % MAX_FAIL_AT : 0);
 
     memset(&first, 0, sizeof first);
     memset(&second, 0, sizeof second);
     memset(&config, 0, sizeof config);
     config.debug_stream = debug_sink();
-    run_trace(data, size, &config, echo, false, &first);
+    run_trace(data, size, &config, echo, false, false, &first);
     if (first.status == 0 && first.err_len != 0)
         fuzz_fail("status 0 with an error message: %s", first.err);
     if (first.status == 2 && !is_error_line(&first, NULL))
@@ -125,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_memory_init(&memory, fail_at, false);
     config = fuzz_memory_config(&memory);
     config.debug_stream = debug_sink();
-    run_trace(data, size, &config, echo, plain, &second);
+    run_trace(data, size, &config, echo, plain, fields, &second);
     if (memory.nregions != 0 || memory.bad_frees != 0)
         fuzz_fail("after the replay: %zu regions not given back, %zu bad frees", memory.nregions, memory.bad_frees);
     fuzz_memory_release(&memory);
@@ -134,8 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (second.status != first.status || second.out_len != first.out_len ||
             memcmp(second.out, first.out, first.out_len) != 0 || second.err_len != first.err_len ||
             memcmp(second.err, first.err, first.err_len) != 0)
-            fuzz_fail("the same trace gave different results on another memory source%s",
-                      plain ? " with the plain option" : "");
+            fuzz_fail("the same trace gave different results on another memory source%s%s",
+                      plain ? " with the plain option" : "", fields ? " with the fields option" : "");
     } else {
         if (second.status != 2 || !is_error_line(&second, "out of memory"))
             fuzz_fail("request %zu failed, but the replay said (status %d): %.*s", fail_at, second.status,

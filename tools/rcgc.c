@@ -25,6 +25,9 @@ static const char usage_text[] =
     "  --plain      objects without a finalizer have no destroy hook, so that nothing\n"
     "               watches them die and a collection may free their cycles in bulk;\n"
     "               the output must be the same (not with the four options below)\n"
+    "  --fields     each object's slots are registered as its type's fields\n"
+    "               (rcgc_set_type_fields), so that the collector and the release\n"
+    "               read them without calling traverse; the output must be the same\n"
     "  --explain    for each collection, show the collector's work step by step:\n"
     "               reference counts, gc_refs, what is reachable, what is freed,\n"
     "               resurrected, and where the survivors go (implies --echo)\n"
@@ -75,6 +78,8 @@ static int replay_command(int argc, char **argv)
             options.echo = true;
         } else if (strcmp(arg, "--plain") == 0) {
             options.plain = true;
+        } else if (strcmp(arg, "--fields") == 0) {
+            options.fields = true;
         } else if (strcmp(arg, "--explain") == 0) {
             watching.explain = true;
             options.echo = true;

@@ -236,12 +236,36 @@ static int check(struct replay *rp, const struct trace_op *op)
 /* Running an operation (its names are checked)                              */
 /* ------------------------------------------------------------------------- */
 
+/* Under options.fields, the type of objects of `base`'s kind with k slots,
+   their fields registered the first time; NULL when memory is short. */
+static const rcgc_type *field_type(struct replay *rp, const rcgc_type *base, int kind, uint32_t k, size_t bytes)
+{
+    rcgc_type *t = &rp->field_types[kind][k];
+
+    if (t->traverse == NULL) {
+        *t = *base;
+        t->size = bytes;
+        if (k > 0 && rcgc_set_type_fields(rp->heap, t, rp->slot_offsets, k) != 0) {
+            t->traverse = NULL;
+            return NULL;
+        }
+    }
+    return t;
+}
+
 static int run_new(struct replay *rp, const struct trace_op *op)
 {
     size_t bytes = offsetof(struct replay_object, slots) + op->nslots * sizeof(void *);
     bool plain = rp->options.plain && op->finalizer == TRACE_FIN_NONE;
-    struct replay_object *o = rcgc_new_sized(rp->heap, plain ? &plain_object_type : &object_types[op->finalizer], bytes);
+    const rcgc_type *type = plain ? &plain_object_type : &object_types[op->finalizer];
+    struct replay_object *o;
 
+    if (rp->options.fields) {
+        type = field_type(rp, type, plain ? REPLAY_TYPE_KINDS - 1 : (int)op->finalizer, op->nslots, bytes);
+        if (type == NULL)
+            return out_of_memory(rp);
+    }
+    o = rcgc_new_sized(rp->heap, type, bytes);
     if (o == NULL)
         return out_of_memory(rp);
     o->replay = rp;
@@ -419,6 +443,8 @@ int replay_init(struct replay *rp, FILE *out, const struct replay_options *optio
     if (rp->heap == NULL)
         return -1;
     rcgc_disable(rp->heap);
+    for (size_t i = 0; i < TRACE_MAX_SLOTS; i++)
+        rp->slot_offsets[i] = offsetof(struct replay_object, slots) + i * sizeof(void *);
     return 0;
 }
 
@@ -449,14 +475,11 @@ struct replay_object *replay_live_object(const struct replay *rp, uint32_t id)
 
 void replay_name_of(const struct replay *rp, const void *obj, char *buf, size_t size)
 {
-    const rcgc_type *type = rcgc_type_of(obj);
     size_t i;
 
-    for (i = 0; i < sizeof object_types / sizeof object_types[0]; i++) {
-        if (type == &object_types[i]) {
-            snprintf(buf, size, "%" PRIu32, ((const struct replay_object *)obj)->id);
-            return;
-        }
+    if (rcgc_type_of(obj)->traverse == traverse_object) {
+        snprintf(buf, size, "%" PRIu32, ((const struct replay_object *)obj)->id);
+        return;
     }
     if (rcgc_is_weakref(obj)) {
         for (i = 0; i < rp->weakrefs.capacity; i++) {

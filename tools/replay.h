@@ -47,6 +47,11 @@ struct replay_options {
                                        collection may free their cycles in bulk. The
                                        output is the same; replay_live_object does not
                                        know these objects (the watchers need it) */
+    bool fields;                    /* each object's type is one of its finalizer kind and
+                                       its K, with the K slots registered as its fields
+                                       (rcgc_set_type_fields): the collector and the
+                                       release read them without traverse. The output is
+                                       the same */
     const rcgc_config *heap_config; /* for rcgc_heap_new (NULL: defaults), e.g. a
                                        memory source that fails on purpose */
 };
@@ -68,6 +73,10 @@ struct replay_weak {
 };
 
 
+/* The kinds of trace objects' types: one per finalizer kind, and the plain
+   objects of options.plain. */
+#define REPLAY_TYPE_KINDS 4
+
 struct replay {
     rcgc_heap *heap;
     FILE *out;                      /* events (and the echo); hooks may redirect it */
@@ -84,6 +93,11 @@ struct replay {
     size_t saved_capacity;
     bool out_of_memory;             /* a finalizer could not save its object */
     char message[TRACE_MESSAGE_SIZE]; /* what went wrong, when a call returns -1 */
+    /* Under options.fields: the types of objects with K slots (.traverse
+       NULL until the first such object is made), and the slots' offsets,
+       which rcgc_set_type_fields keeps. */
+    rcgc_type field_types[REPLAY_TYPE_KINDS][TRACE_MAX_SLOTS + 1];
+    size_t slot_offsets[TRACE_MAX_SLOTS];
 };
 
 /* Makes the heap, with automatic collection off. 0, or -1 when memory is short. */

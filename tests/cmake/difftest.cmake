@@ -8,7 +8,11 @@
 # 3.11. Shrunk traces of new disagreements are written to difftest-failures/ in
 # the build directory. difftest.traces.plain and difftest.random.plain run the
 # same comparisons with `rcgc replay --plain` (objects without a finalizer have
-# no destroy hook, so the collector frees their cycles in bulk), on other seeds.
+# no destroy hook, so the collector frees their cycles in bulk), on other seeds;
+# difftest.traces.fields and difftest.random.fields with `--plain --fields`
+# (each object's slots are also its type's registered fields, which the
+# collector and the release read without traverse: the plain release's loop
+# and frames for one or two fields).
 find_package(Python3 COMPONENTS Interpreter)
 if(NOT Python3_Interpreter_FOUND)
   message(WARNING "python3 not found: the difftest.* tests are not registered")
@@ -25,6 +29,10 @@ set_tests_properties(difftest.traces PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 add_test(NAME difftest.traces.plain
   COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --plain --trace ${RCGC_SCENARIO_TRACES})
 set_tests_properties(difftest.traces.plain PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+add_test(NAME difftest.traces.fields
+  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --plain --fields
+          --trace ${RCGC_SCENARIO_TRACES})
+set_tests_properties(difftest.traces.fields PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 
 file(GLOB RCGC_REGRESS_TRACES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/traces/regress/*.trace)
 if(RCGC_REGRESS_TRACES)
@@ -39,3 +47,7 @@ set_tests_properties(difftest.random PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
 add_test(NAME difftest.random.plain
   COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --plain --seed 100001 --count 2000 --ops 200)
 set_tests_properties(difftest.random.plain PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+add_test(NAME difftest.random.fields
+  COMMAND ${Python3_EXECUTABLE} ${RCGC_DIFFTEST} ${RCGC_DIFFTEST_ARGS} --strict-order --plain --fields
+          --seed 200001 --count 2000 --ops 200)
+set_tests_properties(difftest.random.fields PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)

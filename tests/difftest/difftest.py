@@ -11,12 +11,14 @@ error, 77 (skipped) when python3 is not CPython 3.11.
 
 With --plain, rcgc runs the traces with `replay --plain`: the objects without a
 finalizer have no destroy hook, so the collector may free their cycles in bulk
-(bulk_delete), which the default objects never allow.
+(bulk_delete), which the default objects never allow. With --fields, it runs
+them with `replay --fields`: each object's slots are its type's registered
+fields, which the collector and the release read without calling traverse.
 
 usage: difftest.py --rcgc PATH [--seed S] [--count N] [--ops M] [--jobs J]
-                   [--out DIR] [--max-shrink K] [--strict-order] [--plain]
+                   [--out DIR] [--max-shrink K] [--strict-order] [--plain] [--fields]
        difftest.py --rcgc PATH --trace FILE... [--shrink] [--out DIR] [--strict-order]
-                   [--plain]
+                   [--plain] [--fields]
 """
 import argparse
 import multiprocessing
@@ -39,7 +41,8 @@ replay_options = ['--echo']
 
 
 def run_rcgc(rcgc, data, timeout=RCGC_TIMEOUT):
-    """(output lines, exit status, stderr) of `rcgc replay --echo [--plain] -` on data."""
+    """(output lines, exit status, stderr) of `rcgc replay --echo [--plain] [--fields] -`
+    on data."""
     try:
         p = subprocess.run([rcgc, 'replay'] + replay_options + ['-'], input=data,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
@@ -305,11 +308,12 @@ def _report_shrunk(rcgc, data, strict, name, out_dir, why, repro):
         print(o.stderr.rstrip())
     print('--- first mismatch: %s' % (o.mismatch or why))
     print('reproduce: %s' % repro)
-    print('           python3 %s --rcgc %s --trace %s%s' % (sys.argv[0], rcgc, path, _plain_flag()))
+    print('           python3 %s --rcgc %s --trace %s%s' % (sys.argv[0], rcgc, path, _replay_flags()))
 
 
-def _plain_flag():
-    return ' --plain' if '--plain' in replay_options else ''
+def _replay_flags():
+    """The options of difftest.py that choose replay's options, for a command line."""
+    return ''.join(' ' + o for o in replay_options if o in ('--plain', '--fields'))
 
 
 def _chunks(seeds, n):
@@ -342,7 +346,7 @@ def random_mode(a):
     for seed, valid, why in failures:
         repro = 'python3 %s --rcgc %s --seed %d --count 1%s%s%s' % (
             sys.argv[0], a.rcgc, seed, '' if a.ops == 200 else ' --ops %d' % a.ops,
-            ' --strict-order' if a.strict_order else '', _plain_flag())
+            ' --strict-order' if a.strict_order else '', _replay_flags())
         print('\n=== seed %d disagrees: %s' % (seed, why.splitlines()[0]))
         shrunk += valid
         if not valid or shrunk > a.max_shrink:
@@ -368,7 +372,7 @@ def trace_mode(a):
         print('\n=== %s disagrees: %s' % (path, o.mismatch))
         if a.shrink:
             name = os.path.splitext(os.path.basename(path))[0] + '-shrunk'
-            repro = 'python3 %s --rcgc %s --trace %s%s' % (sys.argv[0], a.rcgc, path, _plain_flag())
+            repro = 'python3 %s --rcgc %s --trace %s%s' % (sys.argv[0], a.rcgc, path, _replay_flags())
             _report_shrunk(a.rcgc, shrink(a.rcgc, data, a.strict_order), a.strict_order,
                            name, a.out, o.mismatch, repro)
         else:
@@ -398,9 +402,14 @@ def main(argv):
     ap.add_argument('--plain', action='store_true',
                     help='run rcgc with `replay --plain` (objects without a finalizer have no '
                     'destroy hook, so cycles of them may be freed in bulk)')
+    ap.add_argument('--fields', action='store_true',
+                    help="run rcgc with `replay --fields` (each object's slots are its type's "
+                    'registered fields, read without traverse)')
     a = ap.parse_args(argv[1:])
     if a.plain:
         replay_options.append('--plain')
+    if a.fields:
+        replay_options.append('--fields')
     if sys.version_info[:2] != oracle.REQUIRED_VERSION:
         print('skipped: CPython 3.11 is required as the oracle (found %d.%d)' % sys.version_info[:2])
         return SKIP_STATUS

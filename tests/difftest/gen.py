@@ -3,7 +3,7 @@
 
 generate(seed, ops) returns a trace of at least `ops` operations built from
 random.Random(seed): cycles, chains, dense graphs, self-loops, tails hanging off
-cycles, links across generations, finalizers, resurrecting finalizers, weak
+cycles, trees released from their root, links across generations, finalizers, resurrecting finalizers, weak
 references with and without callbacks, chains of resurrecting objects, rare
 chains of 60-150 objects, deref, unweak, freeze/unfreeze, collect of each
 generation, thresholds, count and unsave. Most traces keep automatic
@@ -155,7 +155,7 @@ class _Builder:
     def shape(self):
         r = self.r
         kind = r.choice(['ring', 'ring', 'selfloop', 'chain', 'chain', 'dense', 'dense',
-                         'tail', 'attach', 'resurrect', 'resurrect_chain', 'weakstar'])
+                         'tail', 'attach', 'resurrect', 'resurrect_chain', 'weakstar', 'tree'])
         if r.random() < 0.01:
             kind = 'long_chain'
         getattr(self, 'shape_' + kind)()
@@ -263,6 +263,27 @@ class _Builder:
             self.set(ids[-1], ids[0])
         for a in ids[1:]:
             self.drop(a)
+
+    def shape_tree(self):
+        """A tree of up to four levels, each child in a slot of its own and held
+        by its parent only, dropped from the root most of the time: its release
+        on the reference-count path, children in slot order, each one's
+        subtree before the next."""
+        r = self.r
+
+        def build(depth):
+            a = self.new_obj()
+            if depth > 0:
+                k = self.held[a]
+                for i in sorted(r.sample(range(k), min(k, r.choice([1, 2, 2, 3])))):
+                    c = build(depth - 1)
+                    self.set(a, c, i)
+                    self.drop(c)
+            return a
+
+        root = build(r.choice([1, 2, 2, 3, 4]))
+        if r.random() < 0.8:
+            self.drop(root)
 
     def shape_weakstar(self):
         r = self.r
