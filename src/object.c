@@ -37,7 +37,9 @@
  *   - the trash list is empty whenever no release is running
  *     (trash_nesting 0);
  *   - gen[0].count goes up at the allocation of every container and down (never
- *     below 0) when one is freed, as CPython's _PyObject_GC_Link/GC_Del.
+ *     below 0) when its release is over, its fields' releases included, as
+ *     CPython's _PyObject_GC_Link/GC_Del (the plain release may free a block
+ *     before that).
  */
 #include "internal.h"
 
@@ -1015,7 +1017,7 @@ static inline __attribute__((always_inline)) void release_plain_body(rcgc_heap *
         x = next;
         turns++;
     }
-    uncount_containers(h, turns + 1);   /* x's chain, the first x with it */
+    uncount_containers(h, turns + 1);   /* the chain of the x this call was given */
     /* Never reaches 0: the caller's own level is still counted. */
     h->trash_nesting -= turns;
 #endif
