@@ -18,6 +18,7 @@
 
 #include <setjmp.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------- */
@@ -896,14 +897,15 @@ static void test_plain_release_keeps_finalizer_order(void)
    so every container still being released is counted (a chain of __slots__
    objects down to one with __del__, dropped from its head: what
    gc.get_count()[0] gives in __del__ does not depend on the chain's
-   length). The plain release
-   runs the same whether the fields are read by traverse or registered, one
-   or two of them (its own stack of frames) or more. */
+   length). The plain release runs the same whether the fields are read by
+   traverse or registered, one or two of them (its own stack of frames) or
+   more. */
 static size_t counts_seen[2048];
 static size_t ncounts_seen;
 
 /* The finalizer nodes' names: the number of each in the order they were
-   made, so that the same tree made twice names its nodes alike. */
+   made (modulo 2048), so that the same tree made twice names its nodes
+   alike. */
 static char count_names[2048][6];
 static size_t count_named;
 
@@ -912,7 +914,7 @@ static void hook_log_count(node *self)
 {
     size_t c[3];
     rcgc_get_count(rcgc_heap_of(self), c);
-    size_t index = (size_t)(self->name - count_names[0]) / sizeof count_names[0];
+    size_t index = strtoul(self->name, NULL, 10);
     if (ncounts_seen < sizeof counts_seen / sizeof counts_seen[0])
         counts_seen[ncounts_seen++] = c[0] << 16 | index;
 }
