@@ -867,19 +867,18 @@ static inline void set_gen(head_t *x, unsigned g)
     x->info = (x->info & ~(uint32_t)GEN_MASK) | (uint32_t)g << GEN_SHIFT;
 }
 
-/* A container is freed: generation 0's count goes down, never below 0, as in
-   CPython's PyObject_GC_Del. */
-static inline void uncount_container(rcgc_heap *h)
-{
-    if (h->gen[0].count > 0)
-        h->gen[0].count--;
-}
-
-/* n containers are freed, one after another with nothing between them: n
-   times uncount_container. */
+/* n containers are freed, one after another with nothing between them:
+   generation 0's count goes down by n, never below 0, as n calls of CPython's
+   PyObject_GC_Del would lower it. */
 static inline void uncount_containers(rcgc_heap *h, size_t n)
 {
     h->gen[0].count = h->gen[0].count > n ? h->gen[0].count - n : 0;
+}
+
+/* A container is freed. */
+static inline void uncount_container(rcgc_heap *h)
+{
+    uncount_containers(h, 1);
 }
 
 /* Whether an object whose header holds info is a container without
