@@ -443,8 +443,10 @@ int replay_init(struct replay *rp, FILE *out, const struct replay_options *optio
     if (rp->heap == NULL)
         return -1;
     rcgc_disable(rp->heap);
-    for (size_t i = 0; i < TRACE_MAX_SLOTS; i++)
-        rp->slot_offsets[i] = offsetof(struct replay_object, slots) + i * sizeof(void *);
+    if (rp->options.fields) {
+        for (size_t i = 0; i < TRACE_MAX_SLOTS; i++)
+            rp->slot_offsets[i] = offsetof(struct replay_object, slots) + i * sizeof(void *);
+    }
     return 0;
 }
 

@@ -3,15 +3,15 @@
 
 generate(seed, ops) returns a trace of at least `ops` operations built from
 random.Random(seed): cycles, chains, dense graphs, self-loops, tails hanging off
-cycles, trees released from their root, links across generations, finalizers, resurrecting finalizers, weak
-references with and without callbacks, chains of resurrecting objects, rare
-chains of 60-150 objects, deref, unweak, freeze/unfreeze, collect of each
-generation, thresholds, count and unsave. Most traces keep automatic
-collection off (they are compared line by line); about one in seven turns it on
-and then ends with the epilogue the comparison relies on: drop everything,
-unfreeze, unsave and collect 2 until no resurrecting object can be left (three
-times, or two more than the resurrecting objects made), deref every live weak
-reference.
+cycles, trees released from their root, links across generations, finalizers,
+resurrecting finalizers, weak references with and without callbacks, chains of
+resurrecting objects, rare chains of 60-150 objects, deref, unweak,
+freeze/unfreeze, collect of each generation, thresholds, count and unsave. Most
+traces keep automatic collection off (they are compared line by line); about one
+in seven turns it on and then ends with the epilogue the comparison relies on:
+drop everything, unfreeze, unsave and collect 2 until no resurrecting object can
+be left (three times, or two more than the resurrecting objects made), deref
+every live weak reference.
 Only names the trace still holds are used, so every trace is valid.
 
 usage: python3 gen.py SEED [--ops M] [--gc-on | --gc-off]
