@@ -88,7 +88,7 @@ def check(rcgc, data, strict=False, allow_invalid=True, linenos=True):
     act, status, stderr = run_rcgc(rcgc, data)
     m = compare.compare(exp.lines, act, exp.gc_fins, status, stderr,
                         exp.error.lineno if exp.error is not None else None,
-                        op_linenos(data) if linenos else None, strict)
+                        op_linenos(data) if linenos else None, strict, exp.exact)
     return Outcome(data, exp, act, status, stderr, m)
 
 

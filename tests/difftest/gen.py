@@ -7,8 +7,9 @@ cycles, trees released from their root, links across generations, finalizers,
 resurrecting finalizers, weak references with and without callbacks, chains of
 resurrecting objects, rare chains of 60-150 objects, deref, unweak,
 freeze/unfreeze, collect of each generation, thresholds, count and unsave. Most
-traces keep automatic collection off (they are compared line by line); about one
-in seven turns it on and then ends with the epilogue the comparison relies on:
+traces keep automatic collection off; about three in ten turn it on, with small
+thresholds, and then end with the epilogue that the comparison relies on after
+an `unfreeze` (before one, they are compared line by line like the others):
 drop everything, unfreeze, unsave and collect 2 until no resurrecting object can
 be left (three times, or two more than the resurrecting objects made), deref
 every live weak reference.
@@ -21,7 +22,7 @@ import random
 import sys
 
 MAX_NAME = 2 ** 31 - 1
-GC_ON_SHARE = 0.15
+GC_ON_SHARE = 0.3
 
 
 class _Builder:
