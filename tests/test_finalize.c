@@ -3,7 +3,8 @@
  * both paths; on the refcount path it runs first and may resurrect the object,
  * which later dies without a second call (S51); rcgc_is_finalized. On the
  * collector's path: S17-S21, S36, S42, S43, the ordering rules S52/S53,
- * re-entrant rcgc_collect (S56), a finalizer that allocates, drops objects and
+ * re-entrant rcgc_collect (S56), get_objects and get_referrers from a
+ * finalizer (S44), a finalizer that allocates, drops objects and
  * collects, finalizers under automatic collection with threshold 1
  * (test_del), trash finalized or revived on the refcount path during a
  * collection, and where resurrected objects go; the plain release keeps the
@@ -478,6 +479,73 @@ static void test_s56_reentrant_collect_returns_zero(void)
     check_all_dead(h, &log, 1, 1);
     check_stats_delta(h, st, 1);       /* the inner calls ran no collection */
     CHECK_EQ(st[0].collections, 0);
+    rcgc_heap_free(h);
+}
+
+/* S44: what a finalizer of trash sees through get_objects and get_referrers.
+   seen_self, seen_partner and seen_live count the walk's visits to the
+   finalized object, to its partner in the cycle and to an object the test
+   holds; referrers counts the objects that get_referrers reports for the
+   finalized object, and for its partner. */
+typedef struct introspection_seen {
+    void *self, *partner, *live;
+    size_t seen_self, seen_partner, seen_live, objects, referrers[2];
+} introspection_seen;
+
+static void note_object(void *obj, void *arg)
+{
+    introspection_seen *s = arg;
+    s->objects++;
+    s->seen_self += obj == s->self;
+    s->seen_partner += obj == s->partner;
+    s->seen_live += obj == s->live;
+}
+
+static void count_referrer(void *obj, void *arg)
+{
+    (void)obj;
+    (*(size_t *)arg)++;
+}
+
+static void hook_introspect(node *self)
+{
+    rcgc_heap *h = rcgc_heap_of(self);
+    introspection_seen *s = self->log->hook_data;
+    s->self = self;
+    s->partner = self->a;
+    size_t n = rcgc_get_objects(h, -1, note_object, s);
+    self->log->seen = n == s->objects;
+    size_t counted[2] = { 0, 0 };
+    s->referrers[0] = rcgc_get_referrers(h, self, count_referrer, &counted[0]);
+    s->referrers[1] = rcgc_get_referrers(h, self->a, count_referrer, &counted[1]);
+    self->log->seen &= counted[0] == s->referrers[0] && counted[1] == s->referrers[1];
+}
+
+/* S44 (test_get_objects_during_gc): while the collector runs the finalizers
+   of its trash, the trash is in no generation: get_objects lists neither the
+   finalized object nor its partner, but lists a live object, and
+   get_referrers finds no referrer of either, although each refers to the
+   other (CPython 3.11 prints the same for A <-> B with A.__del__). */
+static void test_s44_introspection_from_a_finalizer(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    introspection_seen s = {0};
+    log.hook_data = &s;
+    node *live = new_named(h, &node_type, &log, "L");
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    s.live = live;
+    orphan_pair(new_fin(h, &log, "A", hook_introspect), new_named(h, &node_type, &log, "B"));
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK_STR(log.text, "A");
+    CHECK_EQ(log.seen, 1);
+    CHECK_EQ(s.seen_self, 0);
+    CHECK_EQ(s.seen_partner, 0);
+    CHECK_EQ(s.seen_live, 1);
+    CHECK_EQ(s.referrers[0], 0);
+    CHECK_EQ(s.referrers[1], 0);
+    CHECK_EQ(log.destroyed, 2);
+    rcgc_decref(live);
     rcgc_heap_free(h);
 }
 
@@ -1066,6 +1134,7 @@ int main(void)
     TEST(test_s52_full_collection_scan_order);
     TEST(test_s53_reordered_by_an_earlier_collection);
     TEST(test_s56_reentrant_collect_returns_zero);
+    TEST(test_s44_introspection_from_a_finalizer);
     TEST(test_finalizer_allocates_drops_and_collects);
     TEST(test_finalizers_during_automatic_collection);
     TEST(test_s42_old_finalizer_freed_by_young_clear);
