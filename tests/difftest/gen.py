@@ -50,7 +50,7 @@ class _Builder:
             'shape': 20, 'set': r.choice([8, 15, 30]), 'clear': 5, 'drop': 12,
             'weak': 10 * self.p_weak * 4, 'deref': 8, 'unweak': 3,
             'collect': r.choice([6, 10, 16]), 'unsave': 3, 'freeze': r.choice([0, 1, 2]),
-            'threshold': 1, 'count': 1, 'gcswitch': 1 if gc_on else 0,
+            'threshold': 1, 'count': r.choice([1, 3, 6]), 'gcswitch': 1 if gc_on else 0,
         }
 
     def emit(self, line):
