@@ -574,10 +574,6 @@ def _run(ops, echo, objs, weaks, out, noise, froze, spares):
             gc.unfreeze()
 
 
-def _slot_count(obj):
-    return len(type(obj).__slots__) - 2
-
-
 def _deref_line(w, referent):
     if referent is None:
         return 'deref ' + str(w) + ' none'
