@@ -263,11 +263,15 @@ class _Spares:
         _Spare()
         return True
 
-    def uncount(self):
-        if self.objs:
-            self.objs.pop()
-        else:
+    def uncount(self, n=1):
+        """Releases n spares: generation 0's count goes down by n (never
+        below 0)."""
+        objs = self.objs
+        if n > len(objs):
             self.short = True
+            n = len(objs)
+        for _ in range(n):
+            objs.pop()
 
     def on_collection(self, phase, info):
         if phase != 'stop':
@@ -276,14 +280,8 @@ class _Spares:
             self.refill_free_lists()
         # The first call's tuple may be counted; the second reads that too,
         # and reuses the first call's tuple from the free list.
-        c = gc.get_count()[0]
-        c = gc.get_count()[0]
-        objs = self.objs
-        if c > len(objs):
-            self.short = True
-            c = len(objs)
-        for _ in range(c):
-            objs.pop()
+        gc.get_count()
+        self.uncount(gc.get_count()[0])
 
 
 def run_trace(data, echo=True, check_noise=False):
@@ -516,8 +514,9 @@ def _parse_op(tok, lineno, held, used_ids, used_ws, weak_held):
 
 def _run(ops, echo, objs, weaks, out, noise, froze, spares):
     """Runs parsed operations. Nothing here allocates a GC object of its own
-    (no new lists, sets, functions or iterators; the few tuples come from
-    CPython's free lists, which neither count nor uncount), so generation 0's
+    but the spare that collect_if_due makes on purpose (no new lists, sets,
+    functions or iterators; the few tuples come from CPython's free lists,
+    which neither count nor uncount), so generation 0's
     count moves only with the trace's objects and weak references, exactly
     as rcgc's does, and automatic collections start at the same operations."""
     get = PyObj_FromPtr
