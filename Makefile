@@ -6,6 +6,9 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
+# The makes that CMake's build runs would print every directory they enter
+# (they see themselves called from make): `make demo` opened with a page of it.
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all configure demo test bench asan debug tsan memcheck fuzz coverage clean
 
