@@ -447,7 +447,10 @@ RCGC_API size_t rcgc_get_referrers(rcgc_heap *h, const void *obj, void (*fn)(voi
 /* ------------------------------------------------------------------------- */
 
 /* Called when a weak reference's referent is about to die; the weak reference
-   is alive during the call and already returns NULL from rcgc_weakref_get. */
+   is alive during the call and already returns NULL from rcgc_weakref_get. As
+   in CPython 3.11, when the referent dies by reference counting, all its weak
+   references (but the newest two without a callback) are held until the last
+   callback has run; in a collection, each one until its own has. */
 typedef void (*rcgc_weakref_callback)(void *weakref, void *data);
 
 /* A new weak-reference object to obj (refcount 1). It is an rcgc object of the

@@ -1135,8 +1135,12 @@ static inline void defer_to_trash(rcgc_heap *h, head_t *x)
 static __attribute__((noinline)) void dealloc_watched(rcgc_heap *h, head_t *x, uint32_t info, unsigned bits)
 {
     untrack_dying(h, x, info, F_PENDING);
-    if (!(bits & TB_CONTAINER)) {
-        release(h, x, bits);    /* a leaf releases nothing: no nesting */
+    /* A leaf releases nothing, and neither does a weak reference: no
+       nesting. A weak reference never waits in the trash list, as CPython's
+       weakref_dealloc has no trashcan: it is cleared at once, so that its
+       referent's death never finds it at count 0 and calls its callback. */
+    if (!(bits & TB_CONTAINER) || (info >> TYPE_SHIFT) == WEAKREF_TYPE_INDEX) {
+        release(h, x, bits);
         return;
     }
     if (h->trash_nesting >= TRASH_LIMIT) {

@@ -12,13 +12,17 @@
  * Two paths clear them (CPython 3.11 semantics):
  *   - the referent dies by reference counting (rcgc__clear_weakrefs_and_call,
  *     after its finalizer, as PyObject_ClearWeakRefs): all are cleared first,
- *     then the callbacks run, newest first;
+ *     then the callbacks run, newest first, while the weak references are
+ *     held (all but the newest callback-less ones) until the last callback
+ *     has run;
  *   - the referent is found unreachable by the collector (rcgc__handle_weakrefs,
  *     before any finalizer, as handle_weakrefs): weak references that are
  *     themselves garbage are cleared without callback; the others are cleared,
  *     and their callbacks run once all weak references to the garbage are
  *     cleared.
- * A cleared weak reference has referent NULL and belongs to no list.
+ * A cleared weak reference has referent NULL and belongs to no list. A weak
+ * reference never waits in the trash list (object.c): at count 0 it is
+ * released, and so cleared, at once, as CPython's weakref_dealloc.
  */
 #include "internal.h"
 
@@ -193,35 +197,81 @@ void rcgc__weakref_unlink(rcgc_heap *h, void *wr)
 
 /* ---- Clearing on the refcount path ---------------------------------------------- */
 
+/* Clears w, taken off its referent's list; returns the next one. */
+static weakref *clear_one(weakref *w)
+{
+    weakref *next = w->wnext;
+    w->referent = NULL;
+    w->wnext = w->wprev = NULL;
+    return next;
+}
+
+/* Whether w is alive: its count is not 0 (CPython's ob_refcnt > 0). A weak
+   reference whose release has begun is still on its referent's list while
+   the callbacks of weak references to it run. */
+static bool weakref_alive(const weakref *w)
+{
+    return !(head_of(w)->info & (F_PENDING | F_RELEASING));
+}
+
+/* As PyObject_ClearWeakRefs: the newest weak references without a callback,
+   two at most (CPython's basic reference and proxy, which stay at the head
+   of the list), are cleared first, and nothing holds them. If one is left,
+   it is cleared and its callback runs holding a reference to it, as the
+   argument of a Python callback does. If more are left, every live one is
+   held (CPython's tuple) and all are cleared; the callbacks run newest
+   first, then the weak references are let go oldest first, as the tuple's
+   release drops its items from the last. So a weak reference whose last
+   reference a callback drops dies once all the callbacks have run, unless
+   it was one of those cleared first. */
 void rcgc__clear_weakrefs_and_call(rcgc_heap *h, head_t *x)
 {
     weakref *w = wr_take(h, obj_of(x));
-    weakref *calls = NULL, *calls_tail = NULL;
-    /* Clear every one first; keep those with a callback alive in a chain. */
-    while (w) {
-        weakref *next = w->wnext;
-        w->referent = NULL;
-        w->wnext = w->wprev = NULL;
-        if (w->cb && !(head_of(w)->info & F_RELEASING)) {
+    for (int i = 0; i < 2 && w && !w->cb; i++)
+        w = clear_one(w);
+    if (!w)
+        return;
+    if (!w->wnext) {
+        clear_one(w);
+        if (w->cb && weakref_alive(w)) {
             rcgc_incref(w);
-            if (calls_tail)
-                calls_tail->wnext = w;
+            w->cb(w, w->data);
+            rcgc_decref(w);
+        }
+        return;
+    }
+    /* The held ones are chained through their cleared links, in list order. */
+    weakref *first = NULL, *last = NULL;
+    while (w) {
+        weakref *next = clear_one(w);
+        if (weakref_alive(w)) {
+            rcgc_incref(w);
+            w->wprev = last;
+            if (last)
+                last->wnext = w;
             else
-                calls = w;
-            calls_tail = w;
+                first = w;
+            last = w;
         }
         w = next;
     }
-    while (calls) {
-        weakref *next = calls->wnext;
-        calls->wnext = NULL;
-        calls->cb(calls, calls->data);
-        rcgc_decref(calls);
-        calls = next;
+    for (w = first; w; w = w->wnext)
+        if (w->cb)
+            w->cb(w, w->data);
+    while (last) {
+        weakref *prev = last->wprev;
+        last->wnext = last->wprev = NULL;
+        rcgc_decref(last);
+        last = prev;
     }
 }
 
 /* ---- Clearing on the collector's path --------------------------------------------- */
+
+/* The generation bits of an untracked weak reference waiting in
+   wrcb_to_call: a tracked object's never read 3 outside a collection's
+   examined set, which the weak references waiting there are not in. */
+#define WRCB_UNTRACKED 3u
 
 size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, bool *called)
 {
@@ -241,10 +291,14 @@ size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, boo
             w->wnext = w->wprev = NULL;
             if (w->cb && !(wh->info & (F_COLLECTING | F_PENDING))) {
                 rcgc_incref(w);
-                if (wh->next)
+                if (wh->next) {
                     list_move(h, wh, wrcb);
-                else
+                } else {
+                    /* Untracked (by the program, or immortal): it waits its
+                       turn in the list, marked to leave it untracked. */
+                    set_gen(wh, WRCB_UNTRACKED);
                     list_append(h, wh, wrcb);
+                }
             }
             w = next;
         }
@@ -255,13 +309,22 @@ size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, boo
         weakref *w = obj_of(wh);
         *called = true;
         w->cb(w, w->data);
+        /* CPython tells a weak reference freed by this release from one
+           still alive by whether it is still first in the list; a callback
+           that untracks its weak reference (rcgc_untrack) takes it out too,
+           so the count tells here. */
+        bool dies = wh->refcnt == 1;
         rcgc_decref(w);
-        if (list_first(h, wrcb) == wh) {
-            list_move(h, wh, old);
-            set_gen(wh, promote_gen(h));
-        }
-        else
+        if (dies) {
             freed++;
+        } else if (list_first(h, wrcb) == wh) {
+            if (gen_of(wh) == WRCB_UNTRACKED) {
+                list_remove(h, wh);
+            } else {
+                list_move(h, wh, old);
+                set_gen(wh, promote_gen(h));
+            }
+        }
     }
     return freed;
 }

@@ -10,8 +10,12 @@
  * stored in slots; S26, S27, S41; where a callback weak reference goes after
  * its callback; what a finalizer sees of a later sibling on the refcount path;
  * a dying object takes no new weak reference; a weak reference the program
- * untracked still has its callback called; a later sibling taken and dropped
- * through a weak reference is still released once.
+ * untracked, or made immortal, still has its callback called and stays
+ * untracked, and one whose callback untracks it is not counted as freed; a
+ * later sibling taken and dropped through a weak reference is still released
+ * once; a weak reference dropped deep in a release is cleared at once, never
+ * waiting in the trash list; on the refcount path the weak references are
+ * held until the last callback has run, as CPython's tuple holds them.
  *
  * Expected values come from CPython 3.11's rules and results in
  * ../shared/reference/cpython-gc.md (sections 1.6, 1.7, 1.12, 1.13 and 3.2),
@@ -20,7 +24,9 @@
 #include "rcgc.h"
 #include "common.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------- */
@@ -796,7 +802,205 @@ static void test_untracked_weakref_callback(void)
     CHECK_EQ(log.destroyed, 2);
     check_referent(w, NULL);
     CHECK_EQ(rcgc_refcount(w), 1);
+    CHECK(!rcgc_is_tracked(w));
+    CHECK_EQ(occurrences(h, -1, w), 0);
     end_test(h, &w, 1);
+}
+
+/* The same for an immortal weak reference, which is untracked: the
+   collection calls its callback and leaves it immortal and untracked. */
+static void test_immortal_weakref_callback(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *a = new_named(h, &node_type, &log, "A");
+    void *w = new_wr(self_loop(a), log_cb, &d);
+    rcgc_make_immortal(w);
+    CHECK(!rcgc_is_tracked(w));
+    rcgc_decref(a);
+    CHECK_EQ(rcgc_collect(h, 0), 1);
+    CHECK_STR(log.text, "cb");
+    CHECK(rcgc_is_immortal(w));
+    CHECK(!rcgc_is_tracked(w));
+    CHECK_EQ(occurrences(h, -1, w), 0);
+    check_referent(w, NULL);
+    rcgc_heap_free(h);
+}
+
+/* A callback that untracks its own weak reference, which stays alive: the
+   collection counts the garbage only (CPython counts a weak reference freed
+   by the release that follows its callback, S55; this one is not freed). */
+static void untrack_own_cb(void *wr, void *data)
+{
+    cbdata *d = data;
+    d->log->cb_calls++;
+    rcgc_untrack(wr);
+}
+
+static void test_callback_untracks_its_weakref(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *a = new_named(h, &node_type, &log, "A");
+    void *w = orphan_loop_with_wr(a, untrack_own_cb, &d);
+    CHECK_EQ(rcgc_collect(h, 2), 1);
+    CHECK_EQ(log.cb_calls, 1);
+    CHECK_EQ(rcgc_refcount(w), 1);
+    CHECK(!rcgc_is_tracked(w));
+    end_test(h, &w, 1);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The refcount path: what a release deep in a tree, and what callbacks that */
+/* drop weak references, see                                                 */
+/* ------------------------------------------------------------------------- */
+
+static void count_wr_cb(void *wr, void *data)
+{
+    (void)wr;
+    (*(size_t *)data)++;
+}
+
+/* A chain top -> n1 -> ... -> nd through field a; nd.a holds the only
+   reference to W, a weak reference with a callback to R; R is held by top.b
+   or by nd.b. Dropping top releases the chain depth first. CPython 3.11
+   (the same program with __slots__ classes and weakref.ref, the same for
+   every d from 1 to 120): with R beside W, never a callback; with R at the
+   top, a callback exactly when d >= 50. Past the trash can's limit nd waits
+   in the trash list with W alive, and R dies first, when the chain's release
+   comes back up to top. Short of it, W's count reaches 0 inside nd's release,
+   and weakref_dealloc has no trash can: W is cleared at once, and R's death
+   finds no weak reference, even when W's release is the one that nests past
+   the limit. */
+static void test_weakref_dropped_deep_in_a_release(void)
+{
+    const rcgc_type *types[2] = { &node_type, &plain_node_type };
+    for (int k = 0; k < 2; k++)
+        for (int r_at_top = 0; r_at_top < 2; r_at_top++)
+            for (int depth = 1; depth <= 120; depth++) {
+                rcgc_heap *h = fresh_heap();
+                node *top = rcgc_new(h, types[k]), *cur = top;
+                CHECK(top != NULL);
+                for (int i = 0; cur && i < depth; i++) {
+                    node *n = rcgc_new(h, types[k]);
+                    CHECK(n != NULL);
+                    cur->a = n;
+                    cur = n;
+                }
+                node *r = rcgc_new(h, types[k]);
+                size_t calls = 0;
+                if (!cur || !r) { rcgc_heap_free(h); return; }
+                cur->a = new_wr(r, count_wr_cb, &calls);
+                if (r_at_top)
+                    top->b = r;
+                else
+                    cur->b = r;
+                rcgc_decref(top);
+                if (calls != (size_t)(r_at_top && depth >= 50))
+                    fprintf(stderr, "  type %s, R %s, depth %d: %zu callbacks\n", types[k]->name,
+                            r_at_top ? "at the top" : "beside W", depth, calls);
+                CHECK_EQ(calls, (size_t)(r_at_top && depth >= 50));
+                CHECK_EQ(live_objects(h), 0);
+                rcgc_heap_free(h);
+            }
+}
+
+/* Weak references to one object R, made in the order of `spec` ('c' with a
+   callback, 'n' without), each watched by a weak reference of its own that
+   logs "<name>-died". The first callback to run drops the test's references
+   to the weak references listed in `drop` and logs "<name>-after". */
+#define HOLD_MAX 6
+
+typedef struct hold_case {
+    evlog log;
+    void *wr[HOLD_MAX];         /* the test's references, NULL once dropped */
+    void *watch[HOLD_MAX];
+    char name[HOLD_MAX][8];
+    char died[HOLD_MAX][16];
+    const char *drop;
+    size_t n;
+} hold_case;
+
+typedef struct hold_ref {
+    hold_case *c;
+    size_t i;
+} hold_ref;
+
+static void hold_cb(void *wr, void *data)
+{
+    hold_ref *r = data;
+    hold_case *c = r->c;
+    (void)wr;
+    bool first = c->log.text[0] == '\0';
+    log_event(&c->log, c->name[r->i]);
+    if (!first)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        if (strstr(c->drop, c->name[i]) && c->wr[i]) {
+            rcgc_decref(c->wr[i]);
+            c->wr[i] = NULL;
+        }
+    char after[16];
+    snprintf(after, sizeof after, "%s-after", c->name[r->i]);
+    log_event(&c->log, after);
+}
+
+static void died_cb(void *wr, void *data)
+{
+    (void)wr;
+    hold_ref *r = data;
+    log_event(&r->c->log, r->c->died[r->i]);
+}
+
+static void run_hold_case(const char *spec, const char *drop, const char *expected)
+{
+    rcgc_heap *h = fresh_heap();
+    hold_case c;
+    hold_ref refs[HOLD_MAX];
+    memset(&c, 0, sizeof c);
+    c.drop = drop;
+    node *r = rcgc_new(h, &node_type);
+    CHECK(r != NULL);
+    for (const char *p = spec; r && *p; p += p[2] ? 3 : 2) {
+        size_t i = c.n++;
+        snprintf(c.name[i], sizeof c.name[i], "%.2s", p);
+        snprintf(c.died[i], sizeof c.died[i], "%.2s-died", p);
+        refs[i] = (hold_ref){ &c, i };
+        c.wr[i] = new_wr(r, p[0] == 'c' ? hold_cb : NULL, &refs[i]);
+        c.watch[i] = new_wr(c.wr[i], died_cb, &refs[i]);
+    }
+    rcgc_decref(r);
+    log_event(&c.log, "end");
+    if (strcmp(c.log.text, expected) != 0)
+        fprintf(stderr, "  spec '%s', drop '%s'\n", spec, drop);
+    CHECK_STR(c.log.text, expected);
+    for (size_t i = 0; i < c.n; i++) {
+        rcgc_xdecref(c.wr[i]);
+        rcgc_decref(c.watch[i]);
+    }
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
+/* Expected: python3 3.11, the same weak references made with a subclass of
+   weakref.ref (so that none is shared and each can be watched), Python
+   callbacks. PyObject_ClearWeakRefs clears the newest callback-less weak
+   references, two at most, without holding them; the one left, if only one,
+   is held by its callback's argument; otherwise a tuple holds every one
+   until the last callback has run, and its release lets them go oldest
+   first. */
+static void test_refcount_callbacks_hold_weakrefs(void)
+{
+    run_hold_case("c1", "c1", "c1 c1-after c1-died end");
+    run_hold_case("c2 c1", "c1", "c1 c1-after c2 c1-died end");
+    run_hold_case("c2 c1", "c1 c2", "c1 c1-after c2 c2-died c1-died end");
+    run_hold_case("c2 c1 n1", "n1", "c1 n1-died c1-after c2 end");
+    run_hold_case("c2 c1 n1 n2 n3", "n1 n2 n3", "c1 n2-died n3-died c1-after c2 n1-died end");
+    run_hold_case("c1 n1", "n1 c1", "c1 n1-died c1-after c1-died end");
+    run_hold_case("n1 c1", "n1 c1", "c1 c1-after n1-died c1-died end");
+    run_hold_case("c3 n1 c2 c1", "n1 c1 c2 c3", "c1 c1-after c2 c3 c3-died n1-died c2-died c1-died end");
 }
 
 int main(void)
@@ -826,5 +1030,9 @@ int main(void)
     TEST(test_callback_weakref_moves_to_old);
     TEST(test_no_weakref_to_dying_object);
     TEST(test_untracked_weakref_callback);
+    TEST(test_immortal_weakref_callback);
+    TEST(test_callback_untracks_its_weakref);
+    TEST(test_weakref_dropped_deep_in_a_release);
+    TEST(test_refcount_callbacks_hold_weakrefs);
     return check_summary();
 }
