@@ -640,6 +640,9 @@ void rcgc_set(void **slot, void *value)
 
 void rcgc_clear(void **slot)
 {
+#ifdef RCGC_DEBUG
+    rcgc__dbg_store(slot, NULL);
+#endif
     void *old = *slot;
     if (old) {
         *slot = NULL;

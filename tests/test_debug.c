@@ -113,6 +113,18 @@ static void case_store_into_freed(void)
     rcgc_set(&holder->slot[0], a);
 }
 
+/* rcgc_clear is rcgc_set(slot, NULL), and checks the same. */
+static void case_clear_in_freed(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    dnode *holder = new_dnode(h);
+    dnode *a = new_dnode(h);
+    rcgc_set(&holder->slot[0], a);
+    rcgc_decref(holder);
+    announce(holder);
+    rcgc_clear(&holder->slot[0]);
+}
+
 static void case_bad_object(void)
 {
     rcgc_heap *h = rcgc_heap_new(NULL);
@@ -418,6 +430,7 @@ DEATH(incref_freed, "freed-object", "dnode")
 DEATH(decref_freed, "freed-object", "dnode")
 DEATH(store_freed, "freed-object", "dnode")
 DEATH(store_into_freed, "freed-object", "dnode")
+DEATH(clear_in_freed, "freed-object", "dnode")
 DEATH(cross_heap_store, "cross-heap", "dnode")
 DEATH(cross_heap_traverse, "cross-heap", "dnode")
 DEATH(not_an_object, "not-an-object", "dnode")
@@ -514,6 +527,7 @@ int main(void)
     TEST(test_decref_freed);
     TEST(test_store_freed);
     TEST(test_store_into_freed);
+    TEST(test_clear_in_freed);
     TEST(test_bad_object);
     TEST(test_cross_heap_store);
     TEST(test_cross_heap_traverse);
