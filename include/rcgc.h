@@ -332,9 +332,11 @@ RCGC_API bool rcgc_is_tracked(const void *obj);
 
    RCGC_TYPE_IMMUTABLE: objects of the type behave as CPython's tuples. After
    each collection, a surviving object of the type whose reference fields are
-   all NULL or refer to objects that are not tracked (leaves, untracked or
-   immortal objects) is untracked, as CPython's untrack_tuples does: such an
-   object cannot be part of a cycle, and the collector no longer examines it.
+   all NULL or refer to objects that cannot be tracked (leaves, immortal
+   objects, untracked objects of an immutable type; not an untracked container
+   of another type, which the program may track again) is untracked, as
+   CPython's untrack_tuples does: such an object cannot be part of a cycle,
+   and the collector no longer examines it.
    A tree of these built bottom-up, whose inner objects only their parents
    hold, leaves the collector's lists in the first collection that finds it
    (objects that something else holds too stay before their holders, and go

@@ -155,11 +155,22 @@ static inline bool examined_in_full(const head_t *x)
     return x->next && !(x->info & (F_PENDING | F_FROZEN));
 }
 
-/* Whether x counts as tracked for untracking an immutable object that
-   refers to it: in a generation list, not in the trash list. */
-static inline bool counts_as_tracked(const head_t *x)
+/* Whether x keeps an immutable object that refers to it from being
+   untracked, as CPython's _PyObject_GC_MAY_BE_TRACKED: an object of an
+   immutable type (a tuple) when it is tracked (in a generation list, not in
+   the trash list); any other container even when untracked, since the
+   program may track it again, as a dict tracks itself again; never a leaf
+   or an immortal object, which cannot be tracked. immutable_index is a type
+   known to be immutable (0: none), which spares the type table. */
+static inline bool may_be_tracked(const rcgc_heap *h, const head_t *x, uint32_t immutable_index)
 {
-    return x->next && !(x->info & F_PENDING);
+    uint32_t info = x->info;
+    if (!(info & ((uint32_t)TB_CONTAINER << TYPE_SHIFT)) || (info & F_IMMORTAL))
+        return false;
+    uint32_t index = info >> TYPE_SHIFT;
+    if (index == immutable_index || (h->types[index].bits & TB_IMMUTABLE))
+        return x->next && !(info & F_PENDING);
+    return true;
 }
 
 /* What update_subtract_refs finds of the shape of the examined set. */
@@ -168,7 +179,7 @@ typedef struct forest_ctx {
     const head_t *x;        /* the object whose fields are visited */
     bool forest;            /* a forest built bottom up, so far (relink_forest) */
     bool immutable;         /* of immutable objects that refer to nothing else
-                               tracked, so far (untrack_forest) */
+                               that may be tracked, so far (untrack_forest) */
     uint32_t parks;         /* nonzero once an object may be parked (SHAPE_KEPT);
                                not kept while the walk checks for a forest */
     uint32_t immutable_index;   /* the last type the walk found immutable, whose
@@ -195,7 +206,7 @@ enum {
    the list: one that comes after is begun here, or was begun by an earlier
    visit that found it later in the list the same way), is not x, and has no
    other reference (count 1); for untrack_forest, an object outside the set
-   does not count as tracked.
+   cannot be tracked (may_be_tracked).
    With parks, it also notes an object that move_unreachable could park: one
    whose gc_refs reaches 0 though the walk reached it before any reference to
    it from the set (WALKED). An object begun here is referred to by an object
@@ -231,7 +242,7 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
     } else {
         note_outside_ref(h, x);
         if (c)
-            c->immutable &= !counts_as_tracked(x);
+            c->immutable &= !may_be_tracked(h, x, c->immutable_index);
     }
 }
 
@@ -904,12 +915,20 @@ static size_t deduce_unreachable(rcgc_heap *h, head_t *young, head_t *unreachabl
 
 /* ---- Untracking immutable containers (CPython's untrack_tuples) ------------ */
 
+/* What untrack_immutable's visits keep. */
+typedef struct tracked_ctx {
+    const rcgc_heap *h;
+    uint32_t immutable_index;   /* the type of the object visited */
+    bool tracked;               /* a field refers to an object that may be tracked */
+} tracked_ctx;
+
 static inline void visit_any_tracked(void **slot, void *arg)
 {
     void *v = *slot;
     if (v) {
-        if (counts_as_tracked(head_of(v)))
-            *(bool *)arg = true;
+        tracked_ctx *c = arg;
+        if (may_be_tracked(c->h, head_of(v), c->immutable_index))
+            c->tracked = true;
     }
 }
 
@@ -931,12 +950,13 @@ static size_t untrack_immutable(rcgc_heap *h, head_t *young)
     while (r != end) {
         uint32_t nr = x->prev;
         head_t *next = walk_next(h, x, r, nr, &stride);
-        bool tracked = true;
+        tracked_ctx c = { h, 0, true };
         if (type_bits(h, x) & TB_IMMUTABLE) {
-            tracked = false;
-            each_field(h, x, visit_any_tracked, &tracked);
+            c.immutable_index = x->info >> TYPE_SHIFT;
+            c.tracked = false;
+            each_field(h, x, visit_any_tracked, &c);
         }
-        if (!tracked) {
+        if (!c.tracked) {
             x->next = 0;
             n++;
         } else {

@@ -996,6 +996,70 @@ static void test_long_lived_total_after_untracking(void)
     rcgc_heap_free(h);
 }
 
+/* What an immutable object may hold and still be untracked, as CPython
+   3.11's _PyTuple_MaybeUntrack decides (python3: `d = {}; t = (d, None);
+   gc.collect(0)` leaves t tracked, and after `d[0] = t; del d, t`
+   gc.collect() finds 2; `inner = (1, 2); gc.collect(); outer = (inner,
+   None); gc.collect(0)` untracks outer). An untracked container of a
+   mutable type, as an empty dict, may be tracked again, so the immutable
+   object holding it stays tracked, and the cycle the program closes later
+   through both is collected. An untracked immutable object, or an immortal
+   one, cannot be tracked again: the holder is untracked. Each case runs
+   with the holder alone in generation 0 (untrack_forest's way) and with a
+   mutable object beside it (untrack_immutable's), traverse or fields. */
+static void test_immutable_holding_untracked(void)
+{
+    static const rcgc_type imm_type = { "tuple", sizeof(node), node_traverse, NULL, NULL };
+    static const rcgc_type dict_type = { "dict", sizeof(node), node_traverse, NULL, NULL };
+    for (int way = 0; way < 4; way++) {
+        bool beside = way & 1, fields = way & 2;
+        for (int held = 0; held < 3; held++) {
+            rcgc_heap *h = fresh_heap();
+            if (!h) return;
+            CHECK_EQ(rcgc_set_type_flags(h, &imm_type, RCGC_TYPE_IMMUTABLE), 0);
+            if (fields)
+                CHECK_EQ(rcgc_set_type_fields(h, &imm_type, node_fields, 4), 0);
+            node *x;
+            if (held == 0) {
+                x = rcgc_new_untracked(h, &dict_type);          /* {} */
+            } else if (held == 1) {
+                x = rcgc_new(h, &imm_type);                     /* (1, 2), untracked by a collection */
+                CHECK_EQ(rcgc_collect(h, 2), 0);
+                CHECK(x && !rcgc_is_tracked(x));
+            } else {
+                x = rcgc_new(h, &dict_type);
+                if (x)
+                    rcgc_make_immortal(x);
+            }
+            node *other = beside ? rcgc_new(h, &dict_type) : NULL;
+            node *t = rcgc_new(h, &imm_type);
+            CHECK(x && t && (other || !beside));
+            if (!x || !t) { rcgc_heap_free(h); return; }
+            rcgc_set(&t->a, x);
+            CHECK_EQ(rcgc_collect(h, 0), 0);
+            bool expected = held == 0;
+            if (rcgc_is_tracked(t) != expected)
+                fprintf(stderr, "  held %d, beside %d, fields %d: tracked %d\n", held, beside, fields,
+                        rcgc_is_tracked(t));
+            CHECK(rcgc_is_tracked(t) == expected);
+            if (held == 0) {
+                rcgc_set(&x->a, t);                             /* d[0] = t */
+                rcgc_track(x);
+                rcgc_decref(t);
+                rcgc_decref(x);
+                CHECK_EQ(rcgc_collect(h, 2), 2);
+            } else {
+                rcgc_decref(t);
+                if (held == 1)
+                    rcgc_decref(x);
+            }
+            rcgc_xdecref(other);
+            CHECK_EQ(live_objects(h), held == 2 ? 1 : 0);
+            rcgc_heap_free(h);
+        }
+    }
+}
+
 /* n new nodes, kept by the test in a malloc'd array with room for cap, made
    while r watches: no automatic collection runs, and the counts are then
    (n, 0, 0). NULL when the array cannot be made. */
@@ -3388,6 +3452,7 @@ int main(void)
     TEST(test_schedule_hand_derived);
     TEST(test_long_lived_rule);
     TEST(test_long_lived_total_after_untracking);
+    TEST(test_immutable_holding_untracked);
     TEST(test_threshold_zero);
     TEST(test_disabled);
     TEST(test_count0_clamped);
