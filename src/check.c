@@ -27,11 +27,11 @@
  * also filled with 0xDB and the old type is kept in freed_info for messages.
  * Each heap keeps the set of its region bases (a hash set of 64 KiB-aligned
  * addresses), so whether an address lies in one of its pages is a lookup that
- * touches nothing else. An address outside the heap is probed with mincore()
- * before any byte of it is read, and is another heap's object only if its page
- * header points to a heap whose region table lists that page.
+ * touches nothing else. An address outside the heap is read through the
+ * kernel (peek), never directly, and is another heap's object only if its
+ * page header points to a heap whose region table lists that page.
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include "internal.h"
 
 #ifdef RCGC_DEBUG
@@ -39,7 +39,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #if defined(__linux__)
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #endif
 
@@ -173,9 +175,17 @@ void rcgc__dbg_block_free(head_t *x, size_t block_bytes)
 
 /* ---- Telling objects from other memory ---------------------------------------- */
 
-/* Whether [p, p + n) is mapped, asked of the kernel without reading it. */
+/* Whether [p, p + n) is mapped, asked of the kernel without reading it,
+   and under AddressSanitizer addressable: an address below a slot in memory
+   that is not the library's (a malloc'd array of items, a global) may fall
+   in another allocation's red zone. The library never poisons its page
+   headers or heaps, only blocks. */
 static bool mapped(const void *p, size_t n)
 {
+#ifdef RCGC_ASAN
+    if (__asan_region_is_poisoned((void *)(uintptr_t)p, n))
+        return false;
+#endif
 #if defined(__linux__)
     long pagesize = sysconf(_SC_PAGESIZE);
     uintptr_t mask = (uintptr_t)(pagesize > 0 ? pagesize : 4096) - 1;
@@ -194,18 +204,39 @@ static bool mapped(const void *p, size_t n)
 #endif
 }
 
+/* Copies the n bytes at p into out if they can be read, without this
+   thread touching them: the kernel reads them (process_vm_readv), so an
+   address in a guard page, in unmapped memory or in another allocation's
+   AddressSanitizer red zone gives false, not a fault or a report. Where the
+   call is refused, whether the pages are mapped is asked (mincore), and they
+   are read. */
+static bool peek(void *out, const void *p, size_t n)
+{
+#if defined(__linux__)
+    struct iovec local = { out, n }, remote = { (void *)(uintptr_t)p, n };
+    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    if (got == (ssize_t)n)
+        return true;
+    if (got >= 0 || errno == EFAULT || !mapped(p, n))
+        return false;
+#endif
+    memcpy(out, p, n);
+    return true;
+}
+
 /* The page of some heap's small or large region that holds p, or NULL. */
 static page_t *find_page(rcgc_heap *h, const void *p)
 {
     page_t *pg = page_of(p);
     if (h && region_member(h, (const char *)pg))
         return pg;
-    if (!mapped(pg, sizeof *pg))
+    page_t copy, heap_page;
+    if (!peek(&copy, pg, sizeof copy))
         return NULL;
-    rcgc_heap *other = pg->heap;
-    if (!other || ((uintptr_t)other & (PAGE_SIZE - 1)) || !mapped(other, sizeof *other))
+    rcgc_heap *other = copy.heap;
+    if (!other || ((uintptr_t)other & (PAGE_SIZE - 1)) || !peek(&heap_page, other, sizeof heap_page))
         return NULL;
-    if (other->page.heap != other || other->page.kind != PAGE_HEAP)
+    if (heap_page.heap != other || heap_page.kind != PAGE_HEAP)
         return NULL;
     return region_member(other, (const char *)pg) ? pg : NULL;
 }

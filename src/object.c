@@ -781,6 +781,20 @@ static inline void release_ref(void **slot, void *arg)
 #endif
 }
 
+/* The debug build checks the items as they are now before each drop: a
+   drop may have run code that took them away or freed their array. */
+#ifdef RCGC_DEBUG
+static void dbg_items_now(const release_ctx *c, char *obj, unsigned form, size_t count_off, size_t items_off)
+{
+    size_t n = items_count(obj, count_off);
+    if (n)
+        rcgc__dbg_items(c->h, c->container, n, items_base(obj, form, items_off));
+}
+#define ITEMS_NOW(c, obj, form, count_off, items_off) dbg_items_now(c, obj, form, count_off, items_off)
+#else
+#define ITEMS_NOW(c, obj, form, count_off, items_off) ((void)0)
+#endif
+
 /* Releases the items of obj (rcgc_set_type_items) in traverse order: those
    it has when the release begins. The drops run code, which may take items
    away or move the array, so the count and the array's address are read
@@ -791,21 +805,20 @@ static __attribute__((noinline)) void release_items(char *obj, unsigned form, si
                                                     release_ctx *c)
 {
     size_t n = items_count(obj, count_off);
-#ifdef RCGC_DEBUG
-    if (n)
-        rcgc__dbg_items(c->h, c->container, n, items_base(obj, form, items_off));
-#endif
     if (form & RCGC_ITEMS_REVERSE) {
         for (size_t i = n; i > 0;) {
             i--;
+            ITEMS_NOW(c, obj, form, count_off, items_off);
             release_ref((void **)items_base(obj, form, items_off) + i, c);
             size_t now = items_count(obj, count_off);
             if (i > now)
                 i = now;
         }
     } else {
-        for (size_t i = 0; i < n && i < items_count(obj, count_off); i++)
+        for (size_t i = 0; i < n && i < items_count(obj, count_off); i++) {
+            ITEMS_NOW(c, obj, form, count_off, items_off);
             release_ref((void **)items_base(obj, form, items_off) + i, c);
+        }
     }
 }
 
@@ -825,15 +838,12 @@ static inline void **entry_ref(char *obj, items_layout l, size_t i, uint32_t j)
 static __attribute__((noinline)) void release_entries(char *obj, items_layout l, release_ctx *c)
 {
     size_t n = items_count(obj, l.count_off);
-#ifdef RCGC_DEBUG
-    if (n)
-        rcgc__dbg_items(c->h, c->container, n, items_base(obj, l.form, l.items_off));
-#endif
     if (l.form & RCGC_ITEMS_REVERSE) {
         for (size_t i = n; i > 0;) {
             i--;
             for (uint32_t j = l.refs; j > 0;) {
                 j--;
+                ITEMS_NOW(c, obj, l.form, l.count_off, l.items_off);
                 release_ref(entry_ref(obj, l, i, j), c);
                 size_t now = items_count(obj, l.count_off);
                 if (i >= now) {
@@ -847,6 +857,7 @@ static __attribute__((noinline)) void release_entries(char *obj, items_layout l,
             for (uint32_t j = 0; j < l.refs; j++) {
                 if (i >= items_count(obj, l.count_off))
                     return;
+                ITEMS_NOW(c, obj, l.form, l.count_off, l.items_off);
                 release_ref(entry_ref(obj, l, i, j), c);
             }
     }

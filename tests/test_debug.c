@@ -7,18 +7,29 @@
  * (the child exits normally) and as an abort.
  *
  * In the normal build there are no checks: the program says so and exits 77,
- * which CTest counts as skipped.
+ * which CTest counts as skipped. So it does under AddressSanitizer, which
+ * reports the mistakes (a read of a freed block) before the checks can.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include "rcgc.h"
 
 #include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifdef RCGC_DEBUG
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#if defined(RCGC_DEBUG) && !defined(UNDER_ASAN)
 
 #include "check.h"
 
@@ -252,6 +263,39 @@ static void case_items_no_array(void)
     rcgc_decref(l);
 }
 
+/* The release of a list's first item runs a destroy that frees the list's
+   array and leaves its count: the release's next read of the items is
+   checked as the first one was. */
+static dseq *array_to_free;
+
+static void free_array_destroy(void *obj)
+{
+    (void)obj;
+    if (array_to_free) {
+        free(array_to_free->array);
+        array_to_free->array = NULL;
+        array_to_free = NULL;
+    }
+}
+
+static const rcgc_type dleaf_type = { "dleaf", 16, NULL, NULL, free_array_destroy };
+
+static void case_items_freed_in_release(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    rcgc_set_type_items(h, &dlist_type, offsetof(dseq, n), offsetof(dseq, array), RCGC_ITEMS_ARRAY);
+    dseq *l = rcgc_new(h, &dlist_type);
+    l->array = calloc(2, sizeof(void *));
+    if (!l->array)
+        exit(3);
+    l->array[0] = rcgc_new(h, &dleaf_type);
+    l->array[1] = rcgc_new(h, &dleaf_type);
+    l->n = 2;
+    array_to_free = l;
+    announce(l);
+    rcgc_decref(l);
+}
+
 static void collecting_traverse(void *obj, rcgc_visit_fn visit, void *arg)
 {
     dnode_traverse(obj, visit, arg);
@@ -349,6 +393,29 @@ static void case_no_leak(void)
     exit(0);
 }
 
+/* A correct program whose roots live in an arena of its own, with a guard
+   page (PROT_NONE) at the 64 KiB-aligned address below the root slots, as
+   a thread's stack has: the store checks must not read that page to tell
+   whether the slot is in some heap. */
+static void case_store_beside_guard_page(void)
+{
+    size_t len = (size_t)4 << 16;
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        exit(3);
+    char *aligned = (char *)(((uintptr_t)m + 0xFFFF) & ~(uintptr_t)0xFFFF);
+    if (mprotect(aligned, 4096, PROT_NONE) != 0)
+        exit(3);
+    void **roots = (void **)(aligned + 8192);
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    dnode *n = new_dnode(h);
+    rcgc_set(&roots[0], n);
+    rcgc_decref(n);
+    rcgc_clear(&roots[0]);
+    rcgc_heap_free(h);
+    exit(0);
+}
+
 /* ---- Running a case in a child ---------------------------------------------------- */
 
 typedef struct outcome {
@@ -440,6 +507,7 @@ DEATH(tracked_zero, "tracked-zero", "dnode")
 DEATH(refcount_overflow, "refcount-overflow", "dnode")
 DEATH(items_past_payload, "items", "dtuple")
 DEATH(items_no_array, "items", "dlist")
+DEATH(items_freed_in_release, "items", "dlist")
 DEATH(collect_in_traverse, "collect-in-traverse", "collecting")
 DEATH(new_in_traverse, "collect-in-traverse", "allocating")
 
@@ -493,6 +561,13 @@ static void test_leak_ignore(void)
     CHECK_STR(o.err, "");
 }
 
+static void test_store_beside_guard_page(void)
+{
+    outcome o = run_child(case_store_beside_guard_page);
+    CHECK_EQ(o.exited, 0);
+    CHECK_STR(o.err, "");
+}
+
 static void test_no_leak(void)
 {
     outcome o = run_child(case_no_leak);
@@ -538,6 +613,7 @@ int main(void)
     TEST(test_refcount_overflow);
     TEST(test_items_past_payload);
     TEST(test_items_no_array);
+    TEST(test_items_freed_in_release);
     TEST(test_collect_in_traverse);
     TEST(test_new_in_traverse);
     TEST(test_new_untracked_in_traverse);
@@ -545,6 +621,7 @@ int main(void)
     TEST(test_leak_abort);
     TEST(test_leak_ignore);
     TEST(test_no_leak);
+    TEST(test_store_beside_guard_page);
     return check_summary();
 }
 
@@ -552,7 +629,11 @@ int main(void)
 
 int main(void)
 {
+#ifdef UNDER_ASAN
+    printf("skipped: AddressSanitizer reports these mistakes before the debug checks can\n");
+#else
     printf("skipped: the debug checks are compiled only with -DRCGC_DEBUG=ON (make debug)\n");
+#endif
     return 77;
 }
 
