@@ -417,6 +417,9 @@ void rcgc__dbg_leak_report(rcgc_heap *h)
 {
     rcgc__each_block(h, leak_init, NULL);
     rcgc__each_block(h, leak_subtract, NULL);
+    /* gc.garbage's references are the heap's own, which rcgc_heap_free drops. */
+    for (size_t i = 0; i < h->garbage_len; i++)
+        leak_visit(&h->garbage[i], h);
     leak_ctx c = { 0, 0, 0, NULL, NULL };
     rcgc__each_block(h, leak_count, &c);
     if (c.leaked == 0)

@@ -381,6 +381,26 @@ static void case_leak_ignore(void)
     exit(0);
 }
 
+/* gc.garbage holds the only references (RCGC_DEBUG_SAVEALL): they are the
+   heap's, and rcgc_heap_free drops them, so nothing is reported even with
+   on_leak = RCGC_LEAKS_ABORT. */
+static void case_garbage_is_no_leak(void)
+{
+    rcgc_config c = { 0 };
+    c.on_leak = RCGC_LEAKS_ABORT;
+    rcgc_heap *h = rcgc_heap_new(&c);
+    rcgc_set_debug(h, RCGC_DEBUG_SAVEALL);
+    dnode *x = new_dnode(h), *y = new_dnode(h);
+    rcgc_set(&x->slot[0], y);
+    rcgc_set(&y->slot[0], x);
+    rcgc_decref(x);
+    rcgc_decref(y);
+    if (rcgc_collect(h, 2) != 2 || rcgc_garbage_size(h) != 2)
+        exit(4);
+    rcgc_heap_free(h);
+    exit(0);
+}
+
 static void case_no_leak(void)
 {
     rcgc_heap *h = rcgc_heap_new(NULL);
@@ -561,6 +581,13 @@ static void test_leak_ignore(void)
     CHECK_STR(o.err, "");
 }
 
+static void test_garbage_is_no_leak(void)
+{
+    outcome o = run_child(case_garbage_is_no_leak);
+    CHECK_EQ(o.exited, 0);
+    CHECK_STR(o.err, "");
+}
+
 static void test_store_beside_guard_page(void)
 {
     outcome o = run_child(case_store_beside_guard_page);
@@ -622,6 +649,7 @@ int main(void)
     TEST(test_leak_ignore);
     TEST(test_no_leak);
     TEST(test_store_beside_guard_page);
+    TEST(test_garbage_is_no_leak);
     return check_summary();
 }
 
