@@ -594,8 +594,9 @@ RCGC_API int rcgc_dump_dot_ex(rcgc_heap *h, FILE *out, const rcgc_dot_options *o
    in chain[0..max-1]. A root is an object referenced from outside the heap's
    tracked containers: its count exceeds the references it gets from tracked
    objects (of every generation, frozen ones included), that is, its gc_refs
-   stays above 0, as in a full collection. References held by untracked
-   objects count as outside references, as they do for the collector.
+   stays above 0, as in a full collection; a frozen object is a root too, since
+   no collection examines it. References held by untracked objects count as
+   outside references, as they do for the collector.
    Returns the chain's length (1: obj itself is a root; more than max: only
    the first max entries were stored), 0 when no root reaches obj (it is
    garbage held by a cycle: a full collection would free it), or -1 when

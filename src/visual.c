@@ -378,6 +378,14 @@ static bool tracked_entry(const vobj *o)
     return o->where != W_UNTRACKED;
 }
 
+/* A root: referenced from outside the tracked objects (gc_refs above 0), or
+   frozen, which no collection examines, so that what it refers to lives
+   while it does. */
+static bool why_root(const vobj *o, const why_node *n)
+{
+    return n->gc_refs > 0 || o->where == W_PERMANENT;
+}
+
 static void visit_subtract(void **slot, void *arg)
 {
     why_ctx *c = arg;
@@ -447,7 +455,7 @@ ptrdiff_t rcgc_why_alive(rcgc_heap *h, const void *obj, void **chain, size_t max
     size_t ti = vtable_find_obj(&t, obj);
     bool target_root;
     if (ti != SIZE_MAX && tracked_entry(&t.v[ti]))
-        target_root = w[ti].gc_refs > 0;
+        target_root = why_root(&t.v[ti], &w[ti]);
     else
         target_root = (size_t)target->refcnt > c.target_internal;
 
@@ -457,7 +465,7 @@ ptrdiff_t rcgc_why_alive(rcgc_heap *h, const void *obj, void **chain, size_t max
         length = 1;
     } else {
         for (size_t i = 0; i < t.n; i++) {
-            if (i != ti && tracked_entry(&t.v[i]) && w[i].gc_refs > 0) {
+            if (i != ti && tracked_entry(&t.v[i]) && why_root(&t.v[i], &w[i])) {
                 w[i].parent = ROOT;
                 queue[c.tail++] = (uint32_t)i;
             }

@@ -545,6 +545,31 @@ static void test_why_garbage_cycle(void)
     rcgc_heap_free(h);
 }
 
+/* A frozen cycle that the program dropped is never collected, and what it
+   refers to lives with it: its objects are roots, and the chain to an
+   object it holds starts at it. */
+static void test_why_frozen_cycle(void)
+{
+    rcgc_heap *h = fresh_heap();
+    node *a = new_node(h, NULL), *b = new_node(h, NULL);
+    link_pair(a, b);
+    rcgc_freeze(h);
+    node *c = new_node(h, NULL);
+    rcgc_set(&b->b, c);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    rcgc_decref(c);
+    CHECK(WHY_IS(h, a, a));
+    CHECK(WHY_IS(h, c, b, c));
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK(WHY_IS(h, c, b, c));
+    rcgc_unfreeze(h);
+    void *chain[4] = { 0 };
+    CHECK_EQ(rcgc_why_alive(h, c, chain, 4), 0);
+    CHECK_EQ(rcgc_collect(h, 2), 3);
+    rcgc_heap_free(h);
+}
+
 /* A held cycle: everything in it is reached from the held object. */
 static void test_why_held_cycle_and_shortest(void)
 {
@@ -871,6 +896,7 @@ int main(void)
     TEST(test_dot_out_of_memory);
     TEST(test_why_chain_through_list);
     TEST(test_why_garbage_cycle);
+    TEST(test_why_frozen_cycle);
     TEST(test_why_held_cycle_and_shortest);
     TEST(test_why_untracked_frozen_immortal);
     TEST(test_why_weakref_is_not_a_reference);
