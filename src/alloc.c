@@ -565,6 +565,11 @@ void rcgc__block_free(rcgc_heap *h, head_t *x)
 {
     page_t *p = page_of(x);
     if (p->kind == PAGE_LARGE) {
+#ifdef RCGC_DEBUG
+        /* The header only: the region may be kept for a later object, and
+           is given back to the system otherwise. */
+        rcgc__dbg_block_free(x, sizeof *x);
+#endif
         size_t size = large_region_size(p);
         h->large_bytes -= size - PAGE_HEADER;
         h->live_large--;

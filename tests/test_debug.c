@@ -93,6 +93,19 @@ static void case_incref_freed(void)
     rcgc_incref(a);
 }
 
+/* The same with an object of more than 8 KiB, which has a region of its
+   own: the region is kept for a later large object, its header marked. */
+static const rcgc_type dbig_type = { "dbig", 20000, NULL, NULL, NULL };
+
+static void case_incref_freed_large(void)
+{
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    void *big = rcgc_new(h, &dbig_type);
+    rcgc_decref(big);
+    announce(big);
+    rcgc_incref(big);
+}
+
 static void case_decref_freed(void)
 {
     rcgc_heap *h = rcgc_heap_new(NULL);
@@ -514,6 +527,7 @@ static void expect_abort(const char *name, void (*fn)(void), const char *check, 
 
 DEATH(decref_zero, "decref-zero", "dnode")
 DEATH(incref_freed, "freed-object", "dnode")
+DEATH(incref_freed_large, "freed-object", "dbig")
 DEATH(decref_freed, "freed-object", "dnode")
 DEATH(store_freed, "freed-object", "dnode")
 DEATH(store_into_freed, "freed-object", "dnode")
@@ -626,6 +640,7 @@ int main(void)
     TEST(test_headers);
     TEST(test_decref_zero);
     TEST(test_incref_freed);
+    TEST(test_incref_freed_large);
     TEST(test_decref_freed);
     TEST(test_store_freed);
     TEST(test_store_into_freed);
