@@ -271,9 +271,10 @@ RCGC_API void rcgc_set(void **slot, void *value);
 /* Empties *slot and then releases what it held: rcgc_set(slot, NULL). */
 RCGC_API void rcgc_clear(void **slot);
 
-/* Makes obj immortal: reference-count operations no longer matter, it is never
-   freed (until rcgc_heap_free), and it is untracked (a count that means nothing
-   cannot take part in gc_refs). The references it holds stay. */
+/* Makes obj immortal: reference-count operations no longer matter (a count
+   that comes to zero starts over), it is never freed (until rcgc_heap_free),
+   and it is untracked (a count that means nothing cannot take part in
+   gc_refs). The references it holds stay. */
 RCGC_API void rcgc_make_immortal(void *obj);
 
 /* Whether rcgc_make_immortal was called on obj. */

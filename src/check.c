@@ -268,7 +268,7 @@ void rcgc__debug_incref(void *obj)
 {
     head_t *x = head_of(obj);
     rcgc__dbg_check_live(obj, "incref");
-    if (x->refcnt == UINT32_MAX)
+    if (x->refcnt == UINT32_MAX && !(x->info & F_IMMORTAL))
         fail("refcount-overflow", x, "incref past the largest count, %u", (unsigned)UINT32_MAX);
     x->refcnt++;
 }
@@ -277,7 +277,7 @@ void rcgc__debug_decref(void *obj)
 {
     head_t *x = head_of(obj);
     rcgc__dbg_check_live(obj, "decref");
-    if (x->refcnt == 0)
+    if (x->refcnt == 0 && !(x->info & F_IMMORTAL))
         fail("decref-zero", x, "decref of an object whose count is already zero");
     if (--x->refcnt == 0)
         rcgc__dealloc(obj);

@@ -732,7 +732,7 @@ static inline __attribute__((always_inline)) head_t *drop_ref(rcgc_heap *h, void
         return NULL;
     uint32_t info = y->info;
     unsigned kind = type_kind(y);
-    if (!(info & (F_PENDING | F_WEAKREFS))) {
+    if (!(info & (F_PENDING | F_WEAKREFS | F_IMMORTAL))) {
         if (!kind) {
             block_free(h, y);
             return NULL;
@@ -1190,8 +1190,14 @@ RCGC_HOT_ENTRY void rcgc__dealloc(void *obj)
     head_t *x = head_of(obj);
     rcgc_heap *h = heap_of(obj);
     uint32_t info = x->info;
-    if (info & F_PENDING)
-        return;     /* in the trash list, or its release has begun */
+    if (info & (F_PENDING | F_IMMORTAL)) {
+        /* In the trash list, or its release has begun; or immortal, whose
+           count came down from RCGC_IMMORTAL_BASE after 2^31 more decrefs
+           than increfs, or wrapped after as many increfs: it starts over. */
+        if (info & F_IMMORTAL)
+            x->refcnt = RCGC_IMMORTAL_BASE;
+        return;
+    }
     if (!(info & (TYPE_KIND_MASK | F_WEAKREFS))) {
         /* A leaf that nothing can watch die (no finalizer, destroy or weak
            reference): its release is its free. */

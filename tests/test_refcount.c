@@ -798,6 +798,26 @@ static void test_immortal(void)
     CHECK_EQ(rcgc_refcount(o), RCGC_IMMORTAL_REFCOUNT);
     CHECK_EQ(od, 0);
     CHECK(rcgc_is_immortal(o));
+    /* 2^31 more decrefs than increfs (or as many more increfs, which wrap)
+       bring the count word to zero: it starts over instead of freeing the
+       object. The count is set near zero rather than decremented 2^31
+       times. Directly, and as a field's reference when its holder dies. */
+    RCGC__HEAD(o)->refcnt = 2;
+    rcgc_decref(o);
+    rcgc_decref(o);
+    CHECK_EQ(od, 0);
+    CHECK(rcgc_is_immortal(o));
+    CHECK(RCGC__HEAD(o)->refcnt != 0);
+    node *holder = new_node(h, NULL);
+    CHECK(holder != NULL);
+    if (holder) {
+        rcgc_set(&holder->a, o);
+        RCGC__HEAD(o)->refcnt = 1;
+        rcgc_decref(holder);
+        CHECK_EQ(od, 0);
+        CHECK(RCGC__HEAD(o)->refcnt != 0);
+        CHECK_EQ(rcgc_refcount(o), RCGC_IMMORTAL_REFCOUNT);
+    }
 
     /* made immortal again: nothing changes */
     rcgc_make_immortal(o);
