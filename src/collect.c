@@ -165,12 +165,12 @@ static inline bool examined_in_full(const head_t *x)
 static inline bool may_be_tracked(const rcgc_heap *h, const head_t *x, uint32_t immutable_index)
 {
     uint32_t info = x->info;
-    if (!(info & ((uint32_t)TB_CONTAINER << TYPE_SHIFT)) || (info & F_IMMORTAL))
+    if (x->next && !(info & F_PENDING))
+        return true;
+    if ((info & ((uint32_t)TB_CONTAINER << TYPE_SHIFT | F_IMMORTAL)) != (uint32_t)TB_CONTAINER << TYPE_SHIFT)
         return false;
     uint32_t index = info >> TYPE_SHIFT;
-    if (index == immutable_index || (h->types[index].bits & TB_IMMUTABLE))
-        return x->next && !(info & F_PENDING);
-    return true;
+    return index != immutable_index && !(h->types[index].bits & TB_IMMUTABLE);
 }
 
 /* What update_subtract_refs finds of the shape of the examined set. */
@@ -241,8 +241,8 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
             c->forest = false;
     } else {
         note_outside_ref(h, x);
-        if (c)
-            c->immutable &= !may_be_tracked(h, x, c->immutable_index);
+        if (c && c->immutable)
+            c->immutable = !may_be_tracked(h, x, c->immutable_index);
     }
 }
 
