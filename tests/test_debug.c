@@ -21,15 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
-#if defined(RCGC_DEBUG) && !defined(UNDER_ASAN)
+#if defined(RCGC_DEBUG) && !defined(TEST_UNDER_ASAN)
 
 #include "check.h"
 
@@ -672,7 +666,7 @@ int main(void)
 
 int main(void)
 {
-#ifdef UNDER_ASAN
+#ifdef RCGC_DEBUG
     printf("skipped: AddressSanitizer reports these mistakes before the debug checks can\n");
 #else
     printf("skipped: the debug checks are compiled only with -DRCGC_DEBUG=ON (make debug)\n");

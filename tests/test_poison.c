@@ -20,15 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
-#endif
+#include "sanitizer.h"
 
-#if defined(HAVE_ASAN) || defined(RCGC_VALGRIND)
+#if defined(TEST_UNDER_ASAN) || defined(RCGC_VALGRIND)
 #include "check.h"
 #endif
 
@@ -55,7 +49,7 @@ static int use_after_free(void)
     return 0;
 }
 
-#if defined(HAVE_ASAN) || defined(RCGC_VALGRIND)
+#if defined(TEST_UNDER_ASAN) || defined(RCGC_VALGRIND)
 /* Runs argv with standard output and error captured. Returns the exit
    status (128 + signal when killed). */
 static int run(char *const argv[], char *out, size_t outcap, char *err, size_t errcap)
@@ -111,7 +105,7 @@ static void check_report(int status, const char *kind, int stops)
 static char *self;
 #endif
 
-#ifdef HAVE_ASAN
+#ifdef TEST_UNDER_ASAN
 static void test_asan_catches_use_after_free(void)
 {
     char *args[] = { self, "uaf", NULL };
@@ -119,7 +113,7 @@ static void test_asan_catches_use_after_free(void)
 }
 #endif
 
-#if defined(RCGC_VALGRIND) && !defined(HAVE_ASAN)
+#if defined(RCGC_VALGRIND) && !defined(TEST_UNDER_ASAN)
 static void test_memcheck_catches_use_after_free(void)
 {
     char *args[] = { "valgrind", "--error-exitcode=99", self, "uaf", NULL };
@@ -134,12 +128,12 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "uaf") == 0)
         return use_after_free();
     int ran = 0;
-#ifdef HAVE_ASAN
+#ifdef TEST_UNDER_ASAN
     self = argv[0];
     TEST(test_asan_catches_use_after_free);
     ran = 1;
 #endif
-#if defined(RCGC_VALGRIND) && !defined(HAVE_ASAN)
+#if defined(RCGC_VALGRIND) && !defined(TEST_UNDER_ASAN)
     self = argv[0];
     if (system("valgrind --version >/dev/null 2>&1") == 0) {
         TEST(test_memcheck_catches_use_after_free);
@@ -152,7 +146,7 @@ int main(int argc, char **argv)
         printf("skipped: needs an AddressSanitizer build (make asan) or -DRCGC_VALGRIND=ON with valgrind\n");
         return 77;
     }
-#if defined(HAVE_ASAN) || defined(RCGC_VALGRIND)
+#if defined(TEST_UNDER_ASAN) || defined(RCGC_VALGRIND)
     return check_summary();
 #else
     return 0;

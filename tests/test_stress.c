@@ -32,14 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "sanitizer.h"
+#ifdef TEST_UNDER_ASAN
 #define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
+#else
 #define UNDER_ASAN 0
 #endif
 
