@@ -535,14 +535,14 @@ int replay_run_hooked(FILE *in, FILE *out, FILE *err, const struct replay_option
     int status = 0;
 
     if (replay_init(&rp, out, options) != 0) {
-        fprintf(err, "trace:0: out of memory\n");
+        fprintf(err, "rcgc: out of memory\n");
         replay_finish(&rp);
         return 2;
     }
     rp.hooks = hooks;
     trace_reader_init(&reader, in);
     if (hooks != NULL && hooks->start != NULL && hooks->start(&rp, hooks->data) != 0) {
-        fprintf(err, "trace:0: %s\n", rp.message);
+        fprintf(err, "rcgc: %s\n", rp.message);
         replay_finish(&rp);
         return 2;
     }

@@ -688,7 +688,7 @@ def check_cli(rcgc):
             (["--why", "x", trace], r"rcgc: replay: --why needs an object ID \(1\.\.2147483647\), not x\n"),
             (["--why", "0", trace], r"rcgc: replay: --why needs an object ID"),
             (["--why", "2147483648", trace], r"rcgc: replay: --why needs an object ID"),
-            (["--dot", os.path.join(tmp, "no", "such"), trace], r"trace:0: cannot create .*no/such: "),
+            (["--dot", os.path.join(tmp, "no", "such"), trace], r"rcgc: cannot create .*no/such: "),
             (["--html", os.path.join(tmp, "no", "x.html"), trace], r"rcgc: cannot write .*no/x\.html: "),
         ]
         for args, err in cases:
