@@ -535,7 +535,7 @@ int replay_run_hooked(FILE *in, FILE *out, FILE *err, const struct replay_option
     int status = 0;
 
     if (replay_init(&rp, out, options) != 0) {
-        fprintf(err, "rcgc: out of memory\n");
+        fprintf(err, "trace:0: out of memory\n");
         replay_finish(&rp);
         return 2;
     }
