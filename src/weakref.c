@@ -197,7 +197,7 @@ void rcgc__weakref_unlink(rcgc_heap *h, void *wr)
 
 /* ---- Clearing on the refcount path ---------------------------------------------- */
 
-/* Clears w, taken off its referent's list; returns the next one. */
+/* Clears w, taken off its referent's list (both paths); returns the next one. */
 static weakref *clear_one(weakref *w)
 {
     weakref *next = w->wnext;
@@ -285,10 +285,8 @@ size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, boo
             continue;
         weakref *w = wr_take(h, obj_of(x));
         while (w) {
-            weakref *next = w->wnext;
+            weakref *next = clear_one(w);
             head_t *wh = head_of(w);
-            w->referent = NULL;
-            w->wnext = w->wprev = NULL;
             if (w->cb && !(wh->info & (F_COLLECTING | F_PENDING))) {
                 rcgc_incref(w);
                 if (wh->next) {
