@@ -479,7 +479,8 @@ RCGC_API bool rcgc_is_finalized(const void *obj);
 
 /* gc.garbage: objects kept by RCGC_DEBUG_SAVEALL. The list holds a reference
    to each; rcgc_garbage_get returns a borrowed one (NULL past the end);
-   rcgc_garbage_clear releases them all. */
+   rcgc_garbage_clear empties the list, then releases them all, last first
+   (del gc.garbage[:]). */
 RCGC_API size_t rcgc_garbage_size(const rcgc_heap *h);
 RCGC_API void *rcgc_garbage_get(const rcgc_heap *h, size_t i);
 RCGC_API void rcgc_garbage_clear(rcgc_heap *h);

@@ -1187,6 +1187,17 @@ RCGC_INTERNAL extern const rcgc_type rcgc__weakref_type;
 RCGC_INTERNAL void rcgc__clear_weakrefs_and_call(rcgc_heap *h, head_t *x);
 RCGC_INTERNAL size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, bool *called);
 RCGC_INTERNAL void rcgc__weakref_unlink(rcgc_heap *h, void *wr);
+/* The generation bits of a weak reference waiting in wrcb_to_call for its
+   callback (rcgc__handle_weakrefs) that is to stay untracked: a tracked
+   object's never read 3 outside a collection's examined set, which the weak
+   references waiting there are not in. */
+#define WRCB_UNTRACKED 3u
+/* Whether wr, a weak reference, waits in wrcb_to_call for its callback. It
+   is then in no generation, and its generation bits alone say whether it is
+   tracked (anything but WRCB_UNTRACKED): rcgc_track, rcgc_untrack,
+   rcgc_is_tracked and rcgc_make_immortal read and set them, so that its
+   callback runs whatever they do. */
+RCGC_INTERNAL bool rcgc__weakref_waiting(const void *wr);
 RCGC_INTERNAL void rcgc__weakref_table_free(rcgc_heap *h);
 
 /* visual.c: groups the objects of the list into strongly connected

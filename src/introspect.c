@@ -103,10 +103,21 @@ void *rcgc_garbage_get(const rcgc_heap *h, size_t i)
 
 void rcgc_garbage_clear(rcgc_heap *h)
 {
-    /* Releasing may run finalizers that touch the list: take it out first. */
-    while (h->garbage_len) {
-        void *obj = h->garbage[--h->garbage_len];
-        rcgc_decref(obj);
+    /* Releasing may run finalizers and collections that read or fill the
+       list: as CPython's del gc.garbage[:], the list is empty before the
+       first release, and the references go last first. The array is kept
+       for the next saves if none came meanwhile. */
+    void **items = h->garbage;
+    size_t n = h->garbage_len, cap = h->garbage_cap;
+    h->garbage = NULL;
+    h->garbage_len = h->garbage_cap = 0;
+    while (n)
+        rcgc_decref(items[--n]);
+    if (!h->garbage) {
+        h->garbage = items;
+        h->garbage_cap = cap;
+    } else if (items) {
+        rcgc__sys_free(h, items, cap * sizeof *items);
     }
 }
 

@@ -650,13 +650,22 @@ void rcgc_clear(void **slot)
     }
 }
 
+/* Whether x is a weak reference waiting for its callback in a collection
+   (weakref.c): its generation bits then say whether it is tracked. */
+static bool waits_for_callback(const head_t *x)
+{
+    return x->next && (x->info >> TYPE_SHIFT) == WEAKREF_TYPE_INDEX && rcgc__weakref_waiting(obj_of(x));
+}
+
 void rcgc_make_immortal(void *obj)
 {
     head_t *x = head_of(obj);
     rcgc_heap *h = heap_of(obj);
     if (x->info & F_IMMORTAL)
         return;
-    if (x->next && !(x->info & F_PENDING))
+    if (waits_for_callback(x))
+        set_gen(x, WRCB_UNTRACKED);
+    else if (x->next && !(x->info & F_PENDING))
         list_remove(h, x);
     /* Untracked, it leaves any collection in progress. */
     x->info = (x->info & ~(uint32_t)(F_COLLECTING | F_UNREACHABLE)) | F_IMMORTAL;
@@ -1217,7 +1226,14 @@ void rcgc_track(void *obj)
 {
     head_t *x = head_of(obj);
     rcgc_heap *h = heap_of(obj);
-    if (x->next || (x->info & (F_IMMORTAL | F_PENDING)) || !is_container(h, x))
+    if (x->info & (F_IMMORTAL | F_PENDING))
+        return;
+    if (waits_for_callback(x)) {
+        if (gen_of(x) == WRCB_UNTRACKED)
+            set_gen(x, 0);
+        return;
+    }
+    if (x->next || !is_container(h, x))
         return;
     gen_append(h, x, 0);
 }
@@ -1225,6 +1241,10 @@ void rcgc_track(void *obj)
 void rcgc_untrack(void *obj)
 {
     head_t *x = head_of(obj);
+    if (waits_for_callback(x)) {
+        set_gen(x, WRCB_UNTRACKED);
+        return;
+    }
     if (x->next && !(x->info & F_PENDING)) {
         list_remove(heap_of(obj), x);
         /* As in CPython, it leaves any collection in progress. */
@@ -1235,6 +1255,8 @@ void rcgc_untrack(void *obj)
 bool rcgc_is_tracked(const void *obj)
 {
     const head_t *x = head_of(obj);
+    if (waits_for_callback(x))
+        return gen_of(x) != WRCB_UNTRACKED;
     return x->next != 0 && !(x->info & F_PENDING);
 }
 

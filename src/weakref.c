@@ -20,7 +20,8 @@
  *     themselves garbage are cleared without callback; the others are cleared,
  *     and their callbacks run once all weak references to the garbage are
  *     cleared.
- * A cleared weak reference has referent NULL and belongs to no list. A weak
+ * A cleared weak reference has referent NULL and belongs to no list (one
+ * waiting for its callback in a collection: wprev points to itself). A weak
  * reference never waits in the trash list (object.c): at count 0 it is
  * released, and so cleared, at once, as CPython's weakref_dealloc.
  */
@@ -268,10 +269,14 @@ void rcgc__clear_weakrefs_and_call(rcgc_heap *h, head_t *x)
 
 /* ---- Clearing on the collector's path --------------------------------------------- */
 
-/* The generation bits of an untracked weak reference waiting in
-   wrcb_to_call: a tracked object's never read 3 outside a collection's
-   examined set, which the weak references waiting there are not in. */
-#define WRCB_UNTRACKED 3u
+/* A weak reference waiting in wrcb_to_call is cleared (referent NULL) and
+   marked by its wprev pointing to itself, which no weak reference on a list
+   has. */
+bool rcgc__weakref_waiting(const void *wr)
+{
+    const weakref *w = wr;
+    return w->wprev == w;
+}
 
 size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, bool *called)
 {
@@ -289,6 +294,7 @@ size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, boo
             head_t *wh = head_of(w);
             if (w->cb && !(wh->info & (F_COLLECTING | F_PENDING))) {
                 rcgc_incref(w);
+                w->wprev = w;
                 if (wh->next) {
                     list_move(h, wh, wrcb);
                 } else {
@@ -308,20 +314,20 @@ size_t rcgc__handle_weakrefs(rcgc_heap *h, head_t *unreachable, head_t *old, boo
         *called = true;
         w->cb(w, w->data);
         /* CPython tells a weak reference freed by this release from one
-           still alive by whether it is still first in the list; a callback
-           that untracks its weak reference (rcgc_untrack) takes it out too,
-           so the count tells here. */
+           still alive by whether it is still first in the list. Here it
+           stays first whatever the callbacks did (rcgc_untrack and
+           rcgc_make_immortal only mark it WRCB_UNTRACKED), so the count
+           tells. */
         bool dies = wh->refcnt == 1;
+        w->wprev = NULL;
         rcgc_decref(w);
         if (dies) {
             freed++;
-        } else if (list_first(h, wrcb) == wh) {
-            if (gen_of(wh) == WRCB_UNTRACKED) {
-                list_remove(h, wh);
-            } else {
-                list_move(h, wh, old);
-                set_gen(wh, promote_gen(h));
-            }
+        } else if (gen_of(wh) == WRCB_UNTRACKED) {
+            list_remove(h, wh);
+        } else {
+            list_move(h, wh, old);
+            set_gen(wh, promote_gen(h));
         }
     }
     return freed;

@@ -273,6 +273,48 @@ static void test_saveall_list_order(void)
     rcgc_heap_free(h);
 }
 
+/* rcgc_garbage_clear empties the list before it releases anything, and
+   releases the last first, as CPython's del gc.garbage[:] does: a finalizer
+   run by the release of a saved object sees the list empty, and what a
+   collection run there saves stays saved. (CPython 3.11, the same program
+   with a class with __del__ held by the second saved object: the finalizer
+   sees len(gc.garbage) == 0, its collection saves its new cycle, and the
+   list holds that cycle after the clear.) */
+static void fin_saves_new_loop(node *self)
+{
+    rcgc_heap *h = rcgc_heap_of(self);
+    self->log->inner[0] = (ptrdiff_t)rcgc_garbage_size(h);
+    self_loop_trash(h, &node_type, self->log, "C");
+    self->log->inner[1] = rcgc_collect(h, 2);
+}
+
+static void test_garbage_clear_empties_first(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    rcgc_set_debug(h, RCGC_DEBUG_SAVEALL);
+    node *a = self_loop_trash(h, &node_type, &log, "A");
+    node *b = self_loop_trash(h, &node_type, &log, "B");
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    CHECK(rcgc_garbage_get(h, 0) == a && rcgc_garbage_get(h, 1) == b);
+    rcgc_clear(&a->a);
+    rcgc_clear(&b->a);
+    node *f = new_fin(h, &log, "F", fin_saves_new_loop);
+    rcgc_set(&b->b, f);
+    rcgc_decref(f);
+    log.inner[0] = log.inner[1] = -1;
+    rcgc_garbage_clear(h);
+    CHECK_STR(log.text, "F");
+    CHECK_EQ(log.inner[0], 0);
+    CHECK_EQ(log.inner[1], 1);
+    CHECK_EQ(log.destroyed, 3);            /* A, B and F */
+    CHECK_EQ(rcgc_garbage_size(h), 1);
+    node *c = rcgc_garbage_get(h, 0);
+    CHECK(c != NULL && c->a == c && strcmp(c->name, "C") == 0);
+    free_saved(h, &log, 1);
+    rcgc_heap_free(h);
+}
+
 /* Saved objects survive like any other survivor: after collect(0) they sit
    in generation 1 (delete_garbage moves what is still alive to `old`, 1.8),
    as members of it: a young object that refers to one is examined without
@@ -693,6 +735,7 @@ int main(void)
     TEST(test_debug_flag_values);
     TEST(test_s13_saveall);
     TEST(test_saveall_list_order);
+    TEST(test_garbage_clear_empties_first);
     TEST(test_saveall_moves_to_next_generation);
     TEST(test_saveall_still_finalizes_and_clears_weakrefs);
     TEST(test_debug_stats_output);

@@ -852,6 +852,78 @@ static void test_callback_untracks_its_weakref(void)
     end_test(h, &w, 1);
 }
 
+/* A collection calls back two weak references to one unreachable object:
+   W1's callback, the first (the newest), tracks, untracks or makes immortal
+   W2, which waits for its own callback, tracked or not. Whatever it does,
+   W2's callback still runs, the reference the collection took on W2 is let
+   go, and W2 ends as the call left it: rcgc_is_tracked says so from inside
+   the call on. (CPython has no call to untrack a weak reference from Python;
+   its C API, untracking a tracked one that waits, would take it out of the
+   list: no callback, and the collection's reference never let go.) */
+enum wr_action { WR_TRACK, WR_UNTRACK, WR_IMMORTAL };
+
+typedef struct {
+    void *w2;
+    enum wr_action action;
+    int seen_tracked;           /* rcgc_is_tracked(W2) before, and after the action */
+    int now_tracked;
+    size_t w2_calls;
+} wr_act;
+
+static void act_on_w2(void *wr, void *data)
+{
+    (void)wr;
+    wr_act *a = data;
+    a->seen_tracked = rcgc_is_tracked(a->w2);
+    if (a->action == WR_TRACK)
+        rcgc_track(a->w2);
+    else if (a->action == WR_UNTRACK)
+        rcgc_untrack(a->w2);
+    else
+        rcgc_make_immortal(a->w2);
+    a->now_tracked = rcgc_is_tracked(a->w2);
+}
+
+static void count_w2(void *wr, void *data)
+{
+    (void)wr;
+    ((wr_act *)data)->w2_calls++;
+}
+
+static void test_callback_changes_waiting_weakref(void)
+{
+    for (int w2_tracked = 0; w2_tracked < 2; w2_tracked++)
+        for (int action = WR_TRACK; action <= WR_IMMORTAL; action++) {
+            rcgc_heap *h = fresh_heap();
+            wr_act act = { NULL, (enum wr_action)action, -1, -1, 0 };
+            node *a = self_loop(rcgc_new(h, &node_type));
+            if (!a) { rcgc_heap_free(h); return; }
+            void *w[2] = { NULL, NULL };
+            w[1] = new_wr(a, count_w2, &act);
+            if (!w2_tracked)
+                rcgc_untrack(w[1]);
+            act.w2 = w[1];
+            w[0] = new_wr(a, act_on_w2, &act);
+            rcgc_decref(a);
+            CHECK_EQ(rcgc_collect(h, 2), 1);
+            int tracked_after = action == WR_TRACK;
+            CHECK_EQ(act.seen_tracked, w2_tracked);
+            CHECK_EQ(act.now_tracked, tracked_after);
+            CHECK_EQ(act.w2_calls, 1);
+            CHECK_EQ(rcgc_is_tracked(w[1]), tracked_after);
+            CHECK_EQ(occurrences(h, -1, w[1]), tracked_after);
+            CHECK_EQ(rcgc_is_immortal(w[1]), action == WR_IMMORTAL);
+            if (action == WR_IMMORTAL) {
+                rcgc_decref(w[0]);
+                CHECK_EQ(live_objects(h), 1);
+                rcgc_heap_free(h);
+                continue;
+            }
+            CHECK_EQ(rcgc_refcount(w[1]), 1);
+            end_test(h, w, 2);
+        }
+}
+
 /* ------------------------------------------------------------------------- */
 /* The refcount path: what a release deep in a tree, and what callbacks that */
 /* drop weak references, see                                                 */
@@ -1032,6 +1104,7 @@ int main(void)
     TEST(test_untracked_weakref_callback);
     TEST(test_immortal_weakref_callback);
     TEST(test_callback_untracks_its_weakref);
+    TEST(test_callback_changes_waiting_weakref);
     TEST(test_weakref_dropped_deep_in_a_release);
     TEST(test_refcount_callbacks_hold_weakrefs);
     return check_summary();
