@@ -71,7 +71,7 @@ static void visit_find(void **slot, void *arg)
 size_t rcgc_get_referrers(rcgc_heap *h, const void *obj, void (*fn)(void *obj, void *arg), void *arg)
 {
     size_t n = 0;
-    for (int i = 0; i < NUM_GENERATIONS; i++) {
+    for (int i = 0; obj && i < NUM_GENERATIONS; i++) {
         head_t *l = &h->gen[i].head;
         uint32_t end = ref_of(l);
         for (uint32_t r = l->next; r != end;) {

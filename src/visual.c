@@ -344,7 +344,7 @@ int rcgc_dump_dot_ex(rcgc_heap *h, FILE *out, const rcgc_dot_options *options)
     }
     fputs("}\n", out);
     vtable_free(h, &t);
-    return ferror(out) ? -1 : 0;
+    return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }
 
 int rcgc_dump_dot(rcgc_heap *h, FILE *out)

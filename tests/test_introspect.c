@@ -328,6 +328,9 @@ static void test_get_referrers(void)
     memset(&s, 0, sizeof s);
     CHECK_EQ(rcgc_get_referrers(h, lst, seq_fn, &s), 0);
     CHECK_EMPTY(s);
+    /* a, b and lst have NULL fields, which refer to nothing */
+    CHECK_EQ(rcgc_get_referrers(h, NULL, seq_fn, &s), 0);
+    CHECK_EMPTY(s);
 
     /* referrers in every generation are found */
     node *c = new_node(h, NULL);

@@ -476,6 +476,23 @@ static void test_dot_out_of_memory(void)
     free_heap(h, &fm);
 }
 
+/* A stream whose writes fail: -1, even when the whole graph fits in the
+   stream's buffer, so that nothing has failed until it is flushed. */
+static void test_dot_write_fails(void)
+{
+    FILE *f = fopen("/dev/full", "w");
+    if (!f) {
+        printf("  (no /dev/full here: skipped)\n");
+        return;
+    }
+    rcgc_heap *h = fresh_heap();
+    node *a = new_node(h, NULL);
+    CHECK_EQ(rcgc_dump_dot(h, f), -1);
+    fclose(f);
+    rcgc_decref(a);
+    rcgc_heap_free(h);
+}
+
 /* ------------------------------------------------------------------------- */
 /* rcgc_why_alive                                                            */
 /* ------------------------------------------------------------------------- */
@@ -894,6 +911,7 @@ int main(void)
     TEST(test_dot_deterministic);
     TEST(test_dot_empty_heap);
     TEST(test_dot_out_of_memory);
+    TEST(test_dot_write_fails);
     TEST(test_why_chain_through_list);
     TEST(test_why_garbage_cycle);
     TEST(test_why_frozen_cycle);
