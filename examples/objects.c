@@ -174,8 +174,9 @@ static int dict_set(dict *d, const char *key, void *value)
         rcgc_set(&e->value, value);
         return 0;
     }
-    /* Making the key can run a collection, which traverses d: allocate first,
-       change d afterwards. */
+    /* Allocate first, change d afterwards: a string cannot start a
+       collection, but allocating a container can, and a collection
+       traverses d. */
     str *k = str_new(rcgc_heap_of(d), key);
     if (!k)
         return -1;

@@ -124,7 +124,9 @@ typedef struct rcgc_config {
        instead of 512. 0, the default: the kernel's transparent_hugepage
        setting decides alone. Ignored with a memory source of your own. */
     int huge_pages;
-    /* Nonzero: a collection never borrows memory. 0, the default: a full
+    /* Nonzero: a collection never borrows memory for its own work (the debug
+       flags' still take some: RCGC_DEBUG_SAVEALL's list and the report of
+       RCGC_DEBUG_COLLECTABLE). 0, the default: a full
        collection of a large heap (64K blocks or more) whose generation lists
        the last one found out of address order, as they get in a heap where
        objects have been made and released in any order for a while, borrows
@@ -164,7 +166,11 @@ RCGC_API void rcgc_heap_free(rcgc_heap *heap);
 /* A new object of `type` with type->size payload bytes, all zero, reference
    count 1. Containers (type->traverse != NULL) are tracked, in generation 0.
    May run an automatic collection first (see rcgc_set_threshold). Returns NULL
-   when memory is short (the heap stays usable) or when type is NULL. */
+   when memory is short (the heap stays usable), when type is NULL, or when
+   the type is new to the heap and its type table is full: it holds up to
+   2^20 types of each of four kinds (container or not, with a finalizer or
+   destroy or not), as many as a header's bits can name (rcgc_set_type_*
+   then return -1). */
 RCGC_API void *rcgc_new(rcgc_heap *heap, const rcgc_type *type);
 
 /* As rcgc_new, with payload_bytes instead of type->size. */
@@ -190,7 +196,8 @@ RCGC_API const rcgc_type *rcgc_type_of(const void *obj);
 /* The usable payload bytes of obj: at least the size it was made with (sizes
    are rounded up to the allocator's size classes: with the header, to
    the next multiple of 16 bytes up to 512, then by less than an eighth of the
-   block), all of them zeroed at creation and free for the object's use. */
+   block up to 8192; a larger object gets exactly its size), all of them
+   zeroed at creation and free for the object's use. */
 RCGC_API size_t rcgc_size_of(const void *obj);
 
 /* Releases the object: called by rcgc_decref when the count reaches 0. */
@@ -442,7 +449,8 @@ RCGC_API size_t rcgc_get_objects(rcgc_heap *h, int generation, void (*fn)(void *
 RCGC_API void rcgc_get_referents(void *obj, void (*fn)(void *obj, void *arg), void *arg);
 
 /* Calls fn(x, arg) once for every tracked object x in generations 0..2 that
-   holds a reference to obj (gc.get_referrers). Returns how many there were. */
+   holds a reference to obj (gc.get_referrers). Returns how many there were
+   (0 for obj NULL, which is no reference). */
 RCGC_API size_t rcgc_get_referrers(rcgc_heap *h, const void *obj, void (*fn)(void *obj, void *arg), void *arg);
 
 /* ------------------------------------------------------------------------- */

@@ -67,7 +67,10 @@
  * old generation, until it leaves the set with its new one.
  *
  * No step allocates memory but borrow_links, and a collection goes on without
- * the table when it cannot have it, so a collection always completes.
+ * the table when it cannot have it, so a collection always completes. (The
+ * debug flags' work allocates too, and does without when refused:
+ * RCGC_DEBUG_SAVEALL's list leaves a survivor out of it, and
+ * RCGC_DEBUG_COLLECTABLE's report of components says it was skipped.)
  */
 #include "internal.h"
 
