@@ -212,7 +212,7 @@ static void locate(void *obj, void *arg)
         c->e->rows[i].after = c->gen;
 }
 
-void explain_stop(struct explain *e, struct replay *rp)
+int explain_stop(struct explain *e, struct replay *rp)
 {
     struct gen_ctx c = { e, 0 };
     size_t i;
@@ -230,6 +230,7 @@ void explain_stop(struct explain *e, struct replay *rp)
     for (i = 0; i < e->nothers; i++)
         e->others[i].freed = replay_live_object(rp, e->others[i].id) != e->others[i].obj;
     e->running = false;
+    return e->fins.failed || e->cbs.failed ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------------- */

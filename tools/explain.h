@@ -72,8 +72,10 @@ int explain_start(struct explain *e, struct replay *rp, int generation);
 /* Records a replay event during the collection ('f' fin ID, 'c' cb W). */
 void explain_note(struct explain *e, char kind, uint32_t name);
 
-/* Finds what became of every object; memory is not needed. */
-void explain_stop(struct explain *e, struct replay *rp);
+/* Finds what became of every object; memory is not needed. 0, or -1 when
+   the events of the collection could not all be recorded (memory was short
+   in explain_note): the summary would leave them out. */
+int explain_stop(struct explain *e, struct replay *rp);
 
 /* The table of explain_start, and the summary of explain_stop. */
 void explain_print_start(const struct explain *e, FILE *out);

@@ -26,6 +26,7 @@ static const char style[] =
     "header{position:sticky;top:0;padding:8px 16px;background:#f1f3f5;border-bottom:1px solid #dee2e6;"
     "display:flex;gap:18px;align-items:center;flex-wrap:wrap;z-index:1}\n"
     "header h1{font-size:16px;margin:0}\n"
+    ".stopped{margin:0;color:#c92a2a}\n"
     "nav button{font-size:16px;padding:2px 10px}\n"
     "#position{display:inline-block;min-width:9em;text-align:center;font-variant-numeric:tabular-nums}\n"
     ".help{font-size:12px;color:#495057}\n"
@@ -90,7 +91,8 @@ static const char script[] =
     "  }\n"
     "})();\n";
 
-int html_write(FILE *out, const char *title, const char *renderer, const struct html_frame *frames, size_t n)
+int html_write(FILE *out, const char *title, const char *renderer, const struct html_frame *frames, size_t n,
+               const char *stopped)
 {
     size_t i;
 
@@ -112,8 +114,13 @@ int html_write(FILE *out, const char *title, const char *renderer, const struct 
     html_escape(out, renderer);
     fputs(".</span>\n", out);
     fputs(legend, out);
+    if (stopped != NULL) {
+        fputs("<p class=\"stopped\">The replay stopped at an error: <code>", out);
+        html_escape(out, stopped);
+        fputs("</code>. The page shows the operations before it.</p>\n", out);
+    }
     fputs("</header>\n<main>\n", out);
-    if (n == 0)
+    if (n == 0 && stopped == NULL)
         fputs("<p>The trace has no operations.</p>\n", out);
     for (i = 0; i < n; i++) {
         const struct html_frame *f = &frames[i];
@@ -141,5 +148,5 @@ int html_write(FILE *out, const char *title, const char *renderer, const struct 
         fputs("</figure>\n</div>\n</section>\n", out);
     }
     fprintf(out, "</main>\n<script>\n%s</script>\n</body>\n</html>\n", script);
-    return ferror(out) ? -1 : 0;
+    return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }

@@ -23,8 +23,10 @@ struct html_frame {
 };
 
 /* Writes the page. renderer says who drew the pictures ("Graphviz" or
-   "built-in layout"). 0, or -1 when the stream failed. */
-int html_write(FILE *out, const char *title, const char *renderer, const struct html_frame *frames, size_t n);
+   "built-in layout"); stopped, when not NULL, is the error the replay
+   stopped at, which the page shows. 0, or -1 when the stream failed. */
+int html_write(FILE *out, const char *title, const char *renderer, const struct html_frame *frames, size_t n,
+               const char *stopped);
 
 /* Writes s with &, <, > and " escaped. */
 void html_escape(FILE *out, const char *s);

@@ -36,7 +36,9 @@ static const char usage_text[] =
     "  --dot DIR    write the heap as Graphviz DOT after each operation\n"
     "               (DIR/step-0001.dot, ...) and as each collection found it\n"
     "               (DIR/step-NNNN-gc.dot), with .svg files when 'dot' is on PATH\n"
+    "               (from the first time dot fails, a warning, and no more .svg)\n"
     "  --html FILE  write one page that steps through the trace with the arrow keys\n"
+    "               (also when the trace stops at an error: up to the error)\n"
     "\n"
     "Exit status: 0 when the whole trace ran, 2 on a malformed trace or wrong usage.\n";
 
@@ -119,6 +121,7 @@ static int replay_command(int argc, char **argv)
     if (watching.explain || watching.why || watching.dot_dir != NULL || watching.html_path != NULL) {
         const char *slash = strrchr(path, '/');
         watching.trace_name = strcmp(path, "-") == 0 ? "standard input" : slash ? slash + 1 : path;
+        watching.err = stderr;
         w = watch_new(&watching);
         if (w == NULL) {
             fprintf(stderr, "rcgc: out of memory\n");
@@ -130,7 +133,7 @@ static int replay_command(int argc, char **argv)
     status = replay_run_hooked(in, stdout, stderr, &options, w != NULL ? watch_hooks(w) : NULL);
     if (in != stdin)
         fclose(in);
-    if (status == 0 && w != NULL && watch_finish(w, stderr) != 0)
+    if (w != NULL && watch_finish(w, stderr) != 0)
         status = 2;
     watch_free(w);
     if (fflush(stdout) != 0 || ferror(stdout)) {

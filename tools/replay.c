@@ -550,6 +550,7 @@ int replay_run_hooked(FILE *in, FILE *out, FILE *err, const struct replay_option
         enum trace_read r = trace_read_line(&reader);
         int parsed;
 
+        rp.line = reader.line;
         if (r == TRACE_READ_EOF)
             break;
         if (r != TRACE_READ_LINE) {

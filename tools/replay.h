@@ -83,6 +83,7 @@ struct replay {
     struct replay_options options;
     const struct replay_hooks *hooks; /* NULL: none */
     unsigned long long steps;       /* operations run, the current one included */
+    unsigned long long line;        /* the trace's line being read or run */
     /* Names the trace used (released ones included), to their pointers as
        uintptr_t (ptrmap.h); 0 once released. */
     struct ptrmap objects;          /* ID -> struct replay_object *, 0 once dropped */

@@ -225,7 +225,7 @@ static int parse_new(char **tok, size_t n, const struct syntax *s, struct trace_
 /* The arguments after the word, whose count is already within s->min..max. */
 static int parse_arguments(char **tok, size_t n, const struct syntax *s, struct trace_op *op, char *msg, size_t size)
 {
-    const uint32_t big = TRACE_MAX_NUMBER;
+    const uint32_t big = TRACE_MAX_NUMBER, last_slot = TRACE_MAX_SLOTS - 1;
     uint32_t v;
     size_t i;
 
@@ -234,13 +234,13 @@ static int parse_arguments(char **tok, size_t n, const struct syntax *s, struct 
         return parse_new(tok, n, s, op, msg, size);
     case TRACE_SET:
         if (argument(msg, size, s, "A", tok[1], 1, big, &op->id) != 0
-            || argument(msg, size, s, "I", tok[2], 0, big, &op->slot) != 0
+            || argument(msg, size, s, "I", tok[2], 0, last_slot, &op->slot) != 0
             || argument(msg, size, s, "B", tok[3], 1, big, &op->target) != 0)
             return -1;
         return 1;
     case TRACE_CLEAR:
         if (argument(msg, size, s, "A", tok[1], 1, big, &op->id) != 0
-            || argument(msg, size, s, "I", tok[2], 0, big, &op->slot) != 0)
+            || argument(msg, size, s, "I", tok[2], 0, last_slot, &op->slot) != 0)
             return -1;
         return 1;
     case TRACE_DROP:

@@ -9,7 +9,11 @@
  * page the events of the operation (the replay's output is redirected to a
  * memory stream during each operation, then copied to the real output) and
  * its pictures. Pictures are SVG drawn by Graphviz when `dot` is on PATH,
- * and for the page by the built-in layout (layout.h) otherwise.
+ * and for the page by the built-in layout (layout.h) otherwise, or from the
+ * first time `dot` fails on (a warning says so once): the DOT files are then
+ * written without SVG. The page's file is opened at the start, so that a
+ * path that cannot be written stops the replay before it runs, and written
+ * at the end whether the replay ran the whole trace or stopped at an error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "watch.h"
@@ -33,7 +37,8 @@ struct watch {
     struct watch_options o;
     struct replay_hooks hooks;
     struct explain ex;
-    bool graphviz;
+    bool graphviz;                  /* `dot` is on PATH and has not failed */
+    bool graphviz_failed;
     char *tmpdir;                   /* the page's scratch directory for Graphviz */
     int failed;                     /* a callback failed: the step reports error */
     char error[TRACE_MESSAGE_SIZE];
@@ -48,6 +53,8 @@ struct watch {
     size_t nframes, frames_cap;
     char *gc_dot;                   /* this step's collection picture, in DOT */
     int gc_generation;
+    FILE *page;
+    char stopped[TRACE_MESSAGE_SIZE + 32]; /* "trace:LINE: what", when the replay stopped */
 };
 
 /* ------------------------------------------------------------------------- */
@@ -71,6 +78,17 @@ bool watch_have_graphviz(void)
         path = end ? end + 1 : NULL;
     }
     return false;
+}
+
+/* Graphviz failed on path: the rest goes without it, which the first
+   failure says. */
+static void graphviz_failed(struct watch *w, const char *path)
+{
+    if (!w->graphviz_failed)
+        fprintf(w->o.err, "rcgc: dot -Tsvg failed on %s; the pictures from here on are drawn without Graphviz%s\n",
+                path, w->o.dot_dir != NULL ? " (the DOT files are written without SVG)" : "");
+    w->graphviz = false;
+    w->graphviz_failed = true;
 }
 
 /* Runs dot -Tsvg -o svg_path dot_path. 0 on success. */
@@ -168,10 +186,12 @@ static int write_picture(struct watch *w, struct replay *rp, const char *name, c
     } else {
         snprintf(path, len, "%s/%s.dot", w->o.dot_dir, name);
         snprintf(svg, len, "%s/%s.svg", w->o.dot_dir, name);
-        if (write_text(path, dot) != 0)
+        if (write_text(path, dot) != 0) {
             r = replay_fail(rp, "cannot write %s: %s", path, strerror(errno));
-        else if (w->graphviz && run_graphviz(path, svg) != 0)
-            r = replay_fail(rp, "dot -Tsvg failed on %s", path);
+        } else if (w->graphviz && run_graphviz(path, svg) != 0) {
+            remove(svg);
+            graphviz_failed(w, path);
+        }
     }
     free(path);
     free(svg);
@@ -184,11 +204,15 @@ static char *page_svg(struct watch *w, const char *dot)
     if (w->graphviz && w->tmpdir != NULL) {
         size_t len = strlen(w->tmpdir) + 16;
         char *dot_path = malloc(len), *svg_path = malloc(len), *svg = NULL;
+        bool failed = false;
         if (dot_path != NULL && svg_path != NULL) {
             snprintf(dot_path, len, "%s/heap.dot", w->tmpdir);
             snprintf(svg_path, len, "%s/heap.svg", w->tmpdir);
-            if (write_text(dot_path, dot) == 0 && run_graphviz(dot_path, svg_path) == 0)
-                svg = read_text(svg_path);
+            if (write_text(dot_path, dot) == 0) {
+                failed = run_graphviz(dot_path, svg_path) != 0;
+                if (!failed)
+                    svg = read_text(svg_path);
+            }
             remove(dot_path);
             remove(svg_path);
         }
@@ -199,7 +223,9 @@ static char *page_svg(struct watch *w, const char *dot)
             if (start != NULL && start != svg)
                 memmove(svg, start, strlen(start) + 1);
         }
-        return svg;
+        if (!failed)
+            return svg;
+        graphviz_failed(w, "the page's picture");
     }
     struct sbuf b = { NULL, 0, 0, false };
     if (layout_svg(dot, &b) != 0 || b.failed) {
@@ -223,7 +249,11 @@ static void on_collection(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *in
         return;
     if (phase == RCGC_PHASE_STOP) {
         if (w->ex.running) {
-            explain_stop(&w->ex, rp);
+            if (explain_stop(&w->ex, rp) != 0) {
+                w->failed = 1;
+                snprintf(w->error, sizeof w->error, "out of memory");
+                return;
+            }
             if (w->o.explain)
                 explain_print_stop(&w->ex, rp->out);
         }
@@ -279,14 +309,21 @@ static int hook_start(struct replay *rp, void *data)
     if ((w->o.explain || w->o.dot_dir != NULL || w->o.html_path != NULL)
         && rcgc_callback_add(rp->heap, on_collection, rp) != 0)
         return replay_fail(rp, "out of memory");
-    if (w->o.dot_dir != NULL && mkdir(w->o.dot_dir, 0777) != 0 && errno != EEXIST)
-        return replay_fail(rp, "cannot create %s: %s", w->o.dot_dir, strerror(errno));
+    if (w->o.dot_dir != NULL && mkdir(w->o.dot_dir, 0777) != 0) {
+        struct stat st;
+        if (errno != EEXIST)
+            return replay_fail(rp, "cannot create %s: %s", w->o.dot_dir, strerror(errno));
+        if (stat(w->o.dot_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return replay_fail(rp, "cannot create %s: %s", w->o.dot_dir, strerror(ENOTDIR));
+    }
     if (w->o.html_path != NULL && w->graphviz) {
         char tmpl[] = "/tmp/rcgc-html-XXXXXX";
         const char *dir = mkdtemp(tmpl);
         if (dir == NULL || (w->tmpdir = strdup(dir)) == NULL)
             return replay_fail(rp, "cannot make a scratch directory for Graphviz");
     }
+    if (w->o.html_path != NULL && (w->page = fopen(w->o.html_path, "wb")) == NULL)
+        return replay_fail(rp, "cannot write %s: %s", w->o.html_path, strerror(errno));
     return 0;
 }
 
@@ -414,7 +451,8 @@ static void hook_end(struct replay *rp, int status, void *data)
 {
     struct watch *w = data;
 
-    (void)status;
+    if (status != 0)
+        snprintf(w->stopped, sizeof w->stopped, "trace:%llu: %s", rp->line, rp->message);
     free(end_capture(w, rp));
     free(w->gc_dot);
     w->gc_dot = NULL;
@@ -448,18 +486,17 @@ const struct replay_hooks *watch_hooks(struct watch *w)
 
 int watch_finish(struct watch *w, FILE *err)
 {
-    FILE *f;
+    const char *renderer = w->graphviz_failed ? "Graphviz, then (dot failed) the built-in layout"
+                           : w->graphviz      ? "Graphviz"
+                                              : "built-in layout";
+    FILE *f = w->page;
     int r;
 
-    if (w->o.html_path == NULL)
+    if (f == NULL)
         return 0;
-    f = fopen(w->o.html_path, "wb");
-    if (f == NULL) {
-        fprintf(err, "rcgc: cannot write %s: %s\n", w->o.html_path, strerror(errno));
-        return -1;
-    }
-    r = html_write(f, w->o.trace_name ? w->o.trace_name : "trace", w->graphviz ? "Graphviz" : "built-in layout",
-                   w->frames, w->nframes);
+    w->page = NULL;
+    r = html_write(f, w->o.trace_name ? w->o.trace_name : "trace", renderer, w->frames, w->nframes,
+                   w->stopped[0] ? w->stopped : NULL);
     if (fclose(f) != 0)
         r = -1;
     if (r != 0)
@@ -481,6 +518,8 @@ void watch_free(struct watch *w)
     }
     free(w->frames);
     free(w->gc_dot);
+    if (w->page != NULL)
+        fclose(w->page);
     if (w->tmpdir != NULL) {
         rmdir(w->tmpdir);
         free(w->tmpdir);

@@ -21,6 +21,7 @@ struct watch_options {
     const char *dot_dir;            /* NULL: no DOT files */
     const char *html_path;          /* NULL: no page */
     const char *trace_name;         /* the page's title */
+    FILE *err;                      /* warnings (Graphviz failed) */
 };
 
 struct watch;
@@ -31,8 +32,9 @@ struct watch *watch_new(const struct watch_options *options);
 /* The hooks to give replay_run_hooked. */
 const struct replay_hooks *watch_hooks(struct watch *w);
 
-/* After a replay that ran the whole trace: writes the page (--html).
-   0, or -1 with a message on err. */
+/* After the replay: writes the page (--html) into the file the replay's
+   start opened, with the operations that ran; when the replay stopped at an
+   error, the page says so. 0, or -1 with a message on err. */
 int watch_finish(struct watch *w, FILE *err);
 
 void watch_free(struct watch *w);

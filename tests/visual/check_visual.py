@@ -327,7 +327,7 @@ def check_explain_run(rcgc, ops, name):
     has_resurrect = any(" resurrect" in op for op in ops)
     has_unweak = any(op.startswith("unweak") for op in ops)
     # The deref blocks around each `> collect` line.
-    blocks = re.split(r"^> collect \d\n", out, flags=re.M)
+    blocks = re.split(r"^> collect \d+\n", out, flags=re.M)
     expect(len(blocks) - 1 == len(collections), "%s: one explanation per collect (%d, %d)"
            % (name, len(blocks) - 1, len(collections)))
     for k, c in enumerate(collections):
@@ -675,6 +675,55 @@ def check_html(rcgc, trace):
 # Usage errors and the demo
 # ---------------------------------------------------------------------------
 
+def check_graphviz_fails(rcgc, tmp):
+    """A `dot` on PATH that fails (Graphviz without its SVG plugin): the
+    replay runs to the end, says so once, and goes on without it: DOT files
+    without SVG, the page drawn by the built-in layout."""
+    bindir = os.path.join(tmp, "faildot")
+    os.mkdir(bindir)
+    with open(os.path.join(bindir, "dot"), "w") as f:
+        f.write("#!/bin/sh\nexit 1\n")
+    os.chmod(os.path.join(bindir, "dot"), 0o755)
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    trace = os.path.join(tmp, "cycle.trace")
+    with open(trace, "w") as f:
+        f.write("new 1\nset 1 0 1\ndrop 1\ncollect 2\n")
+    dots = os.path.join(tmp, "dots")
+    page = os.path.join(tmp, "faildot.html")
+    p = run([rcgc, "replay", "--dot", dots, "--html", page, trace], env=env)
+    stderr = p.stderr.decode()
+    expect(p.returncode == 0 and p.stdout.decode() == "collect 2 1\n",
+           "failing dot: status %d, stdout %r, stderr %r" % (p.returncode, p.stdout, stderr))
+    expect(len(stderr.splitlines()) == 1 and stderr.startswith("rcgc: dot -Tsvg failed on "),
+           "failing dot: one warning, not %r" % stderr)
+    files = sorted(os.listdir(dots)) if os.path.isdir(dots) else []
+    expect(files == ["step-0001.dot", "step-0002.dot", "step-0003.dot", "step-0004-gc.dot", "step-0004.dot"],
+           "failing dot: the DOT files without SVG, not %s" % files)
+    text = open(page).read() if os.path.exists(page) else ""
+    expect(text.count('<section class="frame"') == 4 and text.count("<svg") >= 5,
+           "failing dot: a page of 4 frames drawn by the built-in layout")
+
+
+def check_page_of_stopped_trace(rcgc, tmp):
+    """A trace with a mistake on line 4: the page is still written, with the
+    three operations before it and the error it stopped at, which standard
+    error gives too."""
+    trace = os.path.join(tmp, "stops.trace")
+    with open(trace, "w") as f:
+        f.write("new 1\nnew 2\nset 1 0 2\nset 9 0 1\nnew 3\n")
+    page = os.path.join(tmp, "stops.html")
+    p = run([rcgc, "replay", "--html", page, trace])
+    stderr = p.stderr.decode()
+    expect(p.returncode == 2 and stderr.startswith("trace:4: "), "stopped page: status %d, stderr %r"
+           % (p.returncode, stderr))
+    text = open(page).read() if os.path.exists(page) else ""
+    ops = re.findall(r'<h2>Step \d+ of \d+: <code class="op">([^<]*)</code>', text)
+    expect(ops == ["new 1", "new 2", "set 1 0 2"], "stopped page: frames %s" % ops)
+    m = re.search(r'<p class="stopped">[^<]*<code>([^<]*)</code>', text)
+    expect(m is not None and html.unescape(m.group(1)) == stderr.strip(),
+           "stopped page: the error %r" % (m.group(1) if m else None))
+
+
 def check_cli(rcgc):
     tmp = tempfile.mkdtemp(prefix="rcgc-cli-")
     try:
@@ -689,13 +738,17 @@ def check_cli(rcgc):
             (["--why", "0", trace], r"rcgc: replay: --why needs an object ID"),
             (["--why", "2147483648", trace], r"rcgc: replay: --why needs an object ID"),
             (["--dot", os.path.join(tmp, "no", "such"), trace], r"rcgc: cannot create .*no/such: "),
+            (["--dot", trace, trace], r"rcgc: cannot create .*t\.trace: Not a directory\n\Z"),
             (["--html", os.path.join(tmp, "no", "x.html"), trace], r"rcgc: cannot write .*no/x\.html: "),
         ]
         for args, err in cases:
-            p = run([rcgc, "replay"] + args)
+            p = run([rcgc, "replay", "--echo"] + args)
             stderr = p.stderr.decode()
-            expect(p.returncode == 2 and re.match(err, stderr), "rcgc replay %s: status %d, stderr %r"
-                   % (" ".join(args), p.returncode, stderr))
+            # Each is found before the first operation runs: nothing echoed.
+            expect(p.returncode == 2 and re.match(err, stderr) and p.stdout == b"",
+                   "rcgc replay %s: status %d, stdout %r, stderr %r" % (" ".join(args), p.returncode, p.stdout, stderr))
+        check_graphviz_fails(rcgc, tmp)
+        check_page_of_stopped_trace(rcgc, tmp)
         p = run([rcgc, "replay", "--help"])
         usage = p.stdout.decode()
         for option in ("--echo", "--explain", "--why ID", "--dot DIR", "--html FILE"):
