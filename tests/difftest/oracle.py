@@ -126,7 +126,7 @@ _SLOT_NAMES = tuple('s%02d' % i for i in range(MAX_SLOTS))
 
 def _make_classes():
     classes = {}
-    for k in range(1, MAX_SLOTS + 1):
+    for k in range(0, MAX_SLOTS + 1):
         slots = _SLOT_NAMES[:k] + ('id', '__weakref__')
         classes[k, None] = type('Node%d' % k, (), {'__slots__': slots})
         classes[k, 'fin'] = type('FinNode%d' % k, (), {'__slots__': slots, '__del__': _finalize})
@@ -169,9 +169,12 @@ def strip_comment(line):
 
 
 def _num(tok, lineno, lo, hi, what):
-    if not (tok.isascii() and tok.isdigit()) or len(tok) > 12:
+    # Leading zeros are allowed, any number of them (the trace format's
+    # numbers are decimal); a number of more than 12 digits is out of range.
+    if not (tok.isascii() and tok.isdigit()):
         raise TraceError(lineno, 'bad %s %r' % (what, tok))
-    v = int(tok)
+    digits = tok.lstrip('0')
+    v = int(digits or '0') if len(digits) <= 12 else hi + 1
     if v < lo or v > hi:
         raise TraceError(lineno, '%s %s out of range' % (what, tok))
     return v
@@ -429,7 +432,7 @@ def _parse_op(tok, lineno, held, used_ids, used_ws, weak_held):
         if rest:
             if not rest[0].startswith('slots='):
                 raise TraceError(lineno, 'new: unexpected %r' % rest[0])
-            k = _num(rest[0][6:], lineno, 1, MAX_SLOTS, 'slot count')
+            k = _num(rest[0][6:], lineno, 0, MAX_SLOTS, 'slot count')
             rest.pop(0)
         if rest:
             raise TraceError(lineno, 'new: unexpected %r' % rest[0])
