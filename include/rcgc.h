@@ -227,7 +227,11 @@ RCGC_API void rcgc__debug_incref(void *obj);
 RCGC_API void rcgc__debug_decref(void *obj);
 #endif
 
+#ifdef __cplusplus
+#define RCGC__HEAD(obj) (static_cast<rcgc__head *>(obj) - 1)
+#else
 #define RCGC__HEAD(obj) ((rcgc__head *)(obj) - 1)
+#endif
 
 /* The count an immortal object reports (see rcgc_make_immortal). */
 #define RCGC_IMMORTAL_REFCOUNT ((size_t)0xFFFFFFFFu)
