@@ -30,7 +30,8 @@
  * completes, finds exactly the unreachable objects, runs every finalizer and
  * weak-reference callback (those that try to allocate get NULL), and asks
  * for no memory itself. The same with RCGC_DEBUG_SAVEALL, where what cannot
- * be saved stays alive and is saved by a later collection.
+ * be saved stays alive and is saved by a later collection (self-loops: no
+ * saved object holds one that was not saved).
  *
  * It prints the failure points tried per scenario and their total.
  */
@@ -893,7 +894,9 @@ static void test_collection_without_memory(void)
 
 /* RCGC_DEBUG_SAVEALL needs memory for gc.garbage. Without it the collection
    still completes and counts what it found; what it could not save stays
-   alive, untouched, and a later collection with memory saves it. */
+   alive, untouched, and a later collection with memory saves it, since here
+   each object is a cycle of its own. (An object that a saved one refers to
+   stays alive with it and is not garbage again until the list lets go.) */
 static void test_saveall_without_memory(void)
 {
     fault_mem fm;
