@@ -737,15 +737,19 @@ def document(R, T, machine, disasm, plots, doc, root, results_dir):
     L.append("## Method")
     L.append("")
     L.append("- Each benchmark program is built once per memory manager (bench/CMakeLists.txt), so "
-             "that linking mimalloc or Boehm never changes another variant's `malloc`. rcgc and the C "
-             "peers are compiled with the same compiler and flags (the build's, above).")
+             "that linking mimalloc or Boehm never changes another variant's `malloc`. The programs of "
+             "rcgc and of the C peers are compiled with the same compiler and flags (the build's, above); "
+             "rcgc is linked statically, built with its own flags besides (CMakeLists.txt), and "
+             "mimalloc and Boehm are the distribution's shared libraries, as installed.")
     L.append("- Times are wall-clock (`CLOCK_MONOTONIC`, `time.perf_counter`, `hrtime`; Lua's below) around the measured "
              "part only, inside the process. Every program checks its own result (node counts, the "
              "number of objects collected) and a run with a wrong result is reported as failed, not "
              "counted.")
     L.append("- The Boehm collector runs with its defaults; the programs start no thread, so it "
-             "marks on the calling thread. CPython is the `python3` found (3.11 only), as installed "
-             "(pyenv builds are not built with `--enable-optimizations`).")
+             "marks on the calling thread. CPython is 3.11 as installed: `BENCH_PYTHON` if set, else "
+             "the first of `python3`, `python3.11` and `/usr/bin/python3.11` whose interpreter has "
+             "libpython linked in, which runs faster than one built with `--enable-shared` (pyenv's), "
+             "or else the first found; the machine table names it.")
     L.append("- Lua is the `lua5.4` found, with its collector's default settings. It has no clock "
              "finer than a second, so its programs report processor time (`os.clock`, user and system), "
              "which for one thread that never waits is its wall time. PHP is the `php` found (8 or "

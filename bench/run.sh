@@ -28,6 +28,7 @@
 #                     at depth 20 (about 4 minutes a repetition, left out by
 #                     default)
 #   BENCH_DEPTHS="16 20"  binary-trees depths (default 16 20; quick: 16)
+#   BENCH_PYTHON=PATH the CPython 3.11 to run (default: see "Peers" below)
 #   BENCH_OUT=DIR     write the results and the report under DIR instead
 #   BENCH_REPORT_ONLY=1   run nothing: make the tables and the report again
 #                     from the results already there (after bench/profile.sh)
@@ -95,17 +96,38 @@ fi
 # ---- Peers ------------------------------------------------------------------
 
 echo "== peers"
+# CPython 3.11: BENCH_PYTHON if set; else, of python3, python3.11 and
+# /usr/bin/python3.11, the first whose interpreter has libpython linked in,
+# or failing that the first found. A build with --enable-shared (pyenv's, for
+# one) runs the interpreter from a shared libpython, through position-
+# independent calls, which made GCBench 1.2 times as long here as Debian's
+# statically linked python3.11: the peer is the fastest CPython at hand.
+is_py311() {
+    command -v "$1" > /dev/null && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2> /dev/null
+}
+py_exe() {
+    "$1" -c 'import sys; print(sys.executable)'
+}
+py_linkage() {
+    if ldd "$(py_exe "$1")" 2> /dev/null | grep -q libpython; then echo "shared libpython"; else echo "libpython linked in"; fi
+}
 PY=
-for cand in python3 python3.11; do
-    if command -v "$cand" > /dev/null &&
-        "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2> /dev/null; then
-        PY=$cand
-        break
-    fi
-done
-if [ -n "$PY" ]; then
-    echo "CPython: $($PY -c 'import sys; print(sys.version.split()[0])') ($(command -v $PY))"
+if [ -n "${BENCH_PYTHON:-}" ]; then
+    is_py311 "$BENCH_PYTHON" && PY=$BENCH_PYTHON ||
+        echo "skipped: BENCH_PYTHON=$BENCH_PYTHON is not CPython 3.11"
 else
+    for cand in python3 python3.11 /usr/bin/python3.11; do
+        is_py311 "$cand" || continue
+        [ -n "$PY" ] || PY=$cand
+        if [ "$(py_linkage "$cand")" = "libpython linked in" ]; then
+            PY=$cand
+            break
+        fi
+    done
+fi
+if [ -n "$PY" ]; then
+    echo "CPython: $($PY -c 'import sys; print(sys.version.split()[0])') ($(py_exe "$PY"), $(py_linkage "$PY"))"
+elif [ -z "${BENCH_PYTHON:-}" ]; then
     echo "skipped: CPython 3.11 not installed (apt-get install -y python3.11)"
 fi
 HAVE_MIMALLOC=0
@@ -331,7 +353,7 @@ CC_REAL=$(basename "$(readlink -f "$CC_PATH" 2> /dev/null || echo "$CC_PATH")")
     echo "gcc: $(compiler_version gcc)"
     echo "clang: $(compiler_version clang)"
     echo "build: $BUILD_TYPE ($(cache_value CMAKE_C_FLAGS_$(echo "$BUILD_TYPE" | tr a-z A-Z)))"
-    [ -n "$PY" ] && echo "cpython: $($PY -c 'import sys; print(sys.version.split()[0])')"
+    [ -n "$PY" ] && echo "cpython: $($PY -c 'import sys; print(sys.version.split()[0])') ($(py_exe "$PY"), $(py_linkage "$PY"))"
     [ -n "$LUA" ] && echo "lua: $("$LUA" -v 2>&1 | cut -d ' ' -f 2)"
     [ -n "$PHP" ] && echo "php: $(php -r 'echo PHP_VERSION, ", opcache for the command line ",
         ini_get("opcache.enable_cli") ? "on" : "off";' 2> /dev/null)"
