@@ -19,9 +19,9 @@ configure:
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 
 demo: all
-	./$(BUILD)/examples/tour
+	$(abspath $(BUILD))/examples/tour
 	@mkdir -p $(BUILD)/demo
-	./$(BUILD)/rcgc replay --explain --dot $(BUILD)/demo examples/article-cycle.trace
+	$(abspath $(BUILD))/rcgc replay --explain --dot $(BUILD)/demo examples/article-cycle.trace
 
 test: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -136,8 +136,9 @@ int main(void)
     if (!a)
         return 1;
     rcgc_set(&a->me, a);
-    printf("    refcount with the cycle: %zu\n", rcgc_refcount(a));
+    printf("    refcount with the cycle, before `a = 0`: %zu (Python prints 3)\n", rcgc_refcount(a));
     rcgc_decref(a);
+    printf("    refcount after `a = 0`: %zu, self.me's\n", rcgc_refcount(a));
     printf("    end .....\n");
     printf("  Only the collector frees it:\n");
     printf("    gc.collect() -> %td unreachable object(s)\n", rcgc_collect(h, 2));
@@ -194,15 +195,17 @@ int main(void)
     print_count(h, "after container #701");
     printf("    objects in generation 0 / 1 / 2:            %zu / %zu / %zu\n",
            objects_in(h, 0), objects_in(h, 1), objects_in(h, 2));
-    printf("  The 700 survivors went to generation 1; #701 was allocated during the\n"
-           "  collection, so it was not examined, and is the only one in generation 0.\n");
+    printf("  The 700 survivors went to generation 1. The collection ran inside #701's\n"
+           "  allocation, before #701 was tracked, so it was not examined, and it is the\n"
+           "  only one in generation 0.\n");
     rcgc_decref(chain);
 
     section("5. How the collector finds the cycle (section 5)");
     printf("  It copies each reference count (RC) into gc_refs, then subtracts the\n"
-           "  references that come from the other objects it examines. What is left\n"
-           "  counts references from outside: gc_refs > 0 is reachable, and so is\n"
-           "  everything a reachable object refers to; the rest is unreachable.\n");
+           "  references that come from the objects it examines (an object's reference\n"
+           "  to itself too). What is left counts references from outside: gc_refs > 0\n"
+           "  is reachable, and so is everything a reachable object refers to; the rest\n"
+           "  is unreachable.\n");
     rcgc_disable(h);
     obj *cyc = obj_new(h, 4);
     obj *named = obj_new(h, 5);
@@ -212,7 +215,7 @@ int main(void)
     rcgc_decref(cyc);
     explain_object(h, "object 4 (self.me = self, then a = 0)", cyc);
     explain_object(h, "object 5 (still bound to a name)", named);
-    printf("    gc.collect() -> %td unreachable object(s)\n", rcgc_collect(h, 0));
+    printf("    gc.collect(0) -> %td unreachable object(s)\n", rcgc_collect(h, 0));
     rcgc_decref(named);
     rcgc_heap_free(h);
 

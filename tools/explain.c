@@ -291,8 +291,8 @@ void explain_print_start(const struct explain *e, FILE *out)
         fprintf(out, "== collecting generation %d: the collector merges generations 0..%d and examines their"
                 " %zu object%s\n", g, g, e->nrows, e->nrows == 1 ? "" : "s");
     fputs("  1. copy each object's reference count (RC) into gc_refs\n"
-          "  2. subtract from an object's gc_refs each reference it gets from another\n"
-          "     examined object: what is left counts the references from outside\n"
+          "  2. subtract from an object's gc_refs each reference it gets from an examined\n"
+          "     object (itself too): what is left counts the references from outside\n"
           "  3. gc_refs > 0: reachable from outside; what a reachable object refers to is\n"
           "     reachable too (rescued)\n", out);
     if (g < 2)
@@ -357,6 +357,16 @@ void explain_print_stop(const struct explain *e, FILE *out)
             char what[64];
             snprintf(what, sizeof what, "    survivors now in generation %d", g);
             put_names(out, what, e, EXPLAIN_OUTSIDE, true, g);
+        }
+    }
+    for (g = 0; g < 3; g++) {
+        bool any = false;
+        for (i = 0; i < e->nrows && !any; i++)
+            any = e->rows[i].reach == EXPLAIN_UNREACHABLE && e->rows[i].after == g;
+        if (any) {
+            char what[64];
+            snprintf(what, sizeof what, "    resurrected, now in generation %d", g);
+            put_names(out, what, e, EXPLAIN_UNREACHABLE, true, g);
         }
     }
 }

@@ -352,6 +352,17 @@ def check_explain_run(rcgc, ops, name):
         again = {int(n) for n in c["after"].get("resurrected (unreachable, alive again)", [])}
         expect(freed | again == unreachable and not freed & again, "%s: freed %s and resurrected %s split %s"
                % (where, freed, again, unreachable))
+        # What is alive again joins the collection's survivors, in the next
+        # generation (the oldest stays where it is).
+        placed = {}
+        for key, names in c["after"].items():
+            m = re.match(r"^resurrected, now in generation (\d)$", key)
+            if m:
+                placed.update((n, int(m.group(1))) for n in names)
+        expect(set(placed) == set(c["after"].get("resurrected (unreachable, alive again)", []))
+               and all(g == min(c["generation"] + 1, 2) for g in placed.values()),
+               "%s: resurrected %s, placed %s" % (where, c["after"].get("resurrected (unreachable, alive again)"),
+                                                  placed))
         if has_resurrect:
             expect(not again or fins, "%s: %s alive again without any finalizer" % (where, again))
         else:
