@@ -2245,6 +2245,61 @@ static void test_garbage_clear_order_seen_by_watched_leaves(void)
     rcgc_heap_free(h);
 }
 
+/* The same with leaves of a type without hooks (blob_type), each watched by
+   a weak reference instead: their deaths run callbacks, so the set is not
+   freed in bulk either, the callbacks come in the same order, and a callback
+   can allocate and free objects of the set's size class while the set is
+   being cleared. */
+typedef struct {
+    evlog *log;
+    rcgc_heap *h;
+    const char *name;
+} leaf_watch;
+
+static void leaf_watch_cb(void *wr, void *data)
+{
+    (void)wr;
+    leaf_watch *lw = data;
+    log_event(lw->log, lw->name);
+    node *made[8];
+    for (int i = 0; i < 8; i++)
+        made[i] = rcgc_new(lw->h, &plain_node_type);
+    for (int i = 0; i < 8; i++) {
+        CHECK(made[i] != NULL);
+        for (int j = 0; j < i; j++)
+            CHECK(made[i] != made[j]);
+    }
+    for (int i = 0; i < 8; i++)
+        rcgc_xdecref(made[i]);
+}
+
+static void test_garbage_clear_order_seen_by_weakly_watched_leaves(void)
+{
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    evlog log = {0};
+    leaf_watch lc = { &log, h, "C" }, ld = { &log, h, "D" };
+    node *a = rcgc_new(h, &plain_node_type), *b = rcgc_new(h, &plain_node_type);
+    void *c = rcgc_new(h, &blob_type), *d = rcgc_new(h, &blob_type);
+    CHECK(a && b && c && d);
+    if (!a || !b || !c || !d) { rcgc_heap_free(h); return; }
+    void *wc = rcgc_weakref_new(c, leaf_watch_cb, &lc), *wd = rcgc_weakref_new(d, leaf_watch_cb, &ld);
+    CHECK(wc && wd);
+    link_pair(a, b);
+    rcgc_set(&a->b, c);
+    rcgc_set(&b->b, d);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    rcgc_decref(c);
+    rcgc_decref(d);
+    CHECK_EQ(rcgc_collect(h, 0), 2);
+    CHECK_STR(log.text, "D C");
+    rcgc_xdecref(wc);
+    rcgc_xdecref(wd);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* A garbage ring of containers without hooks, freed in bulk, whose objects
    alternate with objects that stay, in pages that were full (taken off their
    size class's list), and that holds large objects: the collection finds the
@@ -3427,6 +3482,7 @@ int main(void)
     TEST(test_mutable_forest_order);
     TEST(test_garbage_out_references);
     TEST(test_garbage_clear_order_seen_by_watched_leaves);
+    TEST(test_garbage_clear_order_seen_by_weakly_watched_leaves);
     TEST(test_bulk_delete_full_pages_and_large_objects);
     TEST(test_bulk_delete_whole_pages);
     TEST(test_bulk_delete_page_walked_in_two_runs);

@@ -1457,6 +1457,74 @@ static void test_emptied_page_in_address_order(void)
     rcgc_heap_free(h);
 }
 
+/* A size class keeps one empty page, its spare, so that allocating and
+   freeing a page's worth in a loop does not return and take pages each
+   time. Four pages of 16-byte objects, the class allocating from the fourth:
+   the second, emptied, stays (the heap's page count does not move); used
+   again until the class moves on to a new page, then emptied again while
+   the class allocates from that new page, it stays again: the class has no
+   other empty page. */
+static size_t heap_pages(rcgc_heap *h)
+{
+    rcgc_memory_stats ms;
+    rcgc_get_memory_stats(h, &ms);
+    return ms.pages;
+}
+
+static void free_objects_on_page(void **objs, size_t n, uintptr_t page)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (objs[i] && (uintptr_t)objs[i] >> 16 == page) {
+            rcgc_decref(objs[i]);
+            objs[i] = NULL;
+        }
+    }
+}
+
+static void test_class_keeps_a_spare_page(void)
+{
+    static const rcgc_type small_type = { "small", 16, NULL, NULL, NULL };
+    enum { MAX = 20000 };
+    rcgc_heap *h = rcgc_heap_new(NULL);
+    void **objs = calloc(MAX, sizeof *objs);
+    CHECK(h != NULL && objs != NULL);
+    if (!h || !objs) { rcgc_heap_free(h); free(objs); return; }
+    uintptr_t seen[4];
+    size_t n = 0, nseen = 0;
+    while (nseen < 4 && n < MAX) {
+        void *o = rcgc_new(h, &small_type);
+        CHECK(o != NULL);
+        if (!o) break;
+        objs[n++] = o;
+        if (!nseen || seen[nseen - 1] != (uintptr_t)o >> 16)
+            seen[nseen++] = (uintptr_t)o >> 16;
+    }
+    CHECK_EQ(nseen, 4);
+    size_t before = heap_pages(h);
+    free_objects_on_page(objs, n, seen[1]);
+    CHECK_EQ(heap_pages(h), before);
+    bool reused = false;
+    while (n < MAX) {
+        void *o = rcgc_new(h, &small_type);
+        CHECK(o != NULL);
+        if (!o) break;
+        objs[n++] = o;
+        uintptr_t pg = (uintptr_t)o >> 16;
+        if (pg == seen[1])
+            reused = true;
+        else if (reused && pg != seen[3])
+            break;                          /* a new page serves the class */
+    }
+    CHECK(reused);
+    before = heap_pages(h);
+    free_objects_on_page(objs, n, seen[1]);
+    CHECK_EQ(heap_pages(h), before);
+    for (size_t i = 0; i < n; i++)
+        rcgc_xdecref(objs[i]);
+    free(objs);
+    rcgc_heap_free(h);
+}
+
 /* Large objects: live and freed counts in the memory statistics, and the
    request that cannot be satisfied returns NULL and leaves the heap usable. */
 static void test_large_objects(void)
@@ -1902,6 +1970,7 @@ int main(void)
     TEST(test_large_regions_kept);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     TEST(test_huge_pages_only_when_asked);
+    TEST(test_class_keeps_a_spare_page);
 #endif
     TEST(test_heap_free_releases_everything);
     TEST(test_many_heaps);

@@ -924,6 +924,78 @@ static void test_callback_changes_waiting_weakref(void)
         }
 }
 
+/* A callback that takes a reference to an object of the garbage, which C
+   code can hold without the collector seeing it (its data): the collection
+   analyses the set again after the callbacks, as after finalizers, and the
+   whole cycle survives, intact. (CPython 3.11 runs the second analysis
+   after every collection's callbacks and finalizers.) */
+typedef struct {
+    void *target;
+    void *saved;
+} resurrect_cb_data;
+
+static void resurrect_target_cb(void *wr, void *data)
+{
+    (void)wr;
+    resurrect_cb_data *d = data;
+    d->saved = d->target;
+    rcgc_incref(d->saved);
+}
+
+static void test_callback_resurrects_garbage(void)
+{
+    rcgc_heap *h = fresh_heap();
+    node *a = rcgc_new(h, &node_type), *b = rcgc_new(h, &node_type);
+    CHECK(a && b);
+    if (!a || !b) { rcgc_heap_free(h); return; }
+    rcgc_set(&a->a, b);
+    rcgc_set(&b->a, a);
+    resurrect_cb_data d = { a, NULL };
+    void *w = new_wr(a, resurrect_target_cb, &d);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 2), 0);
+    CHECK(d.saved == a);
+    CHECK(a->a == b && b->a == a);
+    CHECK_EQ(live_objects(h), 3);
+    rcgc_xdecref(d.saved);
+    CHECK_EQ(rcgc_collect(h, 2), 2);
+    end_test(h, &w, 1);
+}
+
+/* A weak reference that is itself garbage, to an object outside the garbage
+   that only the garbage holds: the collection clears it, without callback,
+   before anything dies, so the referent's death while the set is cleared
+   finds no weak reference to call back. CPython 3.11, the same graph (a
+   cycle of __slots__ objects, one holding R, made before and so outside the
+   collection of generation 0, the other weakref.ref(R, lambda)): no
+   callback, and gc.collect(0) returns 4, the cycle, the weak reference and
+   its lambda; R dies by reference counting, not counted. Here the callback
+   is C code: 3. */
+static void test_garbage_weakref_to_object_the_garbage_holds(void)
+{
+    rcgc_heap *h = fresh_heap();
+    evlog log = {0};
+    cbdata d = { &log, "cb" };
+    node *a = rcgc_new(h, &node_type), *b = rcgc_new(h, &node_type);
+    void *r = rcgc_new(h, &blob_type);
+    CHECK(a && b && r);
+    if (!a || !b || !r) { rcgc_heap_free(h); return; }
+    void *w = new_wr(r, log_cb, &d);
+    rcgc_set(&a->a, r);
+    rcgc_set(&a->b, b);
+    rcgc_set(&b->a, a);
+    rcgc_set(&b->b, w);
+    rcgc_decref(r);
+    rcgc_decref(w);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    CHECK_EQ(rcgc_collect(h, 0), 3);
+    CHECK_EQ(log.cb_calls, 0);
+    CHECK_EQ(live_objects(h), 0);
+    rcgc_heap_free(h);
+}
+
 /* ------------------------------------------------------------------------- */
 /* The refcount path: what a release deep in a tree, and what callbacks that */
 /* drop weak references, see                                                 */
@@ -1105,6 +1177,8 @@ int main(void)
     TEST(test_immortal_weakref_callback);
     TEST(test_callback_untracks_its_weakref);
     TEST(test_callback_changes_waiting_weakref);
+    TEST(test_callback_resurrects_garbage);
+    TEST(test_garbage_weakref_to_object_the_garbage_holds);
     TEST(test_weakref_dropped_deep_in_a_release);
     TEST(test_refcount_callbacks_hold_weakrefs);
     return check_summary();
