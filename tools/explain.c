@@ -395,11 +395,11 @@ int explain_why(struct replay *rp, uint32_t id, FILE *out)
     ptrdiff_t n;
     char name[EXPLAIN_NAME_SIZE];
 
-    fprintf(out, "why %" PRIu32 ":", id);
     if (obj == NULL) {
-        fputs(" not alive\n", out);
+        fprintf(out, "why %" PRIu32 ": not alive\n", id);
         return 0;
     }
+    /* The chain first: when memory is short, nothing is printed. */
     n = rcgc_why_alive(rp->heap, obj, chain, max);
     if (n > (ptrdiff_t)max) {
         max = (size_t)n;
@@ -413,6 +413,7 @@ int explain_why(struct replay *rp, uint32_t id, FILE *out)
             free(chain);
         return -1;
     }
+    fprintf(out, "why %" PRIu32 ":", id);
     if (n == 0)
         fputs(" no outside reference reaches it (garbage: a full collection frees it)", out);
     for (ptrdiff_t i = 0; i < n; i++) {

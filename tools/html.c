@@ -127,9 +127,11 @@ int html_write(FILE *out, const char *title, const char *renderer, const struct 
         fprintf(out, "<section class=\"frame\" id=\"step-%zu\" data-step=\"%zu\"%s>\n", i + 1, i + 1,
                 i ? " hidden" : "");
         fprintf(out, "<h2>Step %zu of %zu: <code class=\"op\">", i + 1, n);
-        html_escape(out, f->op);
+        html_escape(out, f->op != NULL ? f->op : "?");
         fputs("</code></h2>\n", out);
-        if (f->events[0] != '\0') {
+        if (f->events == NULL) {
+            fputs("<p class=\"no-events\">Its events were not kept: out of memory.</p>\n", out);
+        } else if (f->events[0] != '\0') {
             fputs("<pre class=\"events\">", out);
             html_escape(out, f->events);
             fputs("</pre>\n", out);
@@ -144,7 +146,7 @@ int html_write(FILE *out, const char *title, const char *renderer, const struct 
             fputs("</figure>\n", out);
         }
         fputs("<figure class=\"after\"><figcaption>The heap after the operation</figcaption>\n", out);
-        fputs(f->svg, out);
+        fputs(f->svg != NULL ? f->svg : "<p>Not drawn: out of memory.</p>", out);
         fputs("</figure>\n</div>\n</section>\n", out);
     }
     fprintf(out, "</main>\n<script>\n%s</script>\n</body>\n</html>\n", script);

@@ -18,6 +18,8 @@ struct html_frame {
     char *op;                       /* the operation's tokens */
     char *events;                   /* what it printed */
     char *svg;                      /* the heap afterwards (an <svg> element) */
+    /* Each of these three is NULL when memory ran short while the frame was
+       made: the page says so in its place. */
     char *gc_svg;                   /* the heap as the step's collection found it, or NULL */
     int gc_generation;
 };

@@ -48,10 +48,15 @@ static void note_event(struct replay *rp, char kind, uint32_t name)
         rp->hooks->event(rp, kind, name, rp->hooks->data);
 }
 
+/* Once a resurrecting finalizer could not save its object (out_of_memory),
+   the step no longer does what the trace says: what its events would show
+   from then on is not printed, and the step fails when it returns. */
 static void finalize_print(void *obj)
 {
     struct replay_object *o = obj;
 
+    if (o->replay->out_of_memory)
+        return;
     fprintf(o->replay->out, "fin %" PRIu32 "\n", o->id);
     note_event(o->replay, 'f', o->id);
 }
@@ -93,6 +98,8 @@ static void weak_callback(void *weakref, void *data)
     struct replay_weak *w = data;
 
     (void)weakref;
+    if (w->replay->out_of_memory)
+        return;
     fprintf(w->replay->out, "cb %" PRIu32 "\n", w->id);
     note_event(w->replay, 'c', w->id);
 }
@@ -385,7 +392,8 @@ static int run(struct replay *rp, const struct trace_op *op)
         return run_deref(rp, op);
     case TRACE_COLLECT:
         n = rcgc_collect(rp->heap, op->generation);
-        fprintf(rp->out, "collect %d %td\n", op->generation, n);
+        if (!rp->out_of_memory)
+            fprintf(rp->out, "collect %d %td\n", op->generation, n);
         break;
     case TRACE_UNSAVE:
         return run_unsave(rp);

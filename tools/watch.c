@@ -249,7 +249,9 @@ static void on_collection(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *in
         return;
     if (phase == RCGC_PHASE_STOP) {
         if (w->ex.running) {
-            if (explain_stop(&w->ex, rp) != 0) {
+            /* A resurrection the replay could not make (out_of_memory)
+               leaves nothing true to summarize either. */
+            if (explain_stop(&w->ex, rp) != 0 || rp->out_of_memory) {
                 w->failed = 1;
                 snprintf(w->error, sizeof w->error, "out of memory");
                 return;
