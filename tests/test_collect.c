@@ -2213,6 +2213,19 @@ static void logging_leaf_destroy(void *obj)
 
 static const rcgc_type logging_leaf = { "logged leaf", sizeof(node), NULL, NULL, logging_leaf_destroy };
 
+/* Makes a <-> b a cycle, a holding c and b holding d, and drops the
+   caller's references to all four: garbage for the next collection. */
+static void drop_pair_holding(node *a, node *b, void *c, void *d)
+{
+    link_pair(a, b);
+    rcgc_set(&a->b, c);
+    rcgc_set(&b->b, d);
+    rcgc_decref(a);
+    rcgc_decref(b);
+    rcgc_decref(c);
+    rcgc_decref(d);
+}
+
 /* A cycle A <-> B without hooks (A made first), A holding the watched leaf C
    and B the watched leaf D. The set is cleared in list order, holding a
    reference to the object being cleared, as CPython's delete_garbage does:
@@ -2232,13 +2245,7 @@ static void test_garbage_clear_order_seen_by_watched_leaves(void)
     c->log = d->log = &log;
     c->name = "C";
     d->name = "D";
-    link_pair(a, b);
-    rcgc_set(&a->b, c);
-    rcgc_set(&b->b, d);
-    rcgc_decref(a);
-    rcgc_decref(b);
-    rcgc_decref(c);
-    rcgc_decref(d);
+    drop_pair_holding(a, b, c, d);
     CHECK_EQ(rcgc_collect(h, 0), 2);
     CHECK_STR(log.text, "D C");
     CHECK_EQ(live_objects(h), 0);
@@ -2285,13 +2292,7 @@ static void test_garbage_clear_order_seen_by_weakly_watched_leaves(void)
     if (!a || !b || !c || !d) { rcgc_heap_free(h); return; }
     void *wc = rcgc_weakref_new(c, leaf_watch_cb, &lc), *wd = rcgc_weakref_new(d, leaf_watch_cb, &ld);
     CHECK(wc && wd);
-    link_pair(a, b);
-    rcgc_set(&a->b, c);
-    rcgc_set(&b->b, d);
-    rcgc_decref(a);
-    rcgc_decref(b);
-    rcgc_decref(c);
-    rcgc_decref(d);
+    drop_pair_holding(a, b, c, d);
     CHECK_EQ(rcgc_collect(h, 0), 2);
     CHECK_STR(log.text, "D C");
     rcgc_xdecref(wc);
