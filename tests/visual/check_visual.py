@@ -784,6 +784,18 @@ def check_demo(rcgc, tour, trace):
     expect("RC 1 - 1 internal = gc_refs 0: unreachable" in tail, "the tour's gc_refs arithmetic")
     expect("RC 1 - 0 internal = gc_refs 1: reachable" in tail, "the tour's reachable object")
     expect("rcgc replay --explain --dot DIR examples/article-cycle.trace" in tail, "the tour points to the replay")
+    # A chain kept alive with automatic collection on: a collection every
+    # 701 containers; generation 1's counter passes its threshold 10 at the
+    # 11th, so the 12th collects generation 1; after 11 of those (the 132nd
+    # collection) generation 2's counter is 11, and the 133rd collects
+    # generation 2 (the long-lived rule allows it: the heap was empty after
+    # the last full collection). At #5000, 7 collections have run (the last
+    # at #4907) and 93 containers came after it.
+    expect("container #8412: generation 1 collected; just before, get_count() was (700, 11, 0)" in out,
+           "the tour's first collection of generation 1")
+    expect("container #93233: generation 2 collected; just before, get_count() was (700, 0, 11)" in out,
+           "the tour's first collection of generation 2")
+    expect("get_count() after container #5000              (93, 7, 0)" in out, "the tour's count at #5000")
     tmp = tempfile.mkdtemp(prefix="rcgc-demo-")
     try:
         demo = os.path.join(tmp, "demo")
