@@ -948,12 +948,9 @@ static void test_callback_resurrects_garbage(void)
     node *a = rcgc_new(h, &node_type), *b = rcgc_new(h, &node_type);
     CHECK(a && b);
     if (!a || !b) { rcgc_heap_free(h); return; }
-    rcgc_set(&a->a, b);
-    rcgc_set(&b->a, a);
     resurrect_cb_data d = { a, NULL };
     void *w = new_wr(a, resurrect_target_cb, &d);
-    rcgc_decref(a);
-    rcgc_decref(b);
+    orphan_pair(a, b);
     CHECK_EQ(rcgc_collect(h, 2), 0);
     CHECK(d.saved == a);
     CHECK(a->a == b && b->a == a);

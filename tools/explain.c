@@ -256,6 +256,25 @@ static void put_names(FILE *out, const char *what, const struct explain *e, enum
     fputs(n ? "\n" : " none\n", out);
 }
 
+/* For each generation that holds some, a line "    WHAT G: names" of the
+   objects alive after the collection that were reachable (reach
+   EXPLAIN_OUTSIDE) or unreachable (EXPLAIN_UNREACHABLE). */
+static void put_by_generation(FILE *out, const char *what, const struct explain *e, enum explain_reach reach)
+{
+    bool unreachable = reach == EXPLAIN_UNREACHABLE;
+
+    for (int g = 0; g < 3; g++) {
+        bool any = false;
+        for (size_t i = 0; i < e->nrows && !any; i++)
+            any = (e->rows[i].reach == EXPLAIN_UNREACHABLE) == unreachable && e->rows[i].after == g;
+        if (any) {
+            char line[64];
+            snprintf(line, sizeof line, "    %s %d", what, g);
+            put_names(out, line, e, reach, true, g);
+        }
+    }
+}
+
 static const char *reach_text(const struct explain *e, const struct explain_row *r, char *buf, size_t size)
 {
     switch (r->reach) {
@@ -327,7 +346,6 @@ static void put_events(FILE *out, const char *what, const struct sbuf *b)
 void explain_print_stop(const struct explain *e, FILE *out)
 {
     size_t i, n = 0;
-    int g;
 
     fprintf(out, "  after collecting generation %d:\n", e->generation);
     put_events(out, "weak-reference callbacks run", &e->cbs);
@@ -349,26 +367,8 @@ void explain_print_stop(const struct explain *e, FILE *out)
         }
         fputc('\n', out);
     }
-    for (g = 0; g < 3; g++) {
-        bool any = false;
-        for (i = 0; i < e->nrows && !any; i++)
-            any = e->rows[i].reach != EXPLAIN_UNREACHABLE && e->rows[i].after == g;
-        if (any) {
-            char what[64];
-            snprintf(what, sizeof what, "    survivors now in generation %d", g);
-            put_names(out, what, e, EXPLAIN_OUTSIDE, true, g);
-        }
-    }
-    for (g = 0; g < 3; g++) {
-        bool any = false;
-        for (i = 0; i < e->nrows && !any; i++)
-            any = e->rows[i].reach == EXPLAIN_UNREACHABLE && e->rows[i].after == g;
-        if (any) {
-            char what[64];
-            snprintf(what, sizeof what, "    resurrected, now in generation %d", g);
-            put_names(out, what, e, EXPLAIN_UNREACHABLE, true, g);
-        }
-    }
+    put_by_generation(out, "survivors now in generation", e, EXPLAIN_OUTSIDE);
+    put_by_generation(out, "resurrected, now in generation", e, EXPLAIN_UNREACHABLE);
 }
 
 void explain_free(struct explain *e)

@@ -239,6 +239,14 @@ static char *page_svg(struct watch *w, const char *dot)
 /* Collections                                                               */
 /* ------------------------------------------------------------------------- */
 
+/* A collection callback ran out of memory: the step reports it once the
+   operation returns (hook_after). */
+static void collection_out_of_memory(struct watch *w)
+{
+    w->failed = 1;
+    snprintf(w->error, sizeof w->error, "out of memory");
+}
+
 static void on_collection(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *info, void *data)
 {
     struct replay *rp = data;
@@ -252,8 +260,7 @@ static void on_collection(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *in
             /* A resurrection the replay could not make (out_of_memory)
                leaves nothing true to summarize either. */
             if (explain_stop(&w->ex, rp) != 0 || rp->out_of_memory) {
-                w->failed = 1;
-                snprintf(w->error, sizeof w->error, "out of memory");
+                collection_out_of_memory(w);
                 return;
             }
             if (w->o.explain)
@@ -263,8 +270,7 @@ static void on_collection(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *in
     }
     if (explain_start(&w->ex, rp, info->generation) != 0) {
         w->ex.running = false;
-        w->failed = 1;
-        snprintf(w->error, sizeof w->error, "out of memory");
+        collection_out_of_memory(w);
         return;
     }
     if (w->o.explain)
@@ -277,8 +283,7 @@ static void on_collection(rcgc_heap *h, rcgc_phase phase, const rcgc_gc_info *in
              rp->steps, w->op_text, info->generation);
     char *dot = heap_dot(rp, title, w->ex.unreachable, w->ex.nunreachable, w->o.dot_dir != NULL);
     if (dot == NULL) {
-        w->failed = 1;
-        snprintf(w->error, sizeof w->error, "out of memory");
+        collection_out_of_memory(w);
         return;
     }
     if (w->o.dot_dir != NULL) {
