@@ -44,9 +44,14 @@
  *      cycles fall apart by reference counting (delete_garbage); when nothing
  *      can watch that happen, it frees the set in bulk (bulk_delete), in the
  *      order of the pages when the set is most of the heap
- *      (bulk_delete_pages).
+ *      (bulk_delete_pages). When the walk over the pages finds every
+ *      examined object at gc_refs 0 and none with hooks, the whole set is
+ *      such garbage: move_unreachable and its list are skipped
+ *      (SHAPE_GARBAGE).
  * gc_refs lives in `prev` while an object is being examined; F_COLLECTING marks
- * the examined set and F_UNREACHABLE the tentatively unreachable objects.
+ * the examined set and F_UNREACHABLE the tentatively unreachable objects
+ * (but while bulk_delete_pages frees SHAPE_GARBAGE's set, the objects whose
+ * turn has passed, which are freed before it ends).
  * F_UNREACHABLE means something only inside move_unreachable: the objects found
  * unreachable keep it (no pass just to clear it) until they leave the set, and
  * every way out clears it (update_refs for a second analysis, delete_garbage's
@@ -97,6 +102,11 @@ static inline void begin_examining(rcgc_heap *h, head_t *x, uint32_t mark)
    F_COLLECTING is), and every object leaves the set with its generation
    written again (keep_survivor, set_gen) or is freed. */
 #define WALKED GEN_MASK
+
+/* The bits of an object's info that say its release runs code: its type has
+   a finalizer or a destroy, or is the weak-reference type, or weak references
+   refer to it. */
+#define HOOKS_IN_INFO ((uint32_t)TB_HOOKS << TYPE_SHIFT | F_WEAKREFS)
 
 /* gc_refs = refcount, and mark the set being examined. Returns its size. */
 static size_t update_refs(rcgc_heap *h, head_t *young)
@@ -196,7 +206,9 @@ enum {
     SHAPE_ANY,              /* move_unreachable */
     SHAPE_FOREST,           /* relink_forest */
     SHAPE_IMMUTABLE_FOREST, /* untrack_forest */
-    SHAPE_KEPT              /* keep_all: move_unreachable would park nothing */
+    SHAPE_KEPT,             /* keep_all: move_unreachable would park nothing */
+    SHAPE_GARBAGE           /* nothing reachable, no hooks: bulk_delete_pages
+                               frees the set without a list */
 };
 
 /* visit_decref for update_subtract_refs: an examined object not reached yet
@@ -218,7 +230,8 @@ enum {
    reachable by an earlier object that is kept, and move_unreachable keeps
    every object where it is (see keep_all). */
 static inline __attribute__((always_inline)) void visit_decref_examined(void **slot, rcgc_heap *h, bool every_gen,
-                                                                       forest_ctx *c, uint32_t *parks)
+                                                                       forest_ctx *c, uint32_t *parks,
+                                                                       size_t *balance)
 {
     void *v = *slot;
     if (!v)
@@ -235,11 +248,15 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
 #endif
         if (__builtin_expect(--x->prev == 0, 0) && parks)
             *parks |= info & WALKED;
+        if (balance)
+            --*balance;
         if (c)
             c->forest &= x->refcnt == 1 && x != c->x;
     } else if (examined_in_full(x) && (every_gen || gen_of(x) <= h->collect_gen)) {
         begin_examining(h, x, 0);
         x->prev--;
+        if (balance)
+            *balance += x->prev;
         if (c)
             c->forest = false;
     } else {
@@ -251,21 +268,21 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
 
 static inline void visit_decref_full(void **slot, void *arg)
 {
-    visit_decref_examined(slot, arg, false, NULL, NULL);
+    visit_decref_examined(slot, arg, false, NULL, NULL, NULL);
 }
 
 /* visit_decref_full that also checks the shape of a forest. */
 static inline void visit_decref_forest(void **slot, void *arg)
 {
     forest_ctx *c = arg;
-    visit_decref_examined(slot, c->h, false, c, NULL);
+    visit_decref_examined(slot, c->h, false, c, NULL, NULL);
 }
 
 /* visit_decref_full that notes an object that may be parked. */
 static inline void visit_decref_kept(void **slot, void *arg)
 {
     forest_ctx *c = arg;
-    visit_decref_examined(slot, c->h, false, NULL, &c->parks);
+    visit_decref_examined(slot, c->h, false, NULL, &c->parks, NULL);
 }
 
 /* Whether an object among the first n of young, walked while
@@ -357,24 +374,29 @@ kept:
 }
 
 /* What the visits of update_subtract_refs_stream note: whether an object
-   may be parked (as forest_ctx.parks). */
+   may be parked (as forest_ctx.parks), and the sum of the examined objects'
+   gc_refs (modulo 2^64: each object's count is added when it is begun, and
+   each reference visited into the set takes one off). Every gc_refs is at
+   least 0, so the sum is 0 when every one is. */
 typedef struct stream_visit {
     rcgc_heap *h;
     uint32_t parks;
+    size_t balance;
 } stream_visit;
 
 /* For update_subtract_refs_stream: a full collection examines every
    generation. */
 static inline void visit_decref_all(void **slot, void *arg)
 {
-    visit_decref_examined(slot, arg, true, NULL, NULL);
+    stream_visit *v = arg;
+    visit_decref_examined(slot, v->h, true, NULL, NULL, &v->balance);
 }
 
 /* visit_decref_all that notes an object that may be parked. */
 static inline void visit_decref_all_kept(void **slot, void *arg)
 {
     stream_visit *v = arg;
-    visit_decref_examined(slot, v->h, true, NULL, &v->parks);
+    visit_decref_examined(slot, v->h, true, NULL, &v->parks, &v->balance);
 }
 
 /* update_subtract_refs for a full collection, in the order of the blocks in
@@ -396,6 +418,10 @@ static inline void visit_decref_all_kept(void **slot, void *arg)
    object unless one WALKED reached gc_refs 0, and *shape tells it (SHAPE_KEPT
    or SHAPE_ANY). The checks stop at the first page that begins after an
    object may be parked.
+   When every examined object ends at gc_refs 0 (their sum is 0), none is
+   reachable from outside the set: move_unreachable would park them all and
+   take none back, and *shape is SHAPE_GARBAGE, unless one of them has hooks
+   (found_in), for which collect_main needs the unreachable list.
    Out of line, and bulk_delete and collect_main inlined into
    collect_with_callback, as gcc chose before move_unreachable_linked came:
    with its own choices since, the collections of bench_cycles ran one
@@ -404,8 +430,8 @@ static inline void visit_decref_all_kept(void **slot, void *arg)
 static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h, head_t *young, int *shape)
 {
     size_t n = 0, descents = 0;
-    uint32_t last_next = 0;
-    stream_visit v = { h, 0 };
+    uint32_t last_next = 0, infos = 0;
+    stream_visit v = { h, 0, 0 };
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
     for (uint32_t r = 1; r < h->region_top; r++) {
         char *b;
@@ -419,9 +445,12 @@ static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h
                 __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
                 if (!tool_block_info(x) || !examined_in_full(x))
                     continue;
-                if (!(x->info & F_COLLECTING))
+                if (!(x->info & F_COLLECTING)) {
                     begin_examining(h, x, 0);
-                each_field_cached(h, x, &fc, visit_decref_all, h);
+                    v.balance += x->refcnt;
+                }
+                infos |= x->info;
+                each_field_cached(h, x, &fc, visit_decref_all, &v);
                 n++;
             }
             continue;
@@ -431,8 +460,11 @@ static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h
             __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
             if (!tool_block_info(x) || !examined_in_full(x))
                 continue;
-            if (!(x->info & F_COLLECTING))
+            if (!(x->info & F_COLLECTING)) {
                 begin_examining(h, x, WALKED);
+                v.balance += x->refcnt;
+            }
+            infos |= x->info;
             each_field_cached(h, x, &fc, visit_decref_all_kept, &v);
             uint32_t next = x->next;
             descents += next <= last_next;
@@ -441,7 +473,12 @@ static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h
         }
     }
     bool follows_list = n && last_next == ref_of(young) && descents == (n > 1);
-    *shape = follows_list && !v.parks ? SHAPE_KEPT : SHAPE_ANY;
+    if (follows_list && !v.parks)
+        *shape = SHAPE_KEPT;
+    else if (n && v.balance == 0 && !(infos & HOOKS_IN_INFO))
+        *shape = SHAPE_GARBAGE;
+    else
+        *shape = SHAPE_ANY;
     return n;
 }
 
@@ -491,7 +528,7 @@ enum {
 /* What parking x tells of the objects found unreachable (FOUND_*). */
 static inline unsigned found_in(const rcgc_heap *h, const head_t *x)
 {
-    if (!(x->info & ((uint32_t)TB_HOOKS << TYPE_SHIFT | F_WEAKREFS)))
+    if (!(x->info & HOOKS_IN_INFO))
         return 0;
     return FOUND_HOOKS | (type_bits(h, x) & TB_FINALIZE ? FOUND_FINALIZERS : 0);
 }
@@ -1173,15 +1210,42 @@ typedef struct bulk_ctx {
     size_t budget;          /* blocks page_dies_whole may still read */
 } bulk_ctx;
 
+/* The marks of the set being freed. A set that move_unreachable found
+   (garbage false): its objects have F_UNREACHABLE, and keep F_COLLECTING
+   until their turn comes. SHAPE_GARBAGE's (garbage true): every examined
+   object is in the set, so F_COLLECTING marks it, and F_UNREACHABLE is set
+   when its turn comes. Either way the turn toggles turn_mark. */
+static inline uint32_t in_set_mark(bool garbage)
+{
+    return garbage ? F_COLLECTING : F_UNREACHABLE;
+}
+
+static inline uint32_t turn_mark(bool garbage)
+{
+    return garbage ? F_UNREACHABLE : F_COLLECTING;
+}
+
+/* Whether the turn of an object of the set has passed. */
+static inline bool turn_passed(uint32_t info, bool garbage)
+{
+    return garbage ? (info & F_UNREACHABLE) != 0 : !(info & F_COLLECTING);
+}
+
+/* info & (F_COLLECTING | F_UNREACHABLE) of an object of the set whose turn
+   has not come. */
+static inline uint32_t turn_to_come(bool garbage)
+{
+    return garbage ? F_COLLECTING : F_COLLECTING | F_UNREACHABLE;
+}
+
 /* The visitor of bulk_delete. A reference into the set takes one off its
    object's count, which then counts the references from the set's objects not
    walked yet (an unreachable object has no others); the object is freed when
    that reaches 0 and its own turn has passed. A reference out of the set is
    released: its object survives, or is a leaf that dies unwatched, freed on
    the spot (so the free run hands its page back first). */
-static inline void visit_release_bulk(void **slot, void *arg)
+static inline __attribute__((always_inline)) void release_bulk(void **slot, bulk_ctx *c, bool garbage)
 {
-    bulk_ctx *c = arg;
     void *v = *slot;
     if (!v)
         return;
@@ -1189,8 +1253,8 @@ static inline void visit_release_bulk(void **slot, void *arg)
     rcgc__dbg_visited(c->h, c->h->traversing, v);
 #endif
     head_t *y = head_of(v);
-    if (y->info & F_UNREACHABLE) {
-        if (--y->refcnt == 0 && !(y->info & F_COLLECTING))
+    if (y->info & in_set_mark(garbage)) {
+        if (--y->refcnt == 0 && turn_passed(y->info, garbage))
             free_run_add(c->h, &c->run, y);
     } else {
         *slot = NULL;
@@ -1199,15 +1263,29 @@ static inline void visit_release_bulk(void **slot, void *arg)
     }
 }
 
+static inline __attribute__((always_inline)) void visit_release_bulk(void **slot, void *arg)
+{
+    release_bulk(slot, arg, false);
+}
+
 /* The visitor of bulk_delete for the objects of a page that dies whole: an
    object on that page dies with it and is not even read; the others are
    visit_release_bulk's. */
-static inline void visit_release_whole(void **slot, void *arg)
+static inline __attribute__((always_inline)) void release_whole(void **slot, bulk_ctx *c, bool garbage)
 {
-    const bulk_ctx *c = arg;
     void *v = *slot;
     if (v && page_of(v) != c->whole)
-        visit_release_bulk(slot, arg);
+        release_bulk(slot, c, garbage);
+}
+
+static inline __attribute__((always_inline)) void visit_release_whole(void **slot, void *arg)
+{
+    release_whole(slot, arg, false);
+}
+
+static inline __attribute__((always_inline)) void visit_release_whole_garbage(void **slot, void *arg)
+{
+    release_whole(slot, arg, true);
 }
 
 /* The mark in the free word of a page that dies whole, whose free word then
@@ -1327,33 +1405,52 @@ static inline __attribute__((always_inline)) void bulk_delete(rcgc_heap *h, head
 
 /* The visitor of bulk_delete_pages' second walk of a page that does not die
    whole: the references to the page's own blocks, which the first one left. */
-static inline void visit_release_on_page(void **slot, void *arg)
+static inline __attribute__((always_inline)) void release_on_page(void **slot, bulk_ctx *c, bool garbage)
 {
-    const bulk_ctx *c = arg;
     void *v = *slot;
     if (v && page_of(v) == c->whole)
-        visit_release_bulk(slot, arg);
+        release_bulk(slot, c, garbage);
+}
+
+static inline __attribute__((always_inline)) void visit_release_on_page(void **slot, void *arg)
+{
+    release_on_page(slot, arg, false);
+}
+
+static inline __attribute__((always_inline)) void visit_release_on_page_garbage(void **slot, void *arg)
+{
+    release_on_page(slot, arg, true);
+}
+
+static inline __attribute__((always_inline)) void visit_release_bulk_garbage(void **slot, void *arg)
+{
+    release_bulk(slot, arg, true);
 }
 
 /* bulk_delete in the order of the blocks in memory, for a set of at least
    half the blocks of the heap (the order of a release nobody can watch is
-   free): the set's objects are the blocks with F_UNREACHABLE and
-   F_COLLECTING, so the list is not read. Each page is walked as if it died
-   whole (page_dies_whole's census, which comes for free here): the walk
-   releases what the page's objects refer to off the page. If they are all of
-   its live blocks, the page is emptied at the end with the others. At the
-   first live block outside the set, the page is walked again from its
-   first block, in the cache, as bulk_delete walks: the objects walked already
-   release their references to the page, the others all of theirs, and each
-   gets its turn. A large object is the only block of its page. Frees during
-   the walk (an object whose turn has passed, a leaf outside the set) never
-   free a block the walk has still to read as live: the set's objects ahead
-   keep F_COLLECTING, and a freed block reads 0. */
-static inline __attribute__((always_inline)) void bulk_delete_pages(rcgc_heap *h)
+   free): the set's objects are the blocks marked as its own (in_set_mark and
+   turn_to_come: those that move_unreachable found unreachable, or with
+   garbage every examined object, SHAPE_GARBAGE), so the list is not read.
+   Each page is walked as if it died whole (page_dies_whole's census, which
+   comes for free here): the walk releases what the page's objects refer to
+   off the page. If they are all of its live blocks, the page is emptied at
+   the end with the others. At the first live block outside the set, the page
+   is walked again from its first block, in the cache, as bulk_delete walks:
+   the objects walked already release their references to the page, the
+   others all of theirs, and each gets its turn. A large object is the only
+   block of its page. Frees during the walk (an object whose turn has passed,
+   a leaf outside the set) never free a block the walk has still to read as
+   live: the set's objects ahead wait for their turn, and a freed block reads
+   0. */
+static inline __attribute__((always_inline)) void bulk_delete_pages(rcgc_heap *h, bool garbage)
 {
     bulk_ctx c = { h, { NULL, NULL, 0 }, NULL, NULL, 0 };
     field_cache fc = { FIELD_CACHE_NONE, 0, 0 };
-    const uint32_t both = F_UNREACHABLE | F_COLLECTING;
+    const uint32_t both = F_UNREACHABLE | F_COLLECTING, waiting = turn_to_come(garbage);
+    rcgc_visit_fn whole = garbage ? visit_release_whole_garbage : visit_release_whole;
+    rcgc_visit_fn on_page = garbage ? visit_release_on_page_garbage : visit_release_on_page;
+    rcgc_visit_fn bulk = garbage ? visit_release_bulk_garbage : visit_release_bulk;
     for (uint32_t r = 1; r < h->region_top; r++) {
         char *b;
         const char *end;
@@ -1370,13 +1467,13 @@ static inline __attribute__((always_inline)) void bulk_delete_pages(rcgc_heap *h
             uint32_t info = tool_block_info(x);
             if (!info)
                 continue;
-            if ((info & both) != both)
+            if ((info & both) != waiting)
                 break;
-            each_field_cached(h, x, &fc, visit_release_whole, &c);
+            each_field_cached(h, x, &fc, whole, &c);
             set++;
         }
         /* p->used counts the page's live blocks: none of them can be in the
-           free run yet, since the set's objects here keep F_COLLECTING. */
+           free run yet, since the set's objects here wait for their turn. */
         char *walked = b;
         if (walked == end) {
             if (!set)
@@ -1389,20 +1486,20 @@ static inline __attribute__((always_inline)) void bulk_delete_pages(rcgc_heap *h
         }
         for (b = first; b < walked; b += size) {
             head_t *x = (head_t *)b;
-            if ((tool_block_info(x) & both) != both)
+            if ((tool_block_info(x) & both) != waiting)
                 continue;
-            each_field_cached(h, x, &fc, visit_release_on_page, &c);
-            x->info &= ~(uint32_t)F_COLLECTING;
+            each_field_cached(h, x, &fc, on_page, &c);
+            x->info ^= turn_mark(garbage);
             if (x->refcnt == 0)
                 free_run_add(h, &c.run, x);
         }
         for (; b < end; b += size) {
             head_t *x = (head_t *)b;
             __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
-            if ((tool_block_info(x) & both) != both)
+            if ((tool_block_info(x) & both) != waiting)
                 continue;
-            each_field_cached(h, x, &fc, visit_release_bulk, &c);
-            x->info &= ~(uint32_t)F_COLLECTING;
+            each_field_cached(h, x, &fc, bulk, &c);
+            x->info ^= turn_mark(garbage);
             if (x->refcnt == 0)
                 free_run_add(h, &c.run, x);
         }
@@ -1459,7 +1556,17 @@ static inline __attribute__((always_inline)) size_t collect_main(rcgc_heap *h, i
     int shape = SHAPE_ANY;
     size_t examined = stream ? update_subtract_refs_stream(h, young, &shape) : update_subtract_refs(h, young, &shape);
     size_t far = 0;     /* far steps (far_step) of move_unreachable's walks */
-    if (shape == SHAPE_IMMUTABLE_FOREST) {
+    /* A set that is all garbage, which nobody can watch being freed, and of at
+       least half the blocks a walk over the pages reads (see below): it needs
+       no list, and neither move_unreachable nor the second analysis. */
+    bool all_garbage = shape == SHAPE_GARBAGE && !h->outside_refs &&
+                       !(h->debug & (RCGC_DEBUG_SAVEALL | RCGC_DEBUG_COLLECTABLE)) && examined >= blocks / 2;
+    if (all_garbage) {
+        list_init(young);
+        survivors = 0;
+        count = examined;
+        found = 0;
+    } else if (shape == SHAPE_IMMUTABLE_FOREST) {
         untrack_forest(h, young);
         survivors = count = 0;
         found = 0;
@@ -1515,13 +1622,15 @@ static inline __attribute__((always_inline)) size_t collect_main(rcgc_heap *h, i
         final = &h->still_unreachable;
     }
     m += count;
-    if (user_code || (found & FOUND_HOOKS) || h->outside_refs || (h->debug & RCGC_DEBUG_SAVEALL)) {
+    if (all_garbage) {
+        bulk_delete_pages(h, true);
+    } else if (user_code || (found & FOUND_HOOKS) || h->outside_refs || (h->debug & RCGC_DEBUG_SAVEALL)) {
         delete_garbage(h, final, old);
     } else if (stream && count >= blocks / 2) {
         /* A set of at least half of the blocks a walk over the pages reads:
            that walk costs less than the list's (performance-log.md,
            thirtieth round). */
-        bulk_delete_pages(h);
+        bulk_delete_pages(h, false);
         list_init(final);
     } else {
         bulk_delete(h, final, count);

@@ -2605,6 +2605,198 @@ static void test_bulk_delete_page_of_the_allocation(void)
     check_bulk_delete_page_of_the_allocation(2);
 }
 
+/* A full collection of a heap whose every examined object is garbage: the
+   walk that subtracts the references finds each gc_refs at 0, and the set is
+   freed without the unreachable list (collect.c, SHAPE_GARBAGE) unless
+   something needs that list. Rings of plain nodes hold leaves, and some a
+   large object; between their objects, on the same pages, live untracked
+   containers and leaves that are not examined. In turn: nothing else; the
+   test holds one ring object, so that its ring survives; one ring object has
+   a finalizer; an untracked weak reference with a callback watches one; two
+   ring objects hold untracked containers with a destroy, only there, the
+   second object in a block freed before it was made, below the first (the
+   order of their destroys is the list's: CPython clears the garbage in that
+   order); RCGC_DEBUG_SAVEALL; the test holds Q of a pair P <-> Q made
+   before the rings, or among them, on a later page: only Q's gc_refs is not
+   0, and of the pair's objects only P is begun by the walk itself, before
+   an object whose gc_refs reaches 0 was met or after (the collector's sum of
+   gc_refs counts both ways of beginning an object, and the walk's two
+   parts). */
+enum {
+    AG_PLAIN, AG_ONE_HELD, AG_FINALIZER, AG_WEAKREF, AG_OUTSIDE, AG_SAVEALL, AG_PAIR_FIRST, AG_PAIR_LATER,
+    AG_KINDS
+};
+
+/* P.a = Q and Q.a = P; the caller keeps its reference to Q. */
+static node *held_pair(rcgc_heap *h)
+{
+    node *p = rcgc_new(h, &plain_node_type), *q = rcgc_new(h, &plain_node_type);
+    CHECK(p && q && (uintptr_t)p < (uintptr_t)q);
+    if (!p || !q) return NULL;
+    rcgc_set(&p->a, q);
+    q->a = p;
+    return q;
+}
+
+static void log_destroy(void *obj)
+{
+    node *n = obj;
+    log_event(n->log, n->name);
+}
+
+static const rcgc_type logged_type = { "logged", sizeof(node), node_traverse, NULL, log_destroy };
+
+static void count_calls_cb(void *wr, void *data)
+{
+    (void)wr;
+    (*(size_t *)data)++;
+}
+
+static void check_all_garbage(int kind)
+{
+    enum { RINGS = 40, LEN = 50, KEPT_EVERY = 7, LEAF_EVERY = 5, LARGE_EVERY = 10, MAX_FILL = RINGS * LEN };
+    rcgc_heap *h = fresh_heap();
+    node **kept = calloc(RINGS * LEN, sizeof *kept);
+    CHECK(h && kept);
+    if (!h || !kept) { rcgc_heap_free(h); free(kept); return; }
+    evlog log = {0};
+    size_t nkept = 0, garbage = 0, calls = 0;
+    node *held = NULL, *outside[2] = { NULL, NULL }, *pair = NULL, *fill[RINGS * LEN];
+    size_t nfill = 0;
+    void *wr = NULL;
+    node *first = NULL, *last = NULL;
+    for (int r = 0; r < RINGS; r++) {
+        /* With AG_PAIR_LATER, rings 1 on are one ring without large objects
+           (whose regions the walk may reach before their referrers), begun
+           by the walk on the first page: the pair is the only structure the
+           walk begins after ring 0's objects reached gc_refs 0. */
+        bool joined = kind == AG_PAIR_LATER && r >= 1;
+        if (!joined || r == 1)
+            first = last = NULL;
+        if ((kind == AG_PAIR_FIRST && r == 0) || (kind == AG_PAIR_LATER && r == RINGS / 2))
+            pair = held_pair(h);
+        /* With AG_PAIR_FIRST, the rest of the pair's page is untracked, so
+           that the pair is the only structure the walk begins before an
+           object reached gc_refs 0. */
+        while (kind == AG_PAIR_FIRST && r == 0 && pair && nfill < MAX_FILL) {
+            fill[nfill] = rcgc_new_untracked(h, &plain_node_type);
+            CHECK(fill[nfill] != NULL);
+            if (!fill[nfill] || (uintptr_t)fill[nfill++] >> 16 != (uintptr_t)pair >> 16)
+                break;
+        }
+        for (int i = 0; i < LEN; i++) {
+            bool special = r == RINGS / 2 && i == 0;
+            const rcgc_type *t = kind == AG_FINALIZER && special ? &fin_type : &plain_node_type;
+            node *spacer = kind == AG_OUTSIDE && special ? rcgc_new(h, &plain_node_type) : NULL;
+            bool large = i == LEN - 1 && r % LARGE_EVERY == 0 && kind != AG_PAIR_LATER;
+            node *n = large ? rcgc_new_sized(h, t, sizeof(node) + 100000) : rcgc_new(h, t);
+            CHECK(n != NULL);
+            if (!n) break;
+            garbage++;
+            n->log = &log;
+            n->name = "fin";
+            if (i % LEAF_EVERY == 0)
+                n->b = rcgc_new_sized(h, &blob_type, 16);
+            if (spacer) {
+                outside[0] = new_named(h, &logged_type, &log, "first");
+                rcgc_decref(spacer);
+                node *second = rcgc_new(h, &plain_node_type);
+                CHECK(second != NULL && (uintptr_t)second < (uintptr_t)n);
+                if (!second) break;
+                garbage++;
+                outside[1] = new_named(h, &logged_type, &log, "second");
+                rcgc_untrack(outside[0]);
+                rcgc_untrack(outside[1]);
+                n->c = outside[0];
+                second->c = outside[1];
+                n->d = second;
+            }
+            if (last)
+                last->a = n;
+            else
+                first = n;
+            last = n;
+            if ((r * LEN + i) % KEPT_EVERY == 0) {
+                node *k = rcgc_new_untracked(h, &plain_node_type);
+                CHECK(k != NULL);
+                if (!k) break;
+                k->fin_calls = nkept;
+                k->b = rcgc_new_sized(h, &blob_type, 16);
+                kept[nkept++] = k;
+            }
+        }
+        if (!last) break;
+        if (!joined || r == RINGS - 1)
+            last->a = first;
+        if (kind == AG_ONE_HELD && r == RINGS / 2) {
+            held = last;
+            rcgc_incref(held);
+            garbage -= LEN;
+        }
+        if (kind == AG_WEAKREF && r == RINGS / 2) {
+            wr = rcgc_weakref_new(first, count_calls_cb, &calls);
+            CHECK(wr != NULL);
+            if (wr)
+                rcgc_untrack(wr);
+        }
+    }
+    if (kind == AG_SAVEALL)
+        rcgc_set_debug(h, RCGC_DEBUG_SAVEALL);
+    size_t others = nkept * 2 + (held ? LEN + LEN / LEAF_EVERY : 0) + (wr != NULL) + (pair ? 2 : 0) + nfill;
+    CHECK_EQ(rcgc_collect(h, 2), (ptrdiff_t)garbage);
+    if (kind == AG_SAVEALL) {
+        CHECK_EQ(rcgc_garbage_size(h), garbage);
+        rcgc_set_debug(h, 0);
+        rcgc_garbage_clear(h);
+        CHECK_EQ(rcgc_collect(h, 2), (ptrdiff_t)garbage);
+    }
+    CHECK_EQ(live_objects(h), others);
+    CHECK_EQ(log.fin_calls, kind == AG_FINALIZER);
+    CHECK_EQ(log.destroyed, kind == AG_FINALIZER);
+    CHECK_STR(log.text, kind == AG_FINALIZER ? "fin" : kind == AG_OUTSIDE ? "first second" : "");
+    CHECK_EQ(calls, kind == AG_WEAKREF);
+    if (wr) {
+        CHECK(rcgc_weakref_get(wr) == NULL);
+        rcgc_decref(wr);
+    }
+    if (pair) {
+        CHECK_EQ(rcgc_refcount(pair), 2);
+        CHECK_EQ(rcgc_refcount(pair->a), 1);
+        CHECK(((node *)pair->a)->a == pair);
+        rcgc_decref(pair);
+        CHECK_EQ(rcgc_collect(h, 2), 2);
+    }
+    if (held) {
+        node *n = held;
+        for (int i = 0; i < LEN; i++, n = n->a)
+            CHECK_EQ(rcgc_refcount(n), 1 + (n == held));
+        CHECK(n == held);
+        rcgc_decref(held);
+        CHECK_EQ(rcgc_collect(h, 2), LEN);
+    }
+    for (size_t i = 0; i < nfill; i++)
+        rcgc_decref(fill[i]);
+    for (int i = 0; i < RINGS * LEN; i++)
+        fill[i] = rcgc_new(h, &plain_node_type);
+    for (size_t i = 0; i < nkept; i++) {
+        CHECK_EQ(kept[i]->fin_calls, i);
+        CHECK_EQ(rcgc_refcount(kept[i]), 1);
+        CHECK_EQ(rcgc_refcount(kept[i]->b), 1);
+        rcgc_decref(kept[i]);
+    }
+    for (int i = 0; i < RINGS * LEN; i++)
+        rcgc_xdecref(fill[i]);
+    CHECK_EQ(live_objects(h), 0);
+    free(kept);
+    rcgc_heap_free(h);
+}
+
+static void test_full_collection_all_garbage(void)
+{
+    for (int kind = 0; kind < AG_KINDS; kind++)
+        check_all_garbage(kind);
+}
+
 /* Random graphs of containers and leaves without hooks, so that full
    collections free their garbage in bulk: after each one, exactly the objects
    reachable from the roots are alive, and each one's count is the number of
@@ -3488,6 +3680,7 @@ int main(void)
     TEST(test_bulk_delete_whole_pages);
     TEST(test_bulk_delete_page_walked_in_two_runs);
     TEST(test_bulk_delete_page_of_the_allocation);
+    TEST(test_full_collection_all_garbage);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
     TEST(test_immutable_held_twice_one_level_per_collection);
