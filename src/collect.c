@@ -375,9 +375,10 @@ kept:
 
 /* What the visits of update_subtract_refs_stream note: whether an object
    may be parked (as forest_ctx.parks), and the sum of the examined objects'
-   gc_refs (modulo 2^64: each object's count is added when it is begun, and
-   each reference visited into the set takes one off). Every gc_refs is at
-   least 0, so the sum is 0 when every one is. */
+   gc_refs (each object's count is added when it is begun, and each
+   reference visited into the set takes one off). Every gc_refs is at least
+   0 and the sum of the counts stays far below 2^64, so the sum is 0 exactly
+   when each gc_refs is. */
 typedef struct stream_visit {
     rcgc_heap *h;
     uint32_t parks;
