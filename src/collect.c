@@ -231,7 +231,7 @@ enum {
    every object where it is (see keep_all). */
 static inline __attribute__((always_inline)) void visit_decref_examined(void **slot, rcgc_heap *h, bool every_gen,
                                                                        forest_ctx *c, uint32_t *parks,
-                                                                       size_t *balance)
+                                                                       size_t *zeros)
 {
     void *v = *slot;
     if (!v)
@@ -246,17 +246,18 @@ static inline __attribute__((always_inline)) void visit_decref_examined(void **s
         if (x->prev == 0)
             rcgc__dbg_gc_refs_negative(h, x);
 #endif
-        if (__builtin_expect(--x->prev == 0, 0) && parks)
+        uint32_t gc_refs = --x->prev;
+        if (__builtin_expect(gc_refs == 0, 0) && parks)
             *parks |= info & WALKED;
-        if (balance)
-            --*balance;
+        if (zeros)
+            *zeros += gc_refs == 0;
         if (c)
             c->forest &= x->refcnt == 1 && x != c->x;
     } else if (examined_in_full(x) && (every_gen || gen_of(x) <= h->collect_gen)) {
         begin_examining(h, x, 0);
         x->prev--;
-        if (balance)
-            *balance += x->prev;
+        if (zeros)
+            *zeros += x->prev == 0;
         if (c)
             c->forest = false;
     } else {
@@ -374,15 +375,18 @@ kept:
 }
 
 /* What the visits of update_subtract_refs_stream note: whether an object
-   may be parked (as forest_ctx.parks), and the sum of the examined objects'
-   gc_refs (each object's count is added when it is begun, and each
-   reference visited into the set takes one off). Every gc_refs is at least
-   0 and the sum of the counts stays far below 2^64, so the sum is 0 exactly
-   when each gc_refs is. */
+   may be parked (as forest_ctx.parks), and how many examined objects a
+   visit brought to gc_refs 0. gc_refs only goes down, so each object is
+   counted once at most, and the count is the set's size exactly when every
+   gc_refs ends at 0. A traverse that visits more references than the count
+   holds (a field visited twice, a reference stored without its incref)
+   takes an object below 0 without counting it again, and an object that
+   keeps a reference from outside is never counted, so neither can make the
+   set look like garbage. */
 typedef struct stream_visit {
     rcgc_heap *h;
     uint32_t parks;
-    size_t balance;
+    size_t zeros;
 } stream_visit;
 
 /* For update_subtract_refs_stream: a full collection examines every
@@ -390,14 +394,14 @@ typedef struct stream_visit {
 static inline void visit_decref_all(void **slot, void *arg)
 {
     stream_visit *v = arg;
-    visit_decref_examined(slot, v->h, true, NULL, NULL, &v->balance);
+    visit_decref_examined(slot, v->h, true, NULL, NULL, &v->zeros);
 }
 
 /* visit_decref_all that notes an object that may be parked. */
 static inline void visit_decref_all_kept(void **slot, void *arg)
 {
     stream_visit *v = arg;
-    visit_decref_examined(slot, v->h, true, NULL, &v->parks, &v->balance);
+    visit_decref_examined(slot, v->h, true, NULL, &v->parks, &v->zeros);
 }
 
 /* update_subtract_refs for a full collection, in the order of the blocks in
@@ -419,8 +423,8 @@ static inline void visit_decref_all_kept(void **slot, void *arg)
    object unless one WALKED reached gc_refs 0, and *shape tells it (SHAPE_KEPT
    or SHAPE_ANY). The checks stop at the first page that begins after an
    object may be parked.
-   When every examined object ends at gc_refs 0 (their sum is 0), none is
-   reachable from outside the set: move_unreachable would park them all and
+   When every examined object ends at gc_refs 0 (a visit brought each one
+   there), none is reachable from outside the set: move_unreachable would park them all and
    take none back, and *shape is SHAPE_GARBAGE, unless one of them has hooks
    (found_in), for which collect_main needs the unreachable list.
    Out of line, and bulk_delete and collect_main inlined into
@@ -446,10 +450,8 @@ static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h
                 __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
                 if (!tool_block_info(x) || !examined_in_full(x))
                     continue;
-                if (!(x->info & F_COLLECTING)) {
+                if (!(x->info & F_COLLECTING))
                     begin_examining(h, x, 0);
-                    v.balance += x->refcnt;
-                }
                 infos |= x->info;
                 each_field_cached(h, x, &fc, visit_decref_all, &v);
                 n++;
@@ -461,10 +463,8 @@ static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h
             __builtin_prefetch((const void *)((uintptr_t)b + STREAM_AHEAD), 1);
             if (!tool_block_info(x) || !examined_in_full(x))
                 continue;
-            if (!(x->info & F_COLLECTING)) {
+            if (!(x->info & F_COLLECTING))
                 begin_examining(h, x, WALKED);
-                v.balance += x->refcnt;
-            }
             infos |= x->info;
             each_field_cached(h, x, &fc, visit_decref_all_kept, &v);
             uint32_t next = x->next;
@@ -476,7 +476,7 @@ static __attribute__((noinline)) size_t update_subtract_refs_stream(rcgc_heap *h
     bool follows_list = n && last_next == ref_of(young) && descents == (n > 1);
     if (follows_list && !v.parks)
         *shape = SHAPE_KEPT;
-    else if (n && v.balance == 0 && !(infos & HOOKS_IN_INFO))
+    else if (n && v.zeros == n && !(infos & HOOKS_IN_INFO))
         *shape = SHAPE_GARBAGE;
     else
         *shape = SHAPE_ANY;

@@ -2797,6 +2797,53 @@ static void test_full_collection_all_garbage(void)
         check_all_garbage(kind);
 }
 
+/* A traverse that visits more references than the counts hold breaks the
+   contract (the debug build stops at it: gc-refs-negative), and a release
+   build must still not free an object the program holds because of it: a
+   cycle A <-> B whose B visits its field twice, or stores a second reference
+   to A without its incref, takes A's gc_refs to -1, while a held object D
+   has gc_refs 1. No full collection frees D. */
+#ifndef RCGC_DEBUG
+static void visit_a_twice(void *obj, rcgc_visit_fn visit, void *arg)
+{
+    node *n = obj;
+    visit(&n->a, arg);
+    node_traverse(obj, visit, arg);
+}
+
+static void check_miscounting_traverse(bool twice)
+{
+    static const rcgc_type twice_type = { "twice", sizeof(node), visit_a_twice, NULL, NULL };
+    rcgc_heap *h = fresh_heap();
+    if (!h) return;
+    node *a = rcgc_new(h, &plain_node_type), *b = rcgc_new(h, twice ? &twice_type : &plain_node_type);
+    node *d = rcgc_new(h, &plain_node_type);
+    CHECK(a && b && d);
+    if (!a || !b || !d) { rcgc_heap_free(h); return; }
+    d->fin_calls = 42;
+    rcgc_set(&a->a, b);
+    b->a = a;                               /* takes over the reference to a */
+    if (!twice)
+        b->b = a;                           /* without its incref */
+    rcgc_decref(b);
+    rcgc_collect(h, 2);
+    CHECK(live_objects(h) >= 1);
+    CHECK_EQ(rcgc_refcount(d), 1);
+    CHECK_EQ(d->fin_calls, 42);
+    CHECK(rcgc_is_tracked(d));
+    rcgc_decref(d);
+    rcgc_heap_free(h);
+}
+#endif
+
+static void test_miscounting_traverse_keeps_held_objects(void)
+{
+#ifndef RCGC_DEBUG
+    check_miscounting_traverse(true);
+    check_miscounting_traverse(false);
+#endif
+}
+
 /* Random graphs of containers and leaves without hooks, so that full
    collections free their garbage in bulk: after each one, exactly the objects
    reachable from the roots are alive, and each one's count is the number of
@@ -3681,6 +3728,7 @@ int main(void)
     TEST(test_bulk_delete_page_walked_in_two_runs);
     TEST(test_bulk_delete_page_of_the_allocation);
     TEST(test_full_collection_all_garbage);
+    TEST(test_miscounting_traverse_keeps_held_objects);
     TEST(test_field_offsets_match_traverse);
     TEST(test_immutable_type_untracked_by_collection);
     TEST(test_immutable_held_twice_one_level_per_collection);
