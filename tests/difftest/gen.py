@@ -6,7 +6,9 @@ random.Random(seed): cycles, chains, dense graphs, self-loops, tails hanging off
 cycles, trees released from their root, links across generations, finalizers,
 resurrecting finalizers, weak references with and without callbacks, chains of
 resurrecting objects, rare chains of 60-150 objects, deref, unweak,
-freeze/unfreeze, collect of each generation, thresholds, count and unsave. Most
+freeze/unfreeze, collect of each generation, thresholds, count and unsave; in
+a third of the traces, now and then, everything dropped and then collect 2 (a
+full collection of garbage only). Most
 traces keep automatic collection off; about three in ten turn it on, with small
 thresholds, and then end with the epilogue that the comparison relies on after
 an `unfreeze` (before one, they are compared line by line like the others):
@@ -51,6 +53,7 @@ class _Builder:
             'weak': 10 * self.p_weak * 4, 'deref': 8, 'unweak': 3,
             'collect': r.choice([6, 10, 16]), 'unsave': 3, 'freeze': r.choice([0, 1, 2]),
             'threshold': 1, 'count': r.choice([1, 3, 6]), 'gcswitch': 1 if gc_on else 0,
+            'wipe': r.choice([0, 0, 0.5]),
         }
 
     def emit(self, line):
@@ -340,6 +343,22 @@ class _Builder:
             self.emit('count')
         elif act == 'gcswitch':
             self.emit(r.choice(['gc on', 'gc on', 'gc off']))
+        elif act == 'wipe':
+            self.wipe()
+
+    def wipe(self):
+        """Drops every object, weak reference and saved object the trace
+        holds, then collects generation 2: a full collection whose examined
+        objects are all garbage (frozen objects are not examined)."""
+        held = list(self.held)
+        self.r.shuffle(held)
+        for a in held:
+            self.drop(a)
+        for w in self.weaks:
+            self.emit('unweak %d' % w)
+        self.weaks = []
+        self.emit('unsave')
+        self.collect(2)
 
     def threshold(self):
         r = self.r
