@@ -2613,15 +2613,16 @@ static void test_bulk_delete_page_of_the_allocation(void)
    containers and leaves that are not examined. In turn: nothing else; the
    test holds one ring object, so that its ring survives; one ring object has
    a finalizer; an untracked weak reference with a callback watches one; two
-   ring objects hold untracked containers with a destroy, only there, the
+   ring objects hold leaves with a destroy (logging_leaf), only there, the
    second object in a block freed before it was made, below the first (the
    order of their destroys is the list's: CPython clears the garbage in that
    order); RCGC_DEBUG_SAVEALL; the test holds Q of a pair P <-> Q made
    before the rings, or among them, on a later page: only Q's gc_refs is not
    0, and of the pair's objects only P is begun by the walk itself, before
-   an object whose gc_refs reaches 0 was met or after (the collector's sum of
-   gc_refs counts both ways of beginning an object, and the walk's two
-   parts). */
+   an object whose gc_refs reaches 0 was met or after, so that a way of
+   telling that misses the objects begun one way, or in one part of the
+   walk, frees the pair (as a sum of gc_refs, tried before the count, did
+   when a part was left out). */
 enum {
     AG_PLAIN, AG_ONE_HELD, AG_FINALIZER, AG_WEAKREF, AG_OUTSIDE, AG_SAVEALL, AG_PAIR_FIRST, AG_PAIR_LATER,
     AG_KINDS
@@ -2633,18 +2634,10 @@ static node *held_pair(rcgc_heap *h)
     node *p = rcgc_new(h, &plain_node_type), *q = rcgc_new(h, &plain_node_type);
     CHECK(p && q && (uintptr_t)p < (uintptr_t)q);
     if (!p || !q) return NULL;
-    rcgc_set(&p->a, q);
-    q->a = p;
+    link_pair(p, q);
+    rcgc_decref(p);
     return q;
 }
-
-static void log_destroy(void *obj)
-{
-    node *n = obj;
-    log_event(n->log, n->name);
-}
-
-static const rcgc_type logged_type = { "logged", sizeof(node), node_traverse, NULL, log_destroy };
 
 static void count_calls_cb(void *wr, void *data)
 {
@@ -2698,15 +2691,13 @@ static void check_all_garbage(int kind)
             if (i % LEAF_EVERY == 0)
                 n->b = rcgc_new_sized(h, &blob_type, 16);
             if (spacer) {
-                outside[0] = new_named(h, &logged_type, &log, "first");
+                outside[0] = new_named(h, &logging_leaf, &log, "first");
                 rcgc_decref(spacer);
                 node *second = rcgc_new(h, &plain_node_type);
                 CHECK(second != NULL && (uintptr_t)second < (uintptr_t)n);
                 if (!second) break;
                 garbage++;
-                outside[1] = new_named(h, &logged_type, &log, "second");
-                rcgc_untrack(outside[0]);
-                rcgc_untrack(outside[1]);
+                outside[1] = new_named(h, &logging_leaf, &log, "second");
                 n->c = outside[0];
                 second->c = outside[1];
                 n->d = second;
